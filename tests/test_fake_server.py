@@ -832,6 +832,7 @@ def test_main_runs_as_a_module_and_stops_on_ctrl_c() -> None:
             "0.5",
         ],
         stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONPATH": str(REPO)},
     )
@@ -853,6 +854,8 @@ def test_main_runs_as_a_module_and_stops_on_ctrl_c() -> None:
             assert r.status_code == 200
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=5) == 0
+        assert proc.stderr is not None
+        assert proc.stderr.read() == ""  # quiet by default, and no runpy double-import warning
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -10,6 +10,24 @@ can inject faults (5xx, 429, dropped connections, hangs) on demand or at random.
 Every fact about the remote APIs that the fake relies on is in the block of
 constants below, marked C (confirmed) or I (inferred), so that a correction is
 a one-line change.
+
+In a test::
+
+    with FakeServer(FakeConfig(time_scale=0.1)) as srv:
+        srv.add_account("id", "secret")
+        site = srv.add_site("id", name="Shop")
+        srv.inject("POST", r"^/custom-datas$", "drop_after_commit")
+        ...  # point KSEG_*_URL at srv.url, run the client
+        assert len(srv.custom_datas(site["id"])) == 1
+
+As a sandbox (prints the KSEG_* variables and demo credentials)::
+
+    python -m ksegcli.testing.fake_server --port 8787 --seed-demo [--time-scale 0.1]
+
+Another process drives it through loopback-only admin endpoints:
+GET /_fake/state, GET /_fake/requests[?since=N], GET|POST /_fake/config,
+POST /_fake/inject {method, path, kind, count}, POST /_fake/reset,
+POST /_fake/seed {...} (see FakeServer.seed), POST /_fake/expire-tokens.
 """
 
 from __future__ import annotations
@@ -51,6 +69,7 @@ __all__ = [
     "FakeState",
     "RequestRecord",
     "SegmentWorkspace",
+    "env_lines",
     "main",
     "serve",
 ]
