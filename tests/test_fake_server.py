@@ -459,6 +459,12 @@ def test_injected_errors_are_one_shot_and_counted(srv: FakeServer, client: httpx
     r = client.get("/sites", headers=auth)
     assert r.status_code == 429 and r.headers["Retry-After"] == "1"
     assert client.get("/sites", headers=auth).status_code == 200
+    assert [(q.status, q.fault, q.account) for q in srv.requests[-4:]] == [
+        (500, "500", "acme"),
+        (500, "500", "acme"),
+        (429, "429", "acme"),
+        (200, None, "acme"),
+    ]
     srv.inject("GET", "/sources", "503")
     r = client.get("/sources", headers=SEG)
     assert r.status_code == 503 and r.json()["errors"][0]["status"] == 503

@@ -1189,6 +1189,9 @@ class FakeServer:
             if fault is None and (service != "oauth" or cfg.fault_oauth):
                 fault = self._random_fault(call.method)
         record.fault = fault
+        if fault is not None and fault != "drop_after_commit":
+            with self._lock:
+                self._identify(call, service)
         response: _Response | None
         if fault in ("drop_before", "timeout"):
             if fault == "timeout":
@@ -1309,6 +1312,15 @@ class FakeServer:
         elif service == "segment":
             call.workspace = self._segment_workspace(call)
 
+    def _identify(self, call: _Call, service: Service) -> None:
+        """Note who is calling, without enforcing anything (for fault records)."""
+        _, _, token = (call.header("Authorization") or "").partition(" ")
+        if service == "automation" and token.strip() in self._state.tokens:
+            entry = self._state.tokens[token.strip()]
+            call.account = self._state.accounts.get(entry.client_id)
+        elif service == "segment":
+            call.workspace = self._state.workspaces.get(token.strip())
+
     def _bearer_account(self, call: _Call) -> Account:
         auth = call.header("Authorization") or ""
         scheme, _, token = auth.partition(" ")
@@ -1343,8 +1355,11 @@ class FakeServer:
                 f"and {cfg.hourly_limit} per hour",
                 headers=[("Retry-After", _retry_after(wait))],
             )
-        account.burst.add(now)
-        account.hourly.add(now)
+        # A disabled limit keeps no history, so a long sandbox run stays small.
+        if cfg.rate_limit > 0:
+            account.burst.add(now)
+        if cfg.hourly_limit > 0:
+            account.hourly.add(now)
 
     # -- admin endpoints ---------------------------------------------------
     def _admin(self, call: _Call) -> _Response:
@@ -1950,7 +1965,8 @@ class FakeServer:
                     f"{cfg.segment_write_window:g} s",
                     headers=[("Retry-After", _retry_after(wait))],
                 )
-            call.workspace.writes.add(now)
+            if cfg.segment_write_limit > 0:
+                call.workspace.writes.add(now)
         return dest
 
     def _seg_owned_sub(self, call: _Call, dest: JSONDict) -> JSONDict:
