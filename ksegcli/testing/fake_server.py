@@ -82,6 +82,8 @@ JSONDict = dict[str, Any]
 MAX_PER_PAGE = 200  # I: Kameleoon lists take perPage <= 200
 DEFAULT_PER_PAGE = 200  # I: unknown; the brief picks the maximum
 FILTER_OPERATORS = ("EQUAL", "NOT_EQUAL", "IN")  # I: Postman collections
+CREATED_STATUS = 201  # I: Kameleoon POST answers; clients should accept any 2xx
+DELETED_STATUS = 204  # I: Kameleoon DELETE answers, no body
 SITE_TYPES = ("SITE", "SITE_JS", "SITE_SDK", "APPLICATION")  # I: kam-cli
 # I: "SEGMENT" is our reading; the others appear in community code and the UI.
 INTEGRATION_TOOL_NAMES = (
@@ -1677,7 +1679,7 @@ class FakeServer:
                 f"The maximum number of custom data reached "
                 f"({self._config.custom_data_limit} per project)",
             )
-        return _json_response(201, copy.deepcopy(self._insert_custom_data(body)))
+        return _json_response(CREATED_STATUS, copy.deepcopy(self._insert_custom_data(body)))
 
     def _owned_custom_data(self, call: _Call) -> JSONDict:
         item = self._state.custom_datas.get(_parse_id(call.params["id"]))
@@ -1701,7 +1703,7 @@ class FakeServer:
     def _custom_data_delete(self, call: _Call) -> _Response:
         item = self._owned_custom_data(call)
         del self._state.custom_datas[item["id"]]
-        return _Response(204)
+        return _Response(DELETED_STATUS)
 
     # -- Kameleoon: goals --------------------------------------------------
     def _goals_list(self, call: _Call) -> _Response:
@@ -1715,7 +1717,7 @@ class FakeServer:
     def _goal_create(self, call: _Call) -> _Response:
         body = _validate(call.json_body(), _GOAL_SPEC, ("name", "siteId", "type"))
         self._owned_site(call, body["siteId"], as_field=True)
-        return _json_response(201, copy.deepcopy(self._insert_goal(body)))
+        return _json_response(CREATED_STATUS, copy.deepcopy(self._insert_goal(body)))
 
     def _goal_get(self, call: _Call) -> _Response:
         item = self._state.goals.get(_parse_id(call.params["id"]))
