@@ -203,13 +203,6 @@ def js_string(value: str) -> str:
     return _JS_EXTRA_RE.sub(lambda m: _JS_EXTRA_ESCAPES[m.group(0)], encoded)
 
 
-def _escape_code_point(char: str, long_form: str) -> str:
-    code = ord(char)
-    if code <= 0xFFFF:
-        return f"\\u{code:04x}"
-    return f"{long_form}{code:08x}"
-
-
 def _py_go_string(value: str) -> str:
     # Python and Go share this literal form: printable ASCII as is, everything else escaped,
     # astral characters as \UXXXXXXXX (a JSON-style surrogate pair would be two wrong
@@ -220,8 +213,10 @@ def _py_go_string(value: str) -> str:
             out.append("\\" + char)
         elif " " <= char <= "~":
             out.append(char)
+        elif ord(char) <= 0xFFFF:
+            out.append(f"\\u{ord(char):04x}")
         else:
-            out.append(_escape_code_point(char, "\\U"))
+            out.append(f"\\U{ord(char):08x}")
     out.append('"')
     return "".join(out)
 
