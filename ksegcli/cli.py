@@ -1,0 +1,172 @@
+"""The Typer application: global options, command groups, and the one place
+where errors become messages and exit codes."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import typer
+
+from ksegcli import __version__
+from ksegcli.errors import ExitCode, KsegError, UsageError
+from ksegcli.output import Output
+from ksegcli.state import AppState
+
+app = typer.Typer(
+    name="ksegcli",
+    help=(
+        "Set up, operate and verify the Kameleoon <-> Segment integration.\n\n"
+        "Global options (--profile, --json, -v, --no-input) may be given before or "
+        "after the command."
+    ),
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,  # locals can hold secrets; we print our own errors
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"ksegcli {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    profile: str = typer.Option(
+        "default", "--profile", envvar="KSEG_PROFILE", help="Profile to use.", show_default=True
+    ),
+    json_mode: bool = typer.Option(
+        False, "--json", help="Print exactly one JSON document on stdout."
+    ),
+    verbose: int = typer.Option(
+        0, "--verbose", "-v", count=True, help="Show requests and decisions on stderr."
+    ),
+    no_input: bool = typer.Option(
+        False, "--no-input", help="Never prompt (implied by CI=... or no TTY)."
+    ),
+    version: bool = typer.Option(
+        False,
+        "--version",
+        callback=_version_callback,
+        is_eager=True,
+        help="Print the version and exit.",
+    ),
+) -> None:
+    from ksegcli.core.config import validate_profile_name
+
+    state = ctx.obj if isinstance(ctx.obj, AppState) else AppState()
+    state.profile_name = validate_profile_name(profile)
+    state.json_mode = json_mode
+    state.verbose = verbose
+    state.no_input_flag = no_input
+    state.output.json_mode = json_mode
+    state.output.verbose = verbose
+    ctx.obj = state
+
+
+def _register() -> None:
+    from ksegcli.commands import auth, projects, sitecode
+
+    app.add_typer(auth.app, name="auth")
+    app.add_typer(sitecode.app, name="sitecode")
+    app.add_typer(projects.app, name="projects")
+
+
+_register()
+
+# Options that belong to the root but that users type after the subcommand.
+_GLOBAL_FLAGS = frozenset({"--json", "--verbose", "--no-input", "--version"})
+_GLOBAL_WITH_VALUE = frozenset({"--profile"})
+
+
+def hoist_global_options(argv: Sequence[str]) -> list[str]:
+    """Move global options found anywhere (before ``--``) to the front, so that
+    ``ksegcli projects list --json`` means ``ksegcli --json projects list``."""
+    hoisted: list[str] = []
+    rest: list[str] = []
+    i = 0
+    args = list(argv)
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest.extend(args[i:])
+            break
+        if arg in _GLOBAL_FLAGS or (arg.startswith("-v") and set(arg[1:]) == {"v"}):
+            hoisted.append(arg)
+        elif arg in _GLOBAL_WITH_VALUE and i + 1 < len(args):
+            hoisted.extend(args[i : i + 2])
+            i += 1
+        elif any(arg.startswith(f"{name}=") for name in _GLOBAL_WITH_VALUE):
+            hoisted.append(arg)
+        else:
+            rest.append(arg)
+        i += 1
+    return hoisted + rest
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and return the exit code; never raises for a user mistake."""
+    from typer import _click as click
+    from typer import exceptions as typer_exc
+
+    args = hoist_global_options(sys.argv[1:] if argv is None else argv)
+    json_mode = "--json" in args
+    verbose = sum(
+        a.count("v") for a in args if a.startswith("-v") and set(a[1:]) == {"v"}
+    ) + args.count("--verbose")
+    state = AppState(json_mode=json_mode, verbose=verbose)
+    state.output = Output(json_mode=json_mode, verbose=verbose)
+    out = state.output
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=args, prog_name="ksegcli", standalone_mode=False, obj=state)
+        return int(result) if isinstance(result, int) else ExitCode.OK
+    except KsegError as exc:
+        out.error(exc)
+        return int(exc.exit_code)
+    except typer_exc.Exit as exc:
+        return int(exc.exit_code)
+    except typer_exc.Abort:
+        out.error(KsegError("Interrupted.", code="interrupted", exit_code=ExitCode.INTERRUPTED))
+        return int(ExitCode.INTERRUPTED)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        sys.stderr.write(exc.format_message() + "\n")
+        return int(ExitCode.USAGE)
+    except click.exceptions.ClickException as exc:
+        ctx = getattr(exc, "ctx", None)
+        hint = None
+        if ctx is not None:
+            hint = f"Run '{ctx.command_path} --help' for usage."
+        out.error(UsageError(exc.format_message(), hint=hint))
+        return int(ExitCode.USAGE)
+    except KeyboardInterrupt:
+        out.error(KsegError("Interrupted.", code="interrupted", exit_code=ExitCode.INTERRUPTED))
+        return int(ExitCode.INTERRUPTED)
+    except BrokenPipeError:
+        return int(ExitCode.OK)
+    except Exception as exc:  # a bug: short report, never locals or secrets
+        detail = f"{type(exc).__name__}: {exc}"
+        if verbose:
+            import traceback
+
+            from ksegcli.core.redact import redact
+
+            sys.stderr.write(redact("".join(traceback.format_exception(exc))))
+        out.error(
+            KsegError(
+                f"Internal error ({detail}).",
+                code="internal",
+                hint="This is a bug in ksegcli. Rerun with -v for details and report it.",
+            )
+        )
+        return int(ExitCode.ERROR)
+    finally:
+        state.close()
+
+
+def main() -> None:
+    sys.exit(run())

@@ -1,0 +1,53 @@
+"""The API key of the Kameleoon Segment destination.
+
+Confirmed in Segment's destination code (API_NOTES §2): the key is
+``base64(JSON.stringify({"id": CLIENT_ID, "secret": CLIENT_SECRET}))`` —
+compact JSON, ``id`` first. So it can be derived offline, and a key served by
+Kameleoon can be checked by decoding it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+
+from ksegcli.errors import ApiError, BadInputError
+
+
+def derive_api_key(client_id: str, client_secret: str) -> str:
+    payload = json.dumps({"id": client_id, "secret": client_secret}, separators=(",", ":"))
+    return base64.b64encode(payload.encode("utf-8")).decode("ascii")
+
+
+def decode_api_key(key: str) -> tuple[str, str]:
+    """Return (client id, client secret) held by a key; BadInputError when it is not one."""
+    try:
+        raw = base64.b64decode(key.strip(), validate=True)
+        data = json.loads(raw.decode("utf-8"))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise BadInputError("This is not a Kameleoon Segment API key (not base64 JSON).") from None
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("id"), str)
+        or not isinstance(data.get("secret"), str)
+    ):
+        raise BadInputError('This is not a Kameleoon Segment API key (no "id" and "secret").')
+    return data["id"], data["secret"]
+
+
+def check_api_key(key: str, client_id: str, client_secret: str | None = None) -> None:
+    """Raise ApiError unless ``key`` decodes to this client id (and secret, when given)."""
+    try:
+        key_id, key_secret = decode_api_key(key)
+    except BadInputError as exc:
+        raise ApiError(
+            f"The API-key service answered something unexpected: {exc.message}"
+        ) from None
+    if key_id != client_id:
+        raise ApiError(
+            "The API key served does not belong to this client id.",
+            hint="Check KAMELEOON_CLIENT_ID or run `ksegcli auth login` again.",
+        )
+    if client_secret is not None and key_secret != client_secret:
+        raise ApiError("The API key served does not hold this client secret.")

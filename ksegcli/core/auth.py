@@ -1,0 +1,199 @@
+"""Credential workflows behind ``ksegcli auth``: login, API key, status, logout."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ksegcli.core import config, credentials
+from ksegcli.core.apikey import check_api_key, derive_api_key
+from ksegcli.core.credentials import Credential
+from ksegcli.core.redact import mask, register_secret
+from ksegcli.core.session import Session
+from ksegcli.errors import ApiError, KeyringUnavailableError
+
+# API-key service path and parameters (seed article, API_NOTES §2).
+GETAPIKEY_PATH = "/kameleoon/segmentio/getapikey"
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    profile: str
+    client_id: str
+    keyring_backend: str
+    token_expires_in: int
+
+
+def login(session: Session, client_id: Credential, client_secret: Credential) -> LoginResult:
+    """Prove the credentials by fetching a token; only then store them."""
+    from ksegcli.core.kameleoon import TokenProvider
+
+    http = session.http(config.API, limiter=session.limiter)
+    provider = TokenProvider(http, client_id.value, client_secret.value, log=session.log)
+    token = provider.fetch()
+    store = session.keyring
+    store.set(session.profile_name, credentials.CLIENT_SECRET.name, client_secret.value)
+    import json
+
+    store.set(
+        session.profile_name,
+        credentials.ACCESS_TOKEN_ENTRY,
+        json.dumps(
+            {"client_id": client_id.value, "token": token.token, "expires_at": token.expires_at}
+        ),
+    )
+    profile = session.profile
+    profile.set("client_id", client_id.value)
+    profile.save()
+    import time
+
+    return LoginResult(
+        profile=session.profile_name,
+        client_id=client_id.value,
+        keyring_backend=store.backend_name(),
+        token_expires_in=int(token.expires_at - time.time()),
+    )
+
+
+@dataclass(frozen=True)
+class ApiKeyResult:
+    api_key: str
+    origin: str  # "server" or "derived"
+    stored: bool
+    client_id: str
+
+    def to_json(self, *, show: bool) -> dict[str, Any]:
+        return {
+            "api_key": self.api_key if show else mask(self.api_key),
+            "origin": self.origin,
+            "stored_in_keyring": self.stored,
+            "client_id": self.client_id,
+        }
+
+
+def _parse_key(text: str) -> str:
+    """The service's answer: the key as plain text (I), tolerating a JSON string or object."""
+    import json
+
+    text = text.strip()
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return text.strip('"')
+    if isinstance(parsed, str):
+        return parsed
+    if isinstance(parsed, dict):
+        for key in ("apiKey", "api_key", "key"):
+            if isinstance(parsed.get(key), str):
+                return str(parsed[key])
+    return text
+
+
+def fetch_api_key(
+    session: Session,
+    client_id: Credential,
+    client_secret: Credential,
+    *,
+    offline: bool,
+    store: bool,
+) -> ApiKeyResult:
+    if offline:
+        key = derive_api_key(client_id.value, client_secret.value)
+        origin = "derived"
+    else:
+        http = session.http(config.CUSTOMERS)
+        response = http.request(
+            "GET",
+            GETAPIKEY_PATH,
+            params={"id": client_id.value, "secret": client_secret.value},
+            authenticated=False,
+            headers={"Accept": "text/plain, application/json"},
+        )
+        key = _parse_key(response.text)
+        if not key:
+            raise ApiError("The API-key service answered with an empty body.")
+        register_secret(key)
+        check_api_key(key, client_id.value, client_secret.value)
+        origin = "server"
+    register_secret(key)
+    stored = False
+    if store:
+        try:
+            session.keyring.set(session.profile_name, credentials.API_KEY.name, key)
+            stored = True
+        except KeyringUnavailableError as exc:
+            if session.warn:
+                session.warn(f"{exc.message} Set {config.ENV_API_KEY} where it is needed.")
+    return ApiKeyResult(api_key=key, origin=origin, stored=stored, client_id=client_id.value)
+
+
+@dataclass(frozen=True)
+class CredentialStatus:
+    name: str
+    label: str
+    present: bool
+    source: str | None
+    preview: str | None
+    env: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "present": self.present,
+            "source": self.source,
+            "preview": self.preview,
+            "env": self.env,
+        }
+
+
+def credential_status(session: Session) -> list[CredentialStatus]:
+    rows = []
+    for spec in credentials.ALL:
+        found = session.credentials.lookup(spec)
+        preview = None
+        if found is not None:
+            preview = mask(found.value) if spec.secret else found.value
+        rows.append(
+            CredentialStatus(
+                name=spec.name,
+                label=spec.label,
+                present=found is not None,
+                source=found.source if found else None,
+                preview=preview,
+                env=spec.env,
+            )
+        )
+    return rows
+
+
+def check_client_credentials(session: Session) -> tuple[bool, str]:
+    """Prove the client credentials against the API (a fresh token fetch)."""
+    from ksegcli.core.kameleoon import TokenProvider
+    from ksegcli.errors import KsegError
+
+    cid, secret = session.client_credentials()
+    http = session.http(config.API, limiter=session.limiter)
+    try:
+        TokenProvider(http, cid.value, secret.value, log=session.log).fetch()
+    except KsegError as exc:
+        return False, exc.message
+    return True, "accepted by the Automation API"
+
+
+def logout(session: Session) -> list[str]:
+    """Forget this profile's secrets (keyring) and client id (profile file)."""
+    removed = []
+    for name in (
+        credentials.CLIENT_SECRET.name,
+        credentials.API_KEY.name,
+        credentials.SEGMENT_TOKEN.name,
+        credentials.ACCESS_TOKEN_ENTRY,
+    ):
+        if session.keyring.delete(session.profile_name, name):
+            removed.append(name)
+    profile = session.profile
+    if profile.get("client_id"):
+        profile.set("client_id", None)
+        profile.save()
+        removed.append("client_id")
+    return removed

@@ -1,0 +1,241 @@
+"""Profiles, config files and base URLs.
+
+One TOML file per profile, ``<config dir>/<profile>.toml``. It holds only
+non-secret settings (sitecode, client id, base URLs); secrets live in the OS
+keyring (see :mod:`ksegcli.core.credentials`). Files are written atomically
+with mode 0600 in a 0700 folder, so a crash never leaves half a file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from ksegcli.errors import BadInputError, ConfigError
+
+# Env var names are part of the contract (DESIGN.md): they live here only.
+ENV_CLIENT_ID = "KAMELEOON_CLIENT_ID"
+ENV_CLIENT_SECRET = "KAMELEOON_CLIENT_SECRET"
+ENV_API_KEY = "KAMELEOON_API_KEY"
+ENV_SITECODE = "KAMELEOON_SITECODE"
+ENV_SEGMENT_TOKEN = "SEGMENT_API_TOKEN"
+ENV_PROFILE = "KSEG_PROFILE"
+ENV_CONFIG_DIR = "KSEG_CONFIG_DIR"
+# Rehearsal knob for sandboxes whose clock runs faster: "50/10" = 50 requests per 10 s.
+ENV_RATE_LIMIT = "KSEG_RATE_LIMIT"
+ENV_KEYRING_TIMEOUT = "KSEG_KEYRING_TIMEOUT"
+
+DEFAULT_PROFILE = "default"
+
+
+@dataclass(frozen=True)
+class Service:
+    """A remote service whose base URL the user may override."""
+
+    key: str  # key in the profile file
+    env: str  # env var
+    default: str
+    label: str
+
+
+API = Service("api_url", "KSEG_API_URL", "https://api.kameleoon.com", "Automation API")
+CUSTOMERS = Service(
+    "customers_url", "KSEG_CUSTOMERS_URL", "https://customers.kameleoon.com", "API-key service"
+)
+DATA_API = Service("data_api_url", "KSEG_DATA_API_URL", "https://data.kameleoon.io", "Data API")
+SEGMENT_API = Service(
+    "segment_api_url", "KSEG_SEGMENT_API_URL", "https://api.segmentapis.com", "Segment Public API"
+)
+SERVICES = (API, CUSTOMERS, DATA_API, SEGMENT_API)
+
+# Keys a profile file may hold, with their types.
+PROFILE_KEYS: dict[str, type] = {
+    "sitecode": str,
+    "client_id": str,
+    "segment_region": str,
+    **{s.key: str for s in SERVICES},
+}
+
+_PROFILE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_SITECODE_RE = re.compile(r"^[A-Za-z0-9]{10}$")
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def validate_profile_name(name: str) -> str:
+    if not _PROFILE_RE.match(name):
+        raise BadInputError(
+            f"Invalid profile name {name!r}.",
+            hint="Use letters, digits, '.', '_' or '-' (at most 64 characters).",
+        )
+    return name
+
+
+def validate_sitecode(code: str) -> str:
+    """A sitecode is exactly 10 ASCII letters or digits (Segment refuses any other length)."""
+    code = code.strip()
+    if not _SITECODE_RE.match(code):
+        raise BadInputError(
+            f"Invalid sitecode {code!r}: a sitecode is exactly 10 letters or digits.",
+            hint="Find it in Kameleoon under Admin › Projects, or run `ksegcli projects list`.",
+        )
+    return code
+
+
+def is_sitecode(value: str) -> bool:
+    return bool(_SITECODE_RE.match(value))
+
+
+def validate_base_url(url: str, *, source: str) -> str:
+    """Only https, except loopback hosts which may use http (tests and sandboxes)."""
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").lower()
+    if parts.scheme not in ("http", "https") or not host:
+        raise ConfigError(f"Invalid base URL {url!r} from {source}: expected https://host[:port].")
+    if parts.scheme == "http" and host not in LOOPBACK_HOSTS:
+        raise ConfigError(
+            f"Base URL {url!r} from {source} must use https://.",
+            hint="Plain http:// is allowed only for 127.0.0.1, localhost and [::1].",
+        )
+    if parts.query or parts.fragment:
+        raise ConfigError(f"Base URL {url!r} from {source} must not have a query or fragment.")
+    return url.strip().rstrip("/")
+
+
+def config_dir(env: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if env is None else env
+    override = env.get(ENV_CONFIG_DIR)
+    if override:
+        return Path(override).expanduser()
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("ksegcli", appauthor=False))
+
+
+def profile_path(profile: str, env: Mapping[str, str] | None = None) -> Path:
+    return config_dir(env) / f"{validate_profile_name(profile)}.toml"
+
+
+def _format_toml_error(path: Path, exc: tomllib.TOMLDecodeError) -> str:
+    # Python 3.11's message already ends with "(at line L, column C)"; keep it.
+    return f"{path}: invalid TOML: {exc}"
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Parse a TOML file, turning every failure into a ConfigError naming the file."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise ConfigError(f"Cannot read {path}: {exc.strerror or exc}.") from None
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not valid UTF-8 text.") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            _format_toml_error(path, exc), hint="Fix the file or delete it to start afresh."
+        ) from None
+
+
+def atomic_write(path: Path, data: bytes, *, mode: int = 0o600) -> None:
+    """Write ``data`` to ``path`` all-or-nothing: temp file in the same folder, fsync, rename."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+@dataclass
+class Profile:
+    """The settings of one profile, as stored in its file."""
+
+    name: str
+    path: Path
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def get(self, key: str) -> str | None:
+        value = self.values.get(key)
+        return value if isinstance(value, str) and value else None
+
+    def set(self, key: str, value: str | None) -> None:
+        if key not in PROFILE_KEYS:
+            raise KeyError(key)
+        if value is None:
+            self.values.pop(key, None)
+        else:
+            self.values[key] = value
+
+    def save(self) -> None:
+        import tomli_w
+
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(self.path.parent, 0o700)
+        atomic_write(self.path, tomli_w.dumps(self.values).encode("utf-8"))
+
+
+def load_profile(name: str, env: Mapping[str, str] | None = None) -> Profile:
+    path = profile_path(name, env)
+    try:
+        values = read_toml(path)
+    except FileNotFoundError:
+        return Profile(name=name, path=path)
+    for key, value in values.items():
+        expected = PROFILE_KEYS.get(key)
+        if expected is None:
+            raise ConfigError(
+                f"{path}: unknown setting {key!r}.",
+                hint=f"Known settings: {', '.join(sorted(PROFILE_KEYS))}.",
+            )
+        if not isinstance(value, expected):
+            raise ConfigError(f"{path}: setting {key!r} must be a {expected.__name__}.")
+    return Profile(name=name, path=path, values=values)
+
+
+def base_url(
+    service: Service, profile: Profile | None, env: Mapping[str, str] | None = None
+) -> str:
+    """Env var, then profile, then the public default; validated every time."""
+    env = os.environ if env is None else env
+    if env.get(service.env):
+        return validate_base_url(env[service.env], source=service.env)
+    if profile is not None and profile.get(service.key):
+        return validate_base_url(
+            str(profile.get(service.key)), source=f"{profile.path} ({service.key})"
+        )
+    return service.default
+
+
+def rate_limit(env: Mapping[str, str] | None = None) -> tuple[int, float]:
+    """Client-side request budget (count, window seconds); default Kameleoon's 50 per 10 s."""
+    env = os.environ if env is None else env
+    raw = env.get(ENV_RATE_LIMIT)
+    if not raw:
+        return 50, 10.0
+    try:
+        count, window = raw.split("/", 1)
+        parsed = int(count), float(window)
+    except ValueError:
+        raise ConfigError(
+            f"{ENV_RATE_LIMIT}={raw!r} is not COUNT/SECONDS (for example 50/10)."
+        ) from None
+    if parsed[0] < 1 or parsed[1] <= 0:
+        raise ConfigError(f"{ENV_RATE_LIMIT}={raw!r}: both numbers must be positive.")
+    return parsed

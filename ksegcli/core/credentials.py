@@ -1,0 +1,138 @@
+"""Where each credential comes from.
+
+Precedence (DESIGN.md): command-line flag → env var → OS keyring → prompt
+(TTY only). The client id is not a secret: it is kept in the profile file so
+that ``auth status`` can say whose secret the keyring holds. Everything else
+is a secret and is registered for redaction the moment it is loaded.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from ksegcli.core import config
+from ksegcli.core.keyring_store import KeyringStore
+from ksegcli.core.redact import register_secret
+from ksegcli.errors import NotLoggedInError
+
+Source = Literal["flag", "env", "keyring", "config", "prompt", "stdin", "derived"]
+
+
+@dataclass(frozen=True)
+class CredentialSpec:
+    name: str  # keyring entry / profile key
+    label: str
+    env: str
+    flag: str  # how to give it on the command line
+    secret: bool
+
+
+CLIENT_ID = CredentialSpec(
+    "client_id", "Kameleoon client id", config.ENV_CLIENT_ID, "--client-id", secret=False
+)
+CLIENT_SECRET = CredentialSpec(
+    "client_secret",
+    "Kameleoon client secret",
+    config.ENV_CLIENT_SECRET,
+    "--client-secret-stdin",
+    secret=True,
+)
+API_KEY = CredentialSpec(
+    "api_key", "Segment destination API key", config.ENV_API_KEY, "--api-key-stdin", secret=True
+)
+SEGMENT_TOKEN = CredentialSpec(
+    "segment_token",
+    "Segment Public API token",
+    config.ENV_SEGMENT_TOKEN,
+    "--token-stdin",
+    secret=True,
+)
+ALL = (CLIENT_ID, CLIENT_SECRET, API_KEY, SEGMENT_TOKEN)
+# Cached OAuth access token (JSON with expiry); a secret, never shown.
+ACCESS_TOKEN_ENTRY = "access_token"
+
+
+@dataclass(frozen=True)
+class Credential:
+    spec: CredentialSpec
+    value: str
+    source: Source
+
+
+class Credentials:
+    def __init__(
+        self,
+        *,
+        profile: config.Profile,
+        keyring: KeyringStore,
+        interactive: bool,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.profile = profile
+        self.keyring = keyring
+        self.interactive = interactive
+        self.env = os.environ if env is None else env
+
+    def lookup(self, spec: CredentialSpec, flag_value: str | None = None) -> Credential | None:
+        """Flag, env, then store; no prompt. None when nowhere to be found."""
+        found: Credential | None = None
+        if flag_value:
+            found = Credential(spec, flag_value.strip(), "flag")
+        elif self.env.get(spec.env):
+            found = Credential(spec, self.env[spec.env].strip(), "env")
+        elif not spec.secret:
+            stored = self.profile.get(spec.name)
+            if stored:
+                found = Credential(spec, stored, "config")
+        else:
+            stored = self.keyring.get(self.profile.name, spec.name)
+            if stored:
+                found = Credential(spec, stored, "keyring")
+        if found is not None and spec.secret:
+            register_secret(found.value)
+        return found
+
+    def require(self, spec: CredentialSpec, flag_value: str | None = None) -> Credential:
+        """Like :meth:`lookup`, then a prompt on a TTY; otherwise a clear error."""
+        found = self.lookup(spec, flag_value)
+        if found is not None:
+            return found
+        if self.interactive:
+            value = prompt(spec.label, secret=spec.secret)
+            if value:
+                if spec.secret:
+                    register_secret(value)
+                return Credential(spec, value, "prompt")
+        raise NotLoggedInError(
+            f"No {spec.label} for profile {self.profile.name!r}.",
+            hint=f"Run `ksegcli auth login`, or set {spec.env}"
+            + (f" (or pass {spec.flag})." if spec.flag else "."),
+        )
+
+
+def prompt(label: str, *, secret: bool) -> str:
+    """Ask on the terminal (stderr), hidden for secrets."""
+    if secret:
+        return getpass.getpass(f"{label}: ", stream=sys.stderr).strip()
+    sys.stderr.write(f"{label}: ")
+    sys.stderr.flush()
+    return sys.stdin.readline().strip()
+
+
+def read_secret_from_stdin(label: str) -> str:
+    """The first line of stdin, for --…-stdin flags (so the secret is not in argv)."""
+    from ksegcli.errors import UsageError
+
+    value = sys.stdin.readline().strip()
+    if not value:
+        raise UsageError(f"Expected the {label} on standard input, got nothing.")
+    register_secret(value)
+    return value
+
+
+PromptFn = Callable[[str, bool], str]

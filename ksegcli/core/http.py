@@ -1,0 +1,366 @@
+"""The one HTTP client every remote call goes through.
+
+It owns the base URL, timeouts, ``User-Agent``, authentication headers, the
+client-side rate limiter, retries (tenacity) and the mapping of HTTP failures
+to the tool's own errors with the server's message. Verbose logging goes
+through here too, with secrets redacted.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import random
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from ksegcli import __version__
+from ksegcli.core.redact import redact
+from ksegcli.errors import ApiError, AuthError, ErrorCode, ExitCode, NetworkError, NotFoundError
+
+if TYPE_CHECKING:
+    import httpx
+
+USER_AGENT = f"ksegcli/{__version__}"
+DEFAULT_TIMEOUT = 30.0
+IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+Logger = Callable[[str], None]
+
+
+class RateLimiter:
+    """At most ``limit`` requests in any ``window`` seconds (sliding window), thread-safe.
+
+    Also counts every request of the run, so a caller can see how much of the
+    hourly budget it spent.
+    """
+
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit = limit
+        self.window = window
+        self._stamps: deque[float] = deque()
+        self._lock = threading.Lock()
+        self.total = 0
+        self.waited = 0.0
+
+    def acquire(self) -> None:
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                while self._stamps and now - self._stamps[0] >= self.window:
+                    self._stamps.popleft()
+                if len(self._stamps) < self.limit:
+                    self._stamps.append(now)
+                    self.total += 1
+                    return
+                delay = self.window - (now - self._stamps[0]) + 0.001
+            self.waited += delay
+            time.sleep(delay)
+
+    def pause(self, seconds: float) -> None:
+        """The server said to wait (429): hold every thread back, not just this one."""
+        with self._lock:
+            until = time.monotonic() + seconds
+            # Fill the window with stamps that expire at `until`, so acquire() blocks.
+            stamp = until - self.window
+            self._stamps = deque([stamp] * self.limit)
+
+
+class _Retryable(Exception):
+    def __init__(self, error: Exception, wait: float | None, *, max_attempts: int = 0) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.wait = wait
+        self.max_attempts = max_attempts  # 0: the client's default
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def server_message(response: httpx.Response) -> str:
+    """The server's own words: JSON fields the APIs use, else the text, shortened."""
+    try:
+        body = response.json()
+    except ValueError:
+        text = response.text.strip()
+        return text[:300] if text else response.reason_phrase
+    if isinstance(body, dict):
+        errors = body.get("errors")
+        if isinstance(errors, list) and errors:  # Segment: {"errors": [{"message","field"}]}
+            parts = []
+            for item in errors:
+                if isinstance(item, dict):
+                    msg = str(item.get("message", ""))
+                    if item.get("field"):
+                        msg += f" (field: {item['field']})"
+                    parts.append(msg)
+            if parts:
+                return "; ".join(parts)
+        for key in ("message", "error_description", "error", "detail", "title"):
+            if isinstance(body.get(key), str) and body[key]:
+                return str(body[key])
+    if isinstance(body, str) and body:
+        return body[:300]
+    return json.dumps(body)[:300]
+
+
+class HttpClient:
+    """An httpx client for one service."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        label: str,
+        headers: Mapping[str, str] | None = None,
+        auth_header: Callable[[], Mapping[str, str]] | None = None,
+        on_unauthorized: Callable[[], bool] | None = None,
+        limiter: RateLimiter | None = None,
+        log: Logger | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_attempts: int = 5,
+        backoff: float = 0.5,
+        max_backoff: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        import httpx
+
+        self.base_url = base_url.rstrip("/")
+        self.label = label
+        self._auth_header = auth_header
+        self._on_unauthorized = on_unauthorized
+        self.limiter = limiter
+        self._log = log
+        self.max_attempts = max_attempts
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.requests_sent = 0
+        self.retries = 0
+        self.throttled = 0  # 429 answers seen
+        self._client = httpx.Client(
+            base_url=self.base_url,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})},
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    # -- logging --------------------------------------------------------------
+    def _debug(self, text: str) -> None:
+        if self._log is not None:
+            self._log(redact(text))
+
+    # -- requests -------------------------------------------------------------
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        data: Mapping[str, str] | None = None,
+        content: str | bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        authenticated: bool = True,
+        retry_unsafe: bool = False,
+        allow_statuses: frozenset[int] = frozenset(),
+    ) -> httpx.Response:
+        """Send one logical request, with retries, and return a 2xx response
+        (or one whose status is in ``allow_statuses``). Raises the tool's errors.
+
+        POST/PATCH are not retried after a 5xx or a lost answer unless
+        ``retry_unsafe``: the server may have acted (the caller must check first).
+        A 429 is always retried: the server did nothing.
+        """
+        from tenacity import (
+            RetryCallState,
+            Retrying,
+            stop_after_attempt,
+        )
+
+        method = method.upper()
+        safe = method in IDEMPOTENT or retry_unsafe
+        refreshed = False
+
+        def wait(state: RetryCallState) -> float:
+            exc = state.outcome.exception() if state.outcome else None
+            if isinstance(exc, _Retryable) and exc.wait is not None:
+                return min(exc.wait, 120.0)
+            exp = self.backoff * (2 ** (state.attempt_number - 1))
+            return float(min(self.max_backoff, exp) * (0.5 + random.random() / 2))
+
+        def before_sleep(state: RetryCallState) -> None:
+            self.retries += 1
+            exc = state.outcome.exception() if state.outcome else None
+            delay = state.upcoming_sleep
+            self._debug(f"  retrying {method} {path} in {delay:.2f}s ({exc})")
+
+        def should_retry(state: RetryCallState) -> bool:
+            exc = state.outcome.exception() if state.outcome else None
+            if not isinstance(exc, _Retryable):
+                return False
+            return not exc.max_attempts or state.attempt_number < exc.max_attempts
+
+        def attempt() -> httpx.Response:
+            nonlocal refreshed
+            import httpx
+
+            if self.limiter is not None:
+                self.limiter.acquire()
+            req_headers: dict[str, str] = dict(headers or {})
+            if authenticated and self._auth_header is not None:
+                req_headers.update(self._auth_header())
+            started = time.monotonic()
+            self.requests_sent += 1
+            self._debug(f"→ {method} {self._display_url(path, params)}")
+            try:
+                response = self._client.request(
+                    method,
+                    path,
+                    params=params,
+                    json=json_body,
+                    data=data,
+                    content=content,
+                    headers=req_headers,
+                )
+            except httpx.TimeoutException as exc:
+                err = NetworkError(
+                    f"{self.label} did not answer in time ({method} {path}).",
+                    code="timeout",
+                    hint="Try again; if it persists, check your network or the service status.",
+                )
+                if safe:
+                    raise _Retryable(err, None) from exc
+                raise err from None
+            except httpx.TransportError as exc:
+                err = self._transport_error(method, path, exc)
+                if safe:
+                    # No route to the host is rarely fixed by waiting: one more try only.
+                    tries = 2 if isinstance(exc, httpx.ConnectError) else 0
+                    raise _Retryable(err, None, max_attempts=tries) from exc
+                raise err from None
+            elapsed = (time.monotonic() - started) * 1000
+            self._debug(f"← {response.status_code} {method} {path} ({elapsed:.0f} ms)")
+            status = response.status_code
+            if status == 401 and authenticated and self._on_unauthorized and not refreshed:
+                refreshed = True
+                if self._on_unauthorized():
+                    raise _Retryable(self._error(method, path, response), 0.0)
+            if status == 429:
+                self.throttled += 1
+                delay = parse_retry_after(response.headers.get("Retry-After"))
+                if delay is not None and self.limiter is not None:
+                    self.limiter.pause(delay)
+                raise _Retryable(self._error(method, path, response), delay)
+            if status in RETRY_STATUSES and safe:
+                raise _Retryable(self._error(method, path, response), None)
+            if 200 <= status < 300 or status in allow_statuses:
+                return response
+            raise self._error(method, path, response)
+
+        retrying = Retrying(
+            stop=stop_after_attempt(self.max_attempts),
+            wait=wait,
+            retry=should_retry,
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+        try:
+            result: httpx.Response = retrying(attempt)
+            return result
+        except _Retryable as exc:
+            raise exc.error from None
+
+    def _display_url(self, path: str, params: Mapping[str, Any] | None) -> str:
+        if not params:
+            return f"{self.base_url}{path}"
+        from urllib.parse import urlencode
+
+        return f"{self.base_url}{path}?{urlencode({k: str(v) for k, v in params.items()})}"
+
+    def _transport_error(self, method: str, path: str, exc: Exception) -> NetworkError:
+        import httpx
+
+        if isinstance(exc, httpx.ConnectError):
+            return NetworkError(
+                f"Cannot reach the {self.label} at {self.base_url}: {_reason(exc)}.",
+                hint="Check your network connection and proxy settings, and the base URL "
+                "(see `ksegcli doctor`).",
+            )
+        return NetworkError(
+            f"The connection to the {self.label} broke during {method} {path}: {_reason(exc)}.",
+            hint="Try again. Writes are checked before they are repeated, so a rerun is safe.",
+        )
+
+    def _error(self, method: str, path: str, response: httpx.Response) -> ApiError:
+        status = response.status_code
+        message = redact(server_message(response))
+        where = f"{self.label} refused {method} {path} (HTTP {status})"
+        code: ErrorCode = "api_error"
+        if status in (401, 403):
+            return _AuthApiError(f"{where}: {message}", status=status)
+        if status == 404:
+            return _NotFoundApiError(f"{where}: {message}", status=status)
+        if status == 429:
+            code = "rate_limited"
+            return ApiError(
+                f"{where}: rate limit reached ({message}).",
+                status=status,
+                code=code,
+                hint="Wait a minute and rerun; ksegcli already paced its requests.",
+            )
+        return ApiError(f"{where}: {message}", status=status, code=code)
+
+    # -- JSON helpers ----------------------------------------------------------
+    def get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        return _json(self.request("GET", path, params=params))
+
+
+class _AuthApiError(ApiError, AuthError):
+    code: ErrorCode = "auth_failed"
+    exit_code = ExitCode.AUTH
+
+
+class _NotFoundApiError(ApiError, NotFoundError):
+    code: ErrorCode = "not_found"
+    exit_code = ExitCode.NOT_FOUND
+
+
+def _json(response: httpx.Response) -> Any:
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        raise ApiError(
+            f"Expected JSON from {response.request.method} {response.request.url.path}, "
+            f"got {response.headers.get('content-type', 'no content type')}.",
+            status=response.status_code,
+        ) from None
+
+
+def response_json(response: httpx.Response) -> Any:
+    return _json(response)
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip()
+    return redact(text) if text else type(exc).__name__

@@ -1,0 +1,283 @@
+"""The Kameleoon Automation API: OAuth token, paging, filters, projects (sites).
+
+Facts marked (I) in API_NOTES.md are inferred; they are collected in the
+constants below so that each is a one-line fix when the real API disagrees.
+Resource modules (custom data, integrations, goals, campaigns) call
+:class:`KameleoonClient` and keep their own paths next to their code.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ksegcli.core.http import HttpClient, RateLimiter, response_json
+from ksegcli.errors import ApiError, AuthError, BadInputError, NotFoundError
+
+# --- confirmed (C) ---------------------------------------------------------------
+TOKEN_PATH = "/oauth/token"
+TOKEN_EXPIRY_MARGIN = 60.0  # seconds: treat a token as expired this much early, like the SDKs
+# --- inferred (I) ----------------------------------------------------------------
+PER_PAGE_MAX = 200  # list endpoints: page (1-based) + perPage, bare JSON array answers
+SITES_PATH = "/sites"
+SITE_BY_CODE_PATH = "/sites/byCode/{code}"
+
+
+def filter_param(field: str, operator: str, values: Sequence[Any]) -> str:
+    """The ``filter`` query parameter: a JSON array of conditions (I)."""
+    return json.dumps(
+        [{"field": field, "operator": operator, "parameters": list(values)}],
+        separators=(",", ":"),
+    )
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    token: str
+    expires_at: float  # epoch seconds
+
+    def valid(self, now: float | None = None) -> bool:
+        return (now or time.time()) < self.expires_at - TOKEN_EXPIRY_MARGIN
+
+
+class TokenProvider:
+    """Fetches OAuth tokens with the client credentials, and caches them.
+
+    The cache is this object (for the run) plus an optional store (the keyring,
+    across runs). ``invalidate`` drops both, after a 401.
+    """
+
+    def __init__(
+        self,
+        http: HttpClient,
+        client_id: str,
+        client_secret: str,
+        *,
+        load: Callable[[], str | None] | None = None,
+        save: Callable[[str], None] | None = None,
+        log: Callable[[str], None] | None = None,
+    ) -> None:
+        self._http = http
+        self.client_id = client_id
+        self._secret = client_secret
+        self._load = load
+        self._save = save
+        self._log = log
+        self._token: AccessToken | None = None
+        self._lock = threading.Lock()
+        self.fetched = 0
+
+    def _from_store(self) -> AccessToken | None:
+        if self._load is None:
+            return None
+        raw = self._load()
+        if not raw:
+            return None
+        try:
+            data = json.loads(raw)
+            if data.get("client_id") != self.client_id:
+                return None
+            token = AccessToken(str(data["token"]), float(data["expires_at"]))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return None
+        return token if token.valid() else None
+
+    def get(self) -> str:
+        with self._lock:
+            if self._token is None or not self._token.valid():
+                self._token = self._from_store()
+                if self._token is not None and self._log:
+                    self._log("Using the cached access token.")
+            if self._token is None or not self._token.valid():
+                self._token = self.fetch()
+                if self._save is not None:
+                    self._save(
+                        json.dumps(
+                            {
+                                "client_id": self.client_id,
+                                "token": self._token.token,
+                                "expires_at": self._token.expires_at,
+                            }
+                        )
+                    )
+            return self._token.token
+
+    def fetch(self) -> AccessToken:
+        """Exchange the client credentials for a token (form body, as the Go SDK does)."""
+        self.fetched += 1
+        try:
+            response = self._http.request(
+                "POST",
+                TOKEN_PATH,
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": self.client_id,
+                    "client_secret": self._secret,
+                },
+                authenticated=False,
+                retry_unsafe=True,  # asking for a token twice is harmless
+                allow_statuses=frozenset({400}),
+            )
+        except AuthError as exc:
+            raise AuthError(
+                f"Kameleoon refused the client id and secret: {_tail(exc.message)}",
+                hint="Check them on your Kameleoon profile page (API credentials), "
+                "then run `ksegcli auth login`.",
+            ) from None
+        if response.status_code == 400:
+            from ksegcli.core.http import server_message
+
+            raise AuthError(
+                f"Kameleoon refused the client id and secret: {server_message(response)}",
+                hint="Check them on your Kameleoon profile page (API credentials).",
+            )
+        body = response_json(response)
+        if not isinstance(body, dict) or not isinstance(body.get("access_token"), str):
+            raise ApiError("The token endpoint answered without an access_token.")
+        from ksegcli.core.redact import register_secret
+
+        register_secret(body["access_token"])
+        try:
+            ttl = float(body.get("expires_in", 3600))
+        except (TypeError, ValueError):
+            ttl = 3600.0
+        return AccessToken(body["access_token"], time.time() + ttl)
+
+    def invalidate(self) -> bool:
+        with self._lock:
+            self._token = None
+            if self._save is not None:
+                self._save("")
+        return True
+
+
+def _tail(message: str) -> str:
+    return message.split(": ", 1)[-1]
+
+
+@dataclass(frozen=True)
+class Site:
+    """A Kameleoon project."""
+
+    id: int
+    name: str
+    url: str
+    code: str
+    type: str
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> Site:
+        return cls(
+            id=int(data["id"]),
+            name=str(data.get("name") or ""),
+            url=str(data.get("url") or ""),
+            code=str(data.get("code") or ""),
+            type=str(data.get("type") or ""),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "url": self.url,
+            "sitecode": self.code,
+            "type": self.type,
+        }
+
+    def label(self) -> str:
+        return f"{self.name or self.code} (id {self.id}, sitecode {self.code})"
+
+
+class KameleoonClient:
+    """Authenticated access to the Automation API."""
+
+    def __init__(self, http: HttpClient, tokens: TokenProvider) -> None:
+        self.http = http
+        self.tokens = tokens
+        self._sites: list[Site] | None = None
+
+    @property
+    def limiter(self) -> RateLimiter | None:
+        return self.http.limiter
+
+    # -- verbs ----------------------------------------------------------------
+    def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        return response_json(self.http.request("GET", path, params=params))
+
+    def post(self, path: str, body: Any, *, retry_unsafe: bool = False) -> Any:
+        return response_json(
+            self.http.request("POST", path, json_body=body, retry_unsafe=retry_unsafe)
+        )
+
+    def patch(self, path: str, body: Any) -> Any:
+        return response_json(self.http.request("PATCH", path, json_body=body))
+
+    def put(self, path: str, body: Any) -> Any:
+        return response_json(self.http.request("PUT", path, json_body=body))
+
+    def delete(self, path: str) -> Any:
+        return response_json(self.http.request("DELETE", path))
+
+    def paginate(
+        self, path: str, params: Mapping[str, Any] | None = None, *, per_page: int = PER_PAGE_MAX
+    ) -> Iterator[dict[str, Any]]:
+        """Every item of a list endpoint: pages until one is shorter than ``perPage`` (I)."""
+        page = 1
+        while True:
+            query = {**(params or {}), "page": page, "perPage": per_page}
+            items = self.get(path, query)
+            if not isinstance(items, list):
+                raise ApiError(
+                    f"Expected a JSON array from GET {path}, got {type(items).__name__}."
+                )
+            for item in items:
+                if isinstance(item, dict):
+                    yield item
+            if len(items) < per_page:
+                return
+            page += 1
+
+    # -- projects ---------------------------------------------------------------
+    def list_sites(self) -> list[Site]:
+        if self._sites is None:
+            self._sites = [Site.from_api(item) for item in self.paginate(SITES_PATH)]
+        return self._sites
+
+    def resolve_projects(self, refs: Sequence[str]) -> list[Site]:
+        """Numeric ids or sitecodes → projects, all checked before anything is written.
+
+        One paged list of the account's projects serves every reference.
+        """
+        from ksegcli.core.config import is_sitecode
+
+        sites = self.list_sites()
+        by_id = {site.id: site for site in sites}
+        by_code = {site.code: site for site in sites}
+        found: list[Site] = []
+        unknown: list[str] = []
+        for ref in refs:
+            ref = ref.strip()
+            site: Site | None = None
+            if ref.isdigit():
+                site = by_id.get(int(ref))
+            elif is_sitecode(ref):
+                site = by_code.get(ref)
+            else:
+                raise BadInputError(
+                    f"{ref!r} is neither a project id (a number) nor a sitecode "
+                    "(10 letters or digits)."
+                )
+            if site is None:
+                unknown.append(ref)
+            elif site not in found:
+                found.append(site)
+        if unknown:
+            raise NotFoundError(
+                f"Unknown project{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}.",
+                hint="Run `ksegcli projects list` to see the projects these credentials reach.",
+            )
+        return found

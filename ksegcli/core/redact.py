@@ -1,0 +1,57 @@
+"""Last line of defence against secrets in output.
+
+Every secret the run loads is registered here; every message written to the
+terminal or a log goes through :func:`redact`. Results the user explicitly
+asked to see (``--show``) are the only text that bypasses it.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+
+MASK = "****"
+_lock = threading.Lock()
+_secrets: set[str] = set()
+
+# Patterns that carry secrets whatever their value: query parameters and headers.
+_PATTERNS = (
+    re.compile(r"(?i)((?:client_)?secret=)[^&\s\"']+"),
+    re.compile(r"(?i)(access_token=)[^&\s\"']+"),
+    re.compile(r"(?i)(authorization:\s*(?:bearer|basic)\s+)\S+"),
+    re.compile(
+        r"(?i)(\"(?:access_token|client_secret|secret|apiKey|api_key|token)\"\s*:\s*\")[^\"]+"
+    ),
+)
+
+
+def register_secret(value: str | None) -> None:
+    """Remember a secret so that :func:`redact` masks it wherever it appears."""
+    if value and len(value) >= 4:
+        with _lock:
+            _secrets.add(value)
+
+
+def clear_secrets() -> None:
+    with _lock:
+        _secrets.clear()
+
+
+def redact(text: str) -> str:
+    with _lock:
+        known = sorted(_secrets, key=len, reverse=True)
+    for secret in known:
+        if secret in text:
+            text = text.replace(secret, MASK)
+    for pattern in _PATTERNS:
+        text = pattern.sub(lambda m: m.group(1) + MASK, text)
+    return text
+
+
+def mask(value: str | None, *, keep: int = 4) -> str:
+    """``abcd…wxyz``-style preview of a secret, safe to print; short values are fully masked."""
+    if not value:
+        return ""
+    if len(value) <= keep * 3:
+        return MASK
+    return f"{value[:keep]}…{value[-keep:]}"

@@ -1,0 +1,214 @@
+"""One run's access to configuration, credentials and API clients.
+
+Commands ask the session for what they need; everything is created lazily,
+so that a command that needs no network imports no httpx and opens no
+keyring.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from ksegcli.core import config, credentials
+from ksegcli.core.credentials import Credential, Credentials
+from ksegcli.core.keyring_store import KeyringStore
+from ksegcli.errors import UsageError
+
+if TYPE_CHECKING:
+    from ksegcli.core.http import HttpClient, RateLimiter
+    from ksegcli.core.kameleoon import KameleoonClient, Site
+
+Log = Callable[[str], None]
+
+
+class Session:
+    def __init__(
+        self,
+        *,
+        profile_name: str = config.DEFAULT_PROFILE,
+        interactive: bool = False,
+        log: Log | None = None,
+        warn: Log | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.profile_name = config.validate_profile_name(profile_name)
+        self.interactive = interactive
+        self.log = log
+        self.warn = warn
+        self.env: Mapping[str, str] = os.environ if env is None else env
+        self._profile: config.Profile | None = None
+        self._keyring: KeyringStore | None = None
+        self._credentials: Credentials | None = None
+        self._limiter: RateLimiter | None = None
+        self._kameleoon: KameleoonClient | None = None
+        self._clients: list[HttpClient] = []
+
+    # -- configuration ----------------------------------------------------------
+    @property
+    def profile(self) -> config.Profile:
+        if self._profile is None:
+            self._profile = config.load_profile(self.profile_name, self.env)
+        return self._profile
+
+    def base_url(self, service: config.Service) -> str:
+        return config.base_url(service, self.profile, self.env)
+
+    def sitecode(self, flag: str | None = None, *, required: bool = False) -> str | None:
+        """Flag → KAMELEOON_SITECODE → profile; validated."""
+        for value, source in (
+            (flag, "--sitecode"),
+            (self.env.get(config.ENV_SITECODE), config.ENV_SITECODE),
+            (self.profile.get("sitecode"), str(self.profile.path)),
+        ):
+            if value:
+                try:
+                    return config.validate_sitecode(value)
+                except Exception as exc:
+                    from ksegcli.errors import BadInputError
+
+                    if isinstance(exc, BadInputError):
+                        raise BadInputError(
+                            f"{exc.message} (from {source})", hint=exc.hint
+                        ) from None
+                    raise
+        if required:
+            raise UsageError(
+                "No sitecode given.",
+                hint="Pass --sitecode CODE, set KAMELEOON_SITECODE, or run "
+                "`ksegcli sitecode set CODE`.",
+            )
+        return None
+
+    # -- credentials -----------------------------------------------------------------
+    @property
+    def keyring(self) -> KeyringStore:
+        if self._keyring is None:
+            self._keyring = KeyringStore(warn=self.warn)
+        return self._keyring
+
+    @property
+    def credentials(self) -> Credentials:
+        if self._credentials is None:
+            self._credentials = Credentials(
+                profile=self.profile,
+                keyring=self.keyring,
+                interactive=self.interactive,
+                env=self.env,
+            )
+        return self._credentials
+
+    def client_credentials(
+        self, client_id: str | None = None, client_secret: str | None = None
+    ) -> tuple[Credential, Credential]:
+        cid = self.credentials.require(credentials.CLIENT_ID, client_id)
+        secret = self.credentials.require(credentials.CLIENT_SECRET, client_secret)
+        return cid, secret
+
+    # -- HTTP --------------------------------------------------------------------------
+    @property
+    def limiter(self) -> RateLimiter:
+        """One limiter for every Kameleoon call of the run (the limit is per account)."""
+        if self._limiter is None:
+            from ksegcli.core.http import RateLimiter
+
+            limit, window = config.rate_limit(self.env)
+            self._limiter = RateLimiter(limit, window)
+        return self._limiter
+
+    def http(
+        self,
+        service: config.Service,
+        *,
+        limiter: RateLimiter | None = None,
+        **kwargs: object,
+    ) -> HttpClient:
+        from ksegcli.core.http import HttpClient
+
+        client = HttpClient(
+            self.base_url(service),
+            label=service.label,
+            limiter=limiter,
+            log=self.log,
+            **kwargs,  # type: ignore[arg-type]
+        )
+        self._clients.append(client)
+        return client
+
+    def kameleoon(
+        self, client_id: str | None = None, client_secret: str | None = None
+    ) -> KameleoonClient:
+        """An authenticated Automation API client (token cached in the keyring)."""
+        if self._kameleoon is not None:
+            return self._kameleoon
+        from ksegcli.core.kameleoon import KameleoonClient, TokenProvider
+
+        cid, secret = self.client_credentials(client_id, client_secret)
+        token_http = self.http(config.API, limiter=self.limiter)
+        cache = self._token_cache(secret)
+        tokens = TokenProvider(
+            token_http,
+            cid.value,
+            secret.value,
+            load=cache[0],
+            save=cache[1],
+            log=self.log,
+        )
+        api_http = self.http(
+            config.API,
+            limiter=self.limiter,
+            auth_header=lambda: {"Authorization": f"Bearer {tokens.get()}"},
+            on_unauthorized=tokens.invalidate,
+        )
+        self._kameleoon = KameleoonClient(api_http, tokens)
+        return self._kameleoon
+
+    def _token_cache(
+        self, secret: Credential
+    ) -> tuple[Callable[[], str | None] | None, Callable[[str], None] | None]:
+        """Cache tokens in the keyring, but only for keyring-held credentials: a CI run
+        with env-var credentials should not write to (or wait on) a keyring."""
+        if secret.source != "keyring":
+            return None, None
+        store = self.keyring
+        profile = self.profile_name
+
+        def load() -> str | None:
+            return store.get(profile, credentials.ACCESS_TOKEN_ENTRY)
+
+        def save(value: str) -> None:
+            if not store.available:
+                return
+            try:
+                if value:
+                    store.set(profile, credentials.ACCESS_TOKEN_ENTRY, value)
+                else:
+                    store.delete(profile, credentials.ACCESS_TOKEN_ENTRY)
+            except Exception:  # a cache: failing to write it only costs a token fetch
+                pass
+
+        return load, save
+
+    def projects(self, refs: Sequence[str], *, all_projects: bool = False) -> list[Site]:
+        """``--project`` values (ids or sitecodes), ``--all``, or the profile's sitecode."""
+        client = self.kameleoon()
+        if all_projects:
+            if refs:
+                raise UsageError("Give either --project or --all, not both.")
+            return client.list_sites()
+        if not refs:
+            code = self.sitecode()
+            if code is None:
+                raise UsageError(
+                    "No project given.",
+                    hint="Pass --project ID|SITECODE (repeatable) or --all, or store a default "
+                    "with `ksegcli sitecode set CODE`.",
+                )
+            refs = [code]
+        return client.resolve_projects(refs)
+
+    def close(self) -> None:
+        for client in self._clients:
+            client.close()
+        self._clients.clear()

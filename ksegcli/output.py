@@ -1,0 +1,123 @@
+"""Everything the tool writes to the terminal goes through :class:`Output`.
+
+Results go to stdout (a Rich table in human mode, exactly one JSON document
+with ``--json``); messages and progress go to stderr. Rich is imported only
+when something is printed, to keep start-up fast. Colour only on a TTY, and
+never with ``NO_COLOR`` (Rich honours it).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ksegcli.core.redact import redact
+from ksegcli.errors import KsegError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+class Output:
+    def __init__(self, *, json_mode: bool = False, verbose: int = 0) -> None:
+        self.json_mode = json_mode
+        self.verbose = verbose
+        self._out: Console | None = None
+        self._err: Console | None = None
+
+    # -- consoles -----------------------------------------------------------
+    @property
+    def out(self) -> Console:
+        if self._out is None:
+            from rich.console import Console
+
+            self._out = Console(file=sys.stdout, highlight=False, soft_wrap=False)
+        return self._out
+
+    @property
+    def err(self) -> Console:
+        if self._err is None:
+            from rich.console import Console
+
+            self._err = Console(file=sys.stderr, highlight=False, soft_wrap=True)
+        return self._err
+
+    @property
+    def stdout_is_tty(self) -> bool:
+        return sys.stdout.isatty()
+
+    # -- messages (stderr) --------------------------------------------------
+    def _message(self, text: str, style: str | None) -> None:
+        from rich.text import Text
+
+        self.err.print(Text(redact(text), style=style or ""))
+
+    def info(self, text: str) -> None:
+        self._message(text, None)
+
+    def success(self, text: str) -> None:
+        self._message(text, "green")
+
+    def warn(self, text: str) -> None:
+        self._message(f"Warning: {text}", "yellow")
+
+    def debug(self, text: str) -> None:
+        if self.verbose:
+            self._message(text, "dim")
+
+    def error(self, exc: KsegError) -> None:
+        if self.json_mode:
+            self.emit_json(_redacted_json(exc.to_json()))
+            return
+        self._message(f"Error: {exc.message}", "bold red")
+        if exc.hint:
+            self._message(f"Hint: {exc.hint}", "yellow")
+
+    # -- results (stdout) ---------------------------------------------------
+    def emit_json(self, data: Any, *, reveal: bool = False) -> None:
+        text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+        sys.stdout.write((text if reveal else redact(text)) + "\n")
+        sys.stdout.flush()
+
+    def result(
+        self,
+        data: Any,
+        human: Callable[[], None] | None = None,
+        *,
+        reveal: bool = False,
+    ) -> None:
+        """Print a command's result: JSON in ``--json`` mode, else ``human()`` (or the data)."""
+        if self.json_mode:
+            self.emit_json(data, reveal=reveal)
+        elif human is not None:
+            human()
+        else:
+            self.line(str(data), reveal=reveal)
+
+    def line(self, text: str, *, reveal: bool = False) -> None:
+        """A plain line on stdout, unstyled (for values scripts read)."""
+        sys.stdout.write((text if reveal else redact(text)) + "\n")
+        sys.stdout.flush()
+
+    def table(
+        self,
+        columns: Sequence[str],
+        rows: Iterable[Sequence[Any]],
+        *,
+        title: str | None = None,
+    ) -> None:
+        from rich.table import Table
+
+        table = Table(title=title, header_style="bold", box=None, pad_edge=False)
+        for column in columns:
+            table.add_column(column)
+        for row in rows:
+            table.add_row(*(redact("" if cell is None else str(cell)) for cell in row))
+        self.out.print(table)
+
+
+def _redacted_json(data: dict[str, Any]) -> dict[str, Any]:
+    parsed: dict[str, Any] = json.loads(redact(json.dumps(data)))
+    return parsed

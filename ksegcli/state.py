@@ -1,0 +1,62 @@
+"""Per-run state shared by every command: global options, output, the core session."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import typer
+
+from ksegcli.output import Output
+
+if TYPE_CHECKING:
+    from ksegcli.core.config import Profile
+    from ksegcli.core.session import Session
+
+
+@dataclass
+class AppState:
+    profile_name: str = "default"
+    json_mode: bool = False
+    verbose: int = 0
+    no_input_flag: bool = False
+    output: Output = field(default_factory=Output)
+    _session: Session | None = None
+
+    @property
+    def interactive(self) -> bool:
+        """May we prompt? Never with --no-input, in CI, or without a TTY on stdin."""
+        if self.no_input_flag or os.environ.get("CI"):
+            return False
+        return sys.stdin.isatty()
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            from ksegcli.core.session import Session
+
+            self._session = Session(
+                profile_name=self.profile_name,
+                interactive=self.interactive,
+                log=self.output.debug if self.verbose else None,
+                warn=self.output.warn,
+            )
+        return self._session
+
+    @property
+    def profile(self) -> Profile:
+        return self.session.profile
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+
+
+def get_state(ctx: typer.Context) -> AppState:
+    obj = ctx.find_root().obj
+    if not isinstance(obj, AppState):  # a command run without the root callback (tests)
+        obj = AppState()
+        ctx.find_root().obj = obj
+    return obj

@@ -1,0 +1,149 @@
+"""Shared fixtures: an isolated environment for every test, an in-process CLI
+runner, a subprocess runner, and the fake Kameleoon/Segment server."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import keyring
+import pytest
+
+from ksegcli.core.redact import clear_secrets
+from ksegcli.testing.keyrings import FILE_ENV, MemoryKeyring
+
+# Every env var ksegcli reads: cleared before each test so the developer's own
+# environment can never leak into (or be changed by) a test.
+KSEG_ENV_VARS = (
+    "KAMELEOON_CLIENT_ID",
+    "KAMELEOON_CLIENT_SECRET",
+    "KAMELEOON_API_KEY",
+    "KAMELEOON_SITECODE",
+    "SEGMENT_API_TOKEN",
+    "KSEG_PROFILE",
+    "KSEG_CONFIG_DIR",
+    "KSEG_API_URL",
+    "KSEG_CUSTOMERS_URL",
+    "KSEG_DATA_API_URL",
+    "KSEG_SEGMENT_API_URL",
+    "KSEG_RATE_LIMIT",
+    "KSEG_KEYRING_TIMEOUT",
+    "PYTHON_KEYRING_BACKEND",
+    "CI",
+    "NO_COLOR",
+    FILE_ENV,
+)
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryKeyring]:
+    """Empty env, a config dir in tmp_path, an in-memory keyring."""
+    for name in KSEG_ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("KSEG_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("COLUMNS", "200")
+    previous = keyring.get_keyring()
+    memory = MemoryKeyring()
+    keyring.set_keyring(memory)
+    clear_secrets()
+    yield memory
+    keyring.set_keyring(previous)
+    clear_secrets()
+
+
+@pytest.fixture
+def memory_keyring(isolated: MemoryKeyring) -> MemoryKeyring:
+    return isolated
+
+
+@dataclass
+class Result:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+class CliRunner:
+    """Runs ``ksegcli`` in-process through the same entry point as the console script."""
+
+    def __init__(self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
+        self._capsys = capsys
+        self._monkeypatch = monkeypatch
+
+    def __call__(self, *args: str, env: Mapping[str, str] | None = None, stdin: str = "") -> Result:
+        import io
+
+        from ksegcli.cli import run
+
+        for key, value in (env or {}).items():
+            self._monkeypatch.setenv(key, value)
+        self._monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        self._capsys.readouterr()
+        code = run(list(args))
+        captured = self._capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    return CliRunner(capsys, monkeypatch)
+
+
+class ProcRunner:
+    """Runs the real CLI as a subprocess (``python -m ksegcli``), with a file keyring."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.keyring_file = tmp_path / "keyring.json"
+        self.env: dict[str, str] = {
+            key: value for key, value in os.environ.items() if key not in KSEG_ENV_VARS
+        }
+        self.env.update(
+            {
+                "KSEG_CONFIG_DIR": str(tmp_path / "config"),
+                "PYTHON_KEYRING_BACKEND": "ksegcli.testing.keyrings.FileKeyring",
+                FILE_ENV: str(self.keyring_file),
+                "COLUMNS": "200",
+                "CI": "true",
+            }
+        )
+
+    def keyring_entries(self) -> dict[str, str]:
+        if not self.keyring_file.exists():
+            return {}
+        data: dict[str, str] = json.loads(self.keyring_file.read_text())
+        return data
+
+    def __call__(
+        self,
+        *args: str,
+        env: Mapping[str, str] | None = None,
+        stdin: str = "",
+        timeout: float = 60,
+    ) -> Result:
+        proc = subprocess.run(
+            [sys.executable, "-m", "ksegcli", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env={**self.env, **(env or {})},
+            timeout=timeout,
+        )
+        return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture
+def proc(tmp_path: Path) -> ProcRunner:
+    return ProcRunner(tmp_path)
