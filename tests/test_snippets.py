@@ -176,8 +176,8 @@ def test_sitecode_is_ignored_by_kinds_that_do_not_use_it() -> None:
 @pytest.mark.parametrize(
     ("kind", "kwargs", "message"),
     [
-        ("cohorts", {}, "unknown snippet kind 'cohorts'; choose one of: identifier, personas"),
-        ("personas", {"user_id": "email"}, "choose one of: visitor-code, segment"),
+        ("cohorts", {}, "Unknown snippet kind 'cohorts'. Choose one of: identifier, personas"),
+        ("personas", {"user_id": "email"}, "Choose one of: visitor-code, segment."),
         ("trait", {}, "needs the trait's name"),
         ("trait", {"trait": ""}, "needs the trait's name"),
         ("trait", {"trait": "bad\udc80"}, "not valid Unicode"),
@@ -192,15 +192,15 @@ def test_sitecode_is_ignored_by_kinds_that_do_not_use_it() -> None:
         ("persona-values", {"sitecode": SITECODE, "data_host": "us"}, "legacy (https://"),
         ("identifier", {"sdk": "python"}, "has no SDK version"),
         ("persona-values", {"sitecode": SITECODE, "sdk": "go"}, "has no SDK version"),
-        ("personas", {"sdk": "ruby"}, "unknown SDK 'ruby'; choose one of: python, go, js"),
-        ("personas", {"sdk": "python", "user_var": "class"}, "invalid --user-var 'class'"),
+        ("personas", {"sdk": "ruby"}, "Unknown SDK 'ruby'. Choose one of: python, go, js."),
+        ("personas", {"sdk": "python", "user_var": "class"}, "Invalid --user-var 'class'"),
         ("personas", {"sdk": "python", "user_var": "1st"}, "Python variable"),
         ("personas", {"sdk": "go", "user_var": "user-id"}, "Go variable"),
         ("personas", {"sdk": "go", "user_var": "func"}, "Go variable"),
         ("personas", {"sdk": "js", "user_var": "this"}, "JavaScript variable"),
         ("personas", {"sdk": "js", "user_var": "kameleoonClient"}, "declares"),
         ("personas", {"sdk": "python", "user_var": "utilisé"}, "ASCII"),
-        ("personas", {"sdk": "python", "user_var": ""}, "invalid --user-var"),
+        ("personas", {"sdk": "python", "user_var": ""}, "Invalid --user-var"),
     ],
 )
 def test_bad_requests_raise_a_clear_snippet_error(
