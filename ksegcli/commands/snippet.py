@@ -35,8 +35,10 @@ HOST_HELP = (
     "data (data.kameleoon.io), eu-data, na-data (.kameleoon.io), eu-data-eu, na-data-eu "
     "(.kameleoon.eu)."
 )
-
-SDK_HELP = "personas, trait, group: print server-side code for this Kameleoon SDK instead (python | go | js)."
+SDK_HELP = (
+    "personas, trait, group: print server-side code for this Kameleoon SDK instead "
+    "(python | go | js)."
+)
 
 
 def _complete_kind(incomplete: str) -> list[str]:
