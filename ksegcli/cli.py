@@ -21,7 +21,7 @@ app = typer.Typer(
         "after the command."
     ),
     no_args_is_help=True,
-    add_completion=True,
+    add_completion=False,  # static scripts in completions/ (see ksegcli.completion)
     pretty_exceptions_enable=False,  # locals can hold secrets; we print our own errors
     context_settings={"help_option_names": ["-h", "--help"]},
 )
