@@ -4,7 +4,7 @@ _ksegcli() {
     cur="${COMP_WORDS[COMP_CWORD]}"
     prev="${COMP_WORDS[COMP_CWORD-1]}"
     local -A subs opts vals choices
-    subs["ksegcli"]="auth projects sitecode"
+    subs["ksegcli"]="auth projects sitecode snippet"
     opts["ksegcli"]="--profile --json --verbose -v --no-input --version --help -h"
     vals["ksegcli"]=" --profile "
     subs["ksegcli auth"]="getapikey login logout status token"
@@ -32,6 +32,11 @@ _ksegcli() {
     vals["ksegcli sitecode set"]=" --profile "
     opts["ksegcli sitecode show"]="--help -h --profile --json --verbose -v --no-input"
     vals["ksegcli sitecode show"]=" --profile "
+    subs["ksegcli snippet"]="render"
+    opts["ksegcli snippet"]="--help -h --profile --json --verbose -v --no-input"
+    vals["ksegcli snippet"]=" --profile "
+    opts["ksegcli snippet render"]="--user-id --sitecode --host --sdk --user-var --output -o --list --help -h --profile --json --verbose -v --no-input"
+    vals["ksegcli snippet render"]=" --user-id --sitecode --host --sdk --user-var --output -o --profile "
     path="ksegcli"
     i=1
     while [ $i -lt $COMP_CWORD ]; do

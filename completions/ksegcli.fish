@@ -3,7 +3,7 @@ function __ksegcli_path
     set -l words (commandline -opc)
     set -l path ''
     set -l skip 0
-    set -l takes --client-id --profile
+    set -l takes --client-id --host --output --profile --sdk --sitecode --user-id --user-var
     for word in $words[2..-1]
         if test $skip = 1; set skip 0; continue; end
         if string match -q -- '-*' $word
@@ -18,6 +18,7 @@ complete -c ksegcli -f
 complete -c ksegcli -n "test (__ksegcli_path) = ''" -a auth -d 'Kameleoon API credentials and the Segment API key.'
 complete -c ksegcli -n "test (__ksegcli_path) = ''" -a projects -d 'Kameleoon projects these credentials reach.'
 complete -c ksegcli -n "test (__ksegcli_path) = ''" -a sitecode -d 'Store or show the profile\'s project sitecode.'
+complete -c ksegcli -n "test (__ksegcli_path) = ''" -a snippet -d 'Ready-to-paste JavaScript (and SDK code) for the Segment integration.'
 complete -c ksegcli -n "test (__ksegcli_path) = ''" -l profile -r
 complete -c ksegcli -n "test (__ksegcli_path) = ''" -l json
 complete -c ksegcli -n "test (__ksegcli_path) = ''" -l verbose
@@ -95,3 +96,21 @@ complete -c ksegcli -n "test (__ksegcli_path) = 'sitecode show'" -l profile -r
 complete -c ksegcli -n "test (__ksegcli_path) = 'sitecode show'" -l json
 complete -c ksegcli -n "test (__ksegcli_path) = 'sitecode show'" -l verbose
 complete -c ksegcli -n "test (__ksegcli_path) = 'sitecode show'" -l no-input
+complete -c ksegcli -n "test (__ksegcli_path) = 'snippet'" -a render -d 'Print a snippet: highlighted on a terminal, exactly the code when piped or with -o.'
+complete -c ksegcli -n "test (__ksegcli_path) = 'snippet'" -l help
+complete -c ksegcli -n "test (__ksegcli_path) = 'snippet'" -l profile -r
+complete -c ksegcli -n "test (__ksegcli_path) = 'snippet'" -l json
+complete -c ksegcli -n "test (__ksegcli_path) = 'snippet'" -l verbose
+complete -c ksegcli -n "test (__ksegcli_path) = 'snippet'" -l no-input
+complete -c ksegcli -n "test (__ksegcli_path) = 'snippet render'" -l user-id -r
+complete -c ksegcli -n "test (__ksegcli_path) = 'snippet render'" -l sitecode -r
+complete -c ksegcli -n "test (__ksegcli_path) = 'snippet render'" -l host -r
+complete -c ksegcli -n "test (__ksegcli_path) = 'snippet render'" -l sdk -r
+complete -c ksegcli -n "test (__ksegcli_path) = 'snippet render'" -l user-var -r
+complete -c ksegcli -n "test (__ksegcli_path) = 'snippet render'" -l output -r
+complete -c ksegcli -n "test (__ksegcli_path) = 'snippet render'" -l list
+complete -c ksegcli -n "test (__ksegcli_path) = 'snippet render'" -l help
+complete -c ksegcli -n "test (__ksegcli_path) = 'snippet render'" -l profile -r
+complete -c ksegcli -n "test (__ksegcli_path) = 'snippet render'" -l json
+complete -c ksegcli -n "test (__ksegcli_path) = 'snippet render'" -l verbose
+complete -c ksegcli -n "test (__ksegcli_path) = 'snippet render'" -l no-input

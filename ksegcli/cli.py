@@ -69,11 +69,12 @@ def root(
 
 
 def _register() -> None:
-    from ksegcli.commands import auth, projects, sitecode
+    from ksegcli.commands import auth, projects, sitecode, snippet
 
     app.add_typer(auth.app, name="auth")
     app.add_typer(sitecode.app, name="sitecode")
     app.add_typer(projects.app, name="projects")
+    app.add_typer(snippet.app, name="snippet")
 
 
 _register()
