@@ -69,11 +69,13 @@ def root(
 
 
 def _register() -> None:
-    from ksegcli.commands import auth, projects, sitecode
+    from ksegcli.commands import auth, customdata, integration, projects, sitecode
 
     app.add_typer(auth.app, name="auth")
     app.add_typer(sitecode.app, name="sitecode")
     app.add_typer(projects.app, name="projects")
+    app.add_typer(integration.app, name="integration")
+    app.add_typer(customdata.app, name="customdata")
 
 
 _register()
