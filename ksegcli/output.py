@@ -50,6 +50,11 @@ class Output:
 
     # -- messages (stderr) --------------------------------------------------
     def _message(self, text: str, style: str | None) -> None:
+        if not sys.stderr.isatty():
+            # No colour off a TTY anyway: skip importing Rich (it costs ~40 ms a run).
+            sys.stderr.write(redact(text) + "\n")
+            sys.stderr.flush()
+            return
         from rich.text import Text
 
         self.err.print(Text(redact(text), style=style or ""))

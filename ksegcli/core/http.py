@@ -71,10 +71,11 @@ class RateLimiter:
 
 
 class _Retryable(Exception):
-    def __init__(self, error: Exception, wait: float | None) -> None:
+    def __init__(self, error: Exception, wait: float | None, *, max_attempts: int = 0) -> None:
         super().__init__(str(error))
         self.error = error
         self.wait = wait
+        self.max_attempts = max_attempts  # 0: the client's default
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -192,7 +193,6 @@ class HttpClient:
         from tenacity import (
             RetryCallState,
             Retrying,
-            retry_if_exception_type,
             stop_after_attempt,
         )
 
@@ -212,6 +212,12 @@ class HttpClient:
             exc = state.outcome.exception() if state.outcome else None
             delay = state.upcoming_sleep
             self._debug(f"  retrying {method} {path} in {delay:.2f}s ({exc})")
+
+        def should_retry(state: RetryCallState) -> bool:
+            exc = state.outcome.exception() if state.outcome else None
+            if not isinstance(exc, _Retryable):
+                return False
+            return not exc.max_attempts or state.attempt_number < exc.max_attempts
 
         def attempt() -> httpx.Response:
             nonlocal refreshed
@@ -247,7 +253,9 @@ class HttpClient:
             except httpx.TransportError as exc:
                 err = self._transport_error(method, path, exc)
                 if safe:
-                    raise _Retryable(err, None) from exc
+                    # No route to the host is rarely fixed by waiting: one more try only.
+                    tries = 2 if isinstance(exc, httpx.ConnectError) else 0
+                    raise _Retryable(err, None, max_attempts=tries) from exc
                 raise err from None
             elapsed = (time.monotonic() - started) * 1000
             self._debug(f"← {response.status_code} {method} {path} ({elapsed:.0f} ms)")
@@ -271,7 +279,7 @@ class HttpClient:
         retrying = Retrying(
             stop=stop_after_attempt(self.max_attempts),
             wait=wait,
-            retry=retry_if_exception_type(_Retryable),
+            retry=should_retry,
             before_sleep=before_sleep,
             reraise=True,
         )
