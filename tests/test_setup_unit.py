@@ -132,7 +132,7 @@ def test_refused_read_in_json_mode(api: respx.MockRouter, cli: CliRunner) -> Non
     doc = result.json()
     assert doc[0]["installed"] is None
     assert doc[0]["error"]["code"] == "api_refused"
-    assert "Admin › Integrations › Segment" in doc[0]["error"]["hint"]  # noqa: RUF001
+    assert "Admin › Integrations › Segment" in doc[0]["error"]["hint"]
     assert result.stderr == ""
 
 
