@@ -69,13 +69,14 @@ def root(
 
 
 def _register() -> None:
-    from ksegcli.commands import auth, customdata, integration, projects, sitecode
+    from ksegcli.commands import apply, auth, customdata, integration, projects, sitecode
 
     app.add_typer(auth.app, name="auth")
     app.add_typer(sitecode.app, name="sitecode")
     app.add_typer(projects.app, name="projects")
     app.add_typer(integration.app, name="integration")
     app.add_typer(customdata.app, name="customdata")
+    app.command("apply", help=apply.HELP, no_args_is_help=True)(apply.apply)
 
 
 _register()
