@@ -69,12 +69,16 @@ def root(
 
 
 def _register() -> None:
-    from ksegcli.commands import auth, projects, sitecode, snippet
+    # One line per group: command modules import only typer and light core modules.
+    from ksegcli.commands import apply, auth, customdata, integration, projects, sitecode, snippet
 
     app.add_typer(auth.app, name="auth")
     app.add_typer(sitecode.app, name="sitecode")
     app.add_typer(projects.app, name="projects")
+    app.add_typer(integration.app, name="integration")
+    app.add_typer(customdata.app, name="customdata")
     app.add_typer(snippet.app, name="snippet")
+    app.command("apply", help=apply.HELP, no_args_is_help=True)(apply.apply)
 
 
 _register()
