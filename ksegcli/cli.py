@@ -70,10 +70,12 @@ def root(
 
 def _register() -> None:
     from ksegcli.commands import auth, projects, sitecode
+    from ksegcli.commands import segment as segment_cmd
 
     app.add_typer(auth.app, name="auth")
     app.add_typer(sitecode.app, name="sitecode")
     app.add_typer(projects.app, name="projects")
+    app.add_typer(segment_cmd.app, name="segment")
 
 
 _register()
