@@ -165,7 +165,7 @@ def test_subscriptions_use_the_alpha_media_type() -> None:
         return_value=httpx.Response(200, json={"data": {"subscriptions": []}})
     )
     created = respx.post(f"{BASE}/destinations/d1/subscriptions").mock(
-        return_value=httpx.Response(200, json={"data": {"subscription": {"id": "s1"}}})
+        return_value=httpx.Response(200, json={"data": {"destinationSubscription": {"id": "s1"}}})
     )
     c = client()
     c.list_subscriptions("d1")
@@ -315,12 +315,12 @@ class FakeSegment:
         sub = {"id": f"s{len(self.subs[dest_id]) + 1}", **body}
         self.subs[dest_id].append(sub)
         self.writes.append("POST sub")
-        return httpx.Response(200, json={"data": {"subscription": sub}})
+        return httpx.Response(200, json={"data": {"destinationSubscription": sub}})
 
     def patch_sub(self, request: httpx.Request) -> httpx.Response:
         _, _, dest_id, _, sub_id = request.url.path.split("/")
         sub = next(s for s in self.subs[dest_id] if s["id"] == sub_id)
-        sub.update(json.loads(request.content))
+        sub.update(json.loads(request.content)["input"])
         self.writes.append("PATCH sub")
         return httpx.Response(200, json={"data": {"subscription": sub}})
 

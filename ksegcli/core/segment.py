@@ -237,8 +237,10 @@ class SegmentClient:
         )
 
     def create_subscription(self, destination_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        # The create answer is data.destinationSubscription (get/update: data.subscription).
         return _unwrap(
             self.post(SUBSCRIPTIONS_PATH.format(id=destination_id), dict(body), alpha=True),
+            "destinationSubscription",
             "subscription",
         )
 
@@ -246,21 +248,23 @@ class SegmentClient:
         self, destination_id: str, subscription_id: str, body: Mapping[str, Any]
     ) -> dict[str, Any]:
         return _unwrap(
+            # UpdateSubscriptionForDestinationAlphaInput wraps the changes in "input".
             self.patch(
                 SUBSCRIPTION_PATH.format(id=destination_id, sub=subscription_id),
-                dict(body),
+                {"input": dict(body)},
                 alpha=True,
             ),
             "subscription",
         )
 
 
-def _unwrap(data: Any, key: str) -> dict[str, Any]:
-    if isinstance(data, dict) and isinstance(data.get(key), dict):
-        return dict(data[key])
+def _unwrap(data: Any, *keys: str) -> dict[str, Any]:
     if isinstance(data, dict):
+        for key in keys:
+            if isinstance(data.get(key), dict):
+                return dict(data[key])
         return dict(data)
-    raise ApiError(f"Unexpected answer from the Segment Public API: no {key}.")
+    raise ApiError(f"Unexpected answer from the Segment Public API: no {keys[0]}.")
 
 
 def segment_client(
