@@ -253,11 +253,8 @@ class FakeSegment:
         self.destinations: list[dict[str, Any]] = []
         self.subs: dict[str, list[dict[str, Any]]] = {}
         self.writes: list[str] = []
-        router.get(f"{BASE}/sources/{SOURCE}").mock(
-            return_value=httpx.Response(200, json={"data": {"source": {"id": SOURCE}}})
-        )
-        router.get(f"{BASE}/sources/nope").mock(
-            return_value=httpx.Response(404, json={"errors": [{"message": "not found"}]})
+        router.get(f"{BASE}/sources").mock(
+            return_value=httpx.Response(200, json={"data": {"sources": [{"id": SOURCE}]}})
         )
         router.get(f"{BASE}/catalog/destinations/{META}").mock(
             return_value=httpx.Response(200, json=CATALOG)

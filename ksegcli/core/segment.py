@@ -37,7 +37,6 @@ PROFILE_REGION_KEY = "segment_region"
 
 # --- endpoints and media types (C) -----------------------------------------------
 SOURCES_PATH = "/sources"
-SOURCE_PATH = "/sources/{id}"
 DESTINATIONS_PATH = "/destinations"
 DESTINATION_PATH = "/destinations/{id}"
 SUBSCRIPTIONS_PATH = "/destinations/{id}/subscriptions"
@@ -201,17 +200,15 @@ class SegmentClient:
         return list(self.paginate(SOURCES_PATH, "sources"))
 
     def get_source(self, source_id: str) -> dict[str, Any]:
-        try:
-            data = self.get(SOURCE_PATH.format(id=source_id))
-        except NotFoundError:
-            raise NotFoundError(
-                f"No Segment source {source_id!r} in this workspace.",
-                hint="Run `ksegcli segment sources list` to find the source id.",
-            ) from None
-        source = data.get("source") if isinstance(data, dict) else None
-        if not isinstance(source, dict):
-            raise ApiError(f"Unexpected answer to GET /sources/{source_id}: no source.")
-        return source
+        """The source with this id, from the (paged) list: one code path for every workspace."""
+        for source in self.paginate(SOURCES_PATH, "sources"):
+            if source.get("id") == source_id:
+                return source
+        raise NotFoundError(
+            f"No Segment source {source_id!r} in this workspace.",
+            hint="Run `ksegcli segment sources list` to find the source id "
+            "(and check the region: EU workspaces need --region eu).",
+        )
 
     def list_destinations(self) -> list[dict[str, Any]]:
         return list(self.paginate(DESTINATIONS_PATH, "destinations"))
