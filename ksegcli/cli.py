@@ -70,12 +70,18 @@ def root(
 
 def _register() -> None:
     from ksegcli.commands import auth, projects, sitecode
+    from ksegcli.commands import data as data_cmd
+    from ksegcli.commands import goals as goals_cmd
+    from ksegcli.commands import reporting as reporting_cmd
     from ksegcli.commands import segment as segment_cmd
 
     app.add_typer(auth.app, name="auth")
     app.add_typer(sitecode.app, name="sitecode")
     app.add_typer(projects.app, name="projects")
     app.add_typer(segment_cmd.app, name="segment")
+    app.add_typer(reporting_cmd.app, name="reporting")
+    app.add_typer(data_cmd.app, name="data")
+    app.add_typer(goals_cmd.app, name="goals")
 
 
 _register()

@@ -106,10 +106,12 @@ def segment_base_url(session: Session, region: str | None = None) -> str:
     ``segment_region``; then the US host.
     """
     service = config.SEGMENT_API
+    if region:
+        region = normalize_region(region)
     if session.env.get(service.env):
         return config.base_url(service, session.profile, session.env)
     if region:
-        return REGION_HOSTS[normalize_region(region)]
+        return REGION_HOSTS[region]
     if session.profile.get(service.key):
         return config.base_url(service, session.profile, session.env)
     return REGION_HOSTS[resolve_region(session)]
