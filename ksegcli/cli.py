@@ -21,7 +21,7 @@ app = typer.Typer(
         "after the command."
     ),
     no_args_is_help=True,
-    add_completion=True,
+    add_completion=False,  # static scripts in completions/ (see ksegcli.completion)
     pretty_exceptions_enable=False,  # locals can hold secrets; we print our own errors
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -69,7 +69,7 @@ def root(
 
 
 def _register() -> None:
-    from ksegcli.commands import auth, projects, sitecode
+    from ksegcli.commands import auth, projects, sitecode, snippet
     from ksegcli.commands import data as data_cmd
     from ksegcli.commands import goals as goals_cmd
     from ksegcli.commands import reporting as reporting_cmd
@@ -78,6 +78,7 @@ def _register() -> None:
     app.add_typer(auth.app, name="auth")
     app.add_typer(sitecode.app, name="sitecode")
     app.add_typer(projects.app, name="projects")
+    app.add_typer(snippet.app, name="snippet")
     app.add_typer(segment_cmd.app, name="segment")
     app.add_typer(reporting_cmd.app, name="reporting")
     app.add_typer(data_cmd.app, name="data")
