@@ -1,0 +1,154 @@
+"""Rendering shared by the setup commands and ``apply``: plans, per-item results,
+the exact requests of a dry run, and the exit code at the end."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from ksegcli.core.plan import Action, ActionResult
+    from ksegcli.output import Output
+
+PLAN_COLUMNS = ["PROJECT", "SITECODE", "RESOURCE", "NAME", "ACTION", "WHY"]
+RESULT_COLUMNS = ["PROJECT", "SITECODE", "RESOURCE", "NAME", "RESULT", "DETAILS"]
+
+
+def _project(action: Action) -> str:
+    return f"{action.site.name or '-'} ({action.site.id})"
+
+
+def render_plan(out: Output, actions: Sequence[Action], *, title: str | None = None) -> None:
+    out.table(
+        PLAN_COLUMNS,
+        [(_project(a), a.site.code, a.resource, a.name, a.action, a.reason) for a in actions],
+        title=title,
+    )
+
+
+def render_results(
+    out: Output, results: Sequence[ActionResult], *, title: str | None = None
+) -> None:
+    out.table(
+        RESULT_COLUMNS,
+        [
+            (
+                _project(r.action),
+                r.action.site.code,
+                r.action.resource,
+                r.action.name,
+                r.status,
+                r.message,
+            )
+            for r in results
+        ],
+        title=title,
+    )
+
+
+def report_failures(out: Output, results: Sequence[ActionResult]) -> None:
+    """Each distinct failure once on stderr, with its hint (human mode only)."""
+    if out.json_mode:
+        return
+    seen: set[str] = set()
+    for result in results:
+        if not result.failed or result.error is None:
+            continue
+        key = result.error.message + (result.error.hint or "")
+        if key in seen:
+            continue
+        seen.add(key)
+        out.error(result.error)
+
+
+def request_docs(actions: Sequence[Action], base_url: str) -> list[dict[str, Any]]:
+    docs = []
+    for action in actions:
+        if action.request is None:
+            continue
+        request = action.request
+        headers = {"Authorization": "Bearer ****"}
+        if request.body is not None:
+            headers["Content-Type"] = "application/json"
+        doc: dict[str, Any] = {
+            "method": request.method,
+            "url": f"{base_url.rstrip('/')}{request.path}",
+            "headers": headers,
+        }
+        if request.body is not None:
+            doc["body"] = request.body
+        docs.append(doc)
+    return docs
+
+
+def print_requests(out: Output, docs: Sequence[dict[str, Any]]) -> None:
+    """The requests a dry run would send, HTTP-style, secrets masked."""
+    for n, doc in enumerate(docs):
+        if n:
+            out.line("")
+        out.line(f"{doc['method']} {doc['url']}")
+        for name, value in doc["headers"].items():
+            out.line(f"{name}: {value}")
+        if "body" in doc:
+            out.line("")
+            out.line(json.dumps(doc["body"], indent=2, ensure_ascii=False))
+
+
+def show_dry_run(out: Output, actions: Sequence[Action], base_url: str) -> None:
+    """The plan, then the exact writes it would send; JSON: {"plan": [...], "requests": [...]}."""
+    from ksegcli.core.plan import counts, describe_counts
+
+    docs = request_docs(actions, base_url)
+
+    def human() -> None:
+        render_plan(out, actions)
+        if docs:
+            out.line("")
+            print_requests(out, docs)
+
+    out.result({"plan": [a.to_json() for a in actions], "requests": docs}, human=human)
+    out.info(
+        f"Dry run: {describe_counts(counts(actions))}; {len(docs)} write request(s) shown, "
+        "nothing written."
+    )
+
+
+def finish(results: Sequence[ActionResult]) -> None:
+    """Exit non-zero when any item failed (after everything else was done and shown)."""
+    from ksegcli.core.plan import exit_code
+    from ksegcli.errors import ExitCode
+
+    code = exit_code(results)
+    if code != ExitCode.OK:
+        raise typer.Exit(int(code))
+
+
+def progress_reporter(
+    out: Output, total: int, *, enabled: bool
+) -> tuple[Callable[[ActionResult], None] | None, Callable[[], None]]:
+    """A rich progress bar on stderr (TTY, human mode): (per-result callback, close)."""
+    import sys
+
+    if not enabled or total == 0 or out.json_mode or not sys.stderr.isatty():
+        return None, lambda: None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=out.err,
+        transient=True,
+    )
+    task = progress.add_task("Applying", total=total)
+    progress.start()
+
+    def advance(result: ActionResult) -> None:
+        if result.action.writes:
+            progress.advance(task)
+
+    return advance, progress.stop

@@ -1,0 +1,262 @@
+"""``ksegcli customdata create personas | trait NAME | group``, ``list``, ``delete``."""
+
+from __future__ import annotations
+
+import typer
+
+from ksegcli.commands.integration import ALL_OPTION, DRY_RUN_OPTION, PROJECT_OPTION
+from ksegcli.state import AppState, get_state
+
+app = typer.Typer(
+    help="Custom data that read Segment personas, traits and group ids in Kameleoon.",
+    no_args_is_help=True,
+)
+create_app = typer.Typer(
+    help="Create (idempotently) the custom data of the Segment integration.",
+    no_args_is_help=True,
+)
+app.add_typer(create_app, name="create")
+
+NAME_OPTION = typer.Option(None, "--name", help="Name of the custom data (default per kind).")
+USER_ID_OPTION = typer.Option(
+    "visitor-code",
+    "--user-id",
+    metavar="visitor-code|segment",
+    help="Which id the snippet reads the user's Segment data by.",
+)
+UPDATE_OPTION = typer.Option(
+    False,
+    "--update",
+    help="Patch a custom data of the same name whose code (or type/format) differs.",
+)
+
+PERSONA_VALUES_STEP = (
+    "One step left by hand for {where}: in Kameleoon, open the custom data {name!r}, "
+    "click Next, turn on 'Save the values for the targeting condition associated with "
+    "the custom data point' and paste the persona-names code printed by "
+    "`ksegcli snippet render persona-values --sitecode {code}`."
+)
+
+
+def _create(
+    state: AppState,
+    kind: str,
+    *,
+    project: list[str] | None,
+    all_projects: bool,
+    name: str | None,
+    trait: str | None = None,
+    fmt: str = "string",
+    user_id: str,
+    update: bool,
+    dry_run: bool,
+) -> None:
+    from ksegcli.commands._results import (
+        finish,
+        render_results,
+        report_failures,
+        show_dry_run,
+    )
+    from ksegcli.core import customdata
+    from ksegcli.core.plan import counts, describe_counts, execute
+
+    spec = customdata.build_spec(kind, name=name, trait=trait, fmt=fmt, user_id=user_id)
+    session = state.session
+    sites = session.projects(project or [], all_projects=all_projects)
+    client = session.kameleoon()
+    actions = customdata.plan(client, sites, [spec], update="always" if update else "never")
+    out = state.output
+    if dry_run:
+        show_dry_run(out, actions, client.http.base_url)
+        return
+    results = execute(client, actions, customdata.HANDLERS)
+    steps = {}
+    if kind == "personas":
+        for r in results:
+            if not r.failed:
+                steps[r.action.site.id] = PERSONA_VALUES_STEP.format(
+                    where=r.action.site.label(), name=r.action.name, code=r.action.site.code
+                )
+    docs = []
+    for r in results:
+        doc = r.to_json()
+        if r.action.site.id in steps:
+            doc["next_step"] = steps[r.action.site.id]
+        docs.append(doc)
+    out.result(docs, human=lambda: render_results(out, results))
+    report_failures(out, results)
+    if not out.json_mode:
+        out.info(describe_counts(counts(results)) + ".")
+        drifted = [r for r in results if r.status == "drifted"]
+        if drifted:
+            out.warn(
+                f"{len(drifted)} custom data of the same name differ and were left alone; "
+                "rerun with --update to patch them."
+            )
+        for step in steps.values():
+            out.info(step)
+    finish(results)
+
+
+@create_app.command("personas")
+def create_personas(
+    ctx: typer.Context,
+    project: list[str] | None = PROJECT_OPTION,
+    all_projects: bool = ALL_OPTION,
+    name: str | None = NAME_OPTION,
+    user_id: str = USER_ID_OPTION,
+    update: bool = UPDATE_OPTION,
+    dry_run: bool = DRY_RUN_OPTION,
+) -> None:
+    """The personas custom data: List of string, default name 'SegmentIO personas'."""
+    _create(
+        get_state(ctx),
+        "personas",
+        project=project,
+        all_projects=all_projects,
+        name=name,
+        user_id=user_id,
+        update=update,
+        dry_run=dry_run,
+    )
+
+
+@create_app.command("trait")
+def create_trait(
+    ctx: typer.Context,
+    trait: str = typer.Argument(..., metavar="NAME", help="The trait's key, as Segment sends it."),
+    project: list[str] | None = PROJECT_OPTION,
+    all_projects: bool = ALL_OPTION,
+    name: str | None = typer.Option(
+        None, "--name", help="Name of the custom data (default: NAME)."
+    ),
+    fmt: str = typer.Option(
+        "string", "--format", metavar="string|number|boolean", help="Custom data format."
+    ),
+    user_id: str = USER_ID_OPTION,
+    update: bool = UPDATE_OPTION,
+    dry_run: bool = DRY_RUN_OPTION,
+) -> None:
+    """One custom data for one Segment trait (type UNIQUE)."""
+    _create(
+        get_state(ctx),
+        "trait",
+        project=project,
+        all_projects=all_projects,
+        name=name,
+        trait=trait,
+        fmt=fmt.lower(),
+        user_id=user_id,
+        update=update,
+        dry_run=dry_run,
+    )
+
+
+@create_app.command("group")
+def create_group(
+    ctx: typer.Context,
+    project: list[str] | None = PROJECT_OPTION,
+    all_projects: bool = ALL_OPTION,
+    name: str | None = NAME_OPTION,
+    user_id: str = USER_ID_OPTION,
+    update: bool = UPDATE_OPTION,
+    dry_run: bool = DRY_RUN_OPTION,
+) -> None:
+    """The group id custom data: UNIQUE string, default name 'Group ID'."""
+    _create(
+        get_state(ctx),
+        "group",
+        project=project,
+        all_projects=all_projects,
+        name=name,
+        user_id=user_id,
+        update=update,
+        dry_run=dry_run,
+    )
+
+
+@app.command("list")
+def list_custom_data(
+    ctx: typer.Context,
+    project: list[str] | None = PROJECT_OPTION,
+    all_projects: bool = ALL_OPTION,
+) -> None:
+    """Each project's custom data, and whether it is one of ksegcli's (and current)."""
+    from ksegcli.core import customdata
+
+    state = get_state(ctx)
+    session = state.session
+    sites = session.projects(project or [], all_projects=all_projects)
+    found = customdata.list_custom_data(session.kameleoon(), [s.id for s in sites])
+    rows = [(site, item, item.current()) for site in sites for item in found[site.id]]
+    out = state.output
+
+    def ours(item: customdata.CustomData, current: bool | None) -> str:
+        if item.ours is None:
+            return "no"
+        return f"{item.ours} ({'current' if current else 'outdated'})"
+
+    def human() -> None:
+        if not rows:
+            out.info("No custom data.")
+            return
+        out.table(
+            ["PROJECT", "ID", "NAME", "TYPE", "FORMAT", "METHOD", "KSEGCLI"],
+            [
+                (
+                    f"{site.code}",
+                    item.id,
+                    item.name,
+                    item.type,
+                    item.format,
+                    item.method,
+                    ours(item, current),
+                )
+                for site, item, current in rows
+            ],
+        )
+
+    out.result(
+        [
+            {**item.to_json(), "current": current, "sitecode": site.code}
+            for site, item, current in rows
+        ],
+        human=human,
+    )
+
+
+@app.command("delete")
+def delete(
+    ctx: typer.Context,
+    ref: str = typer.Argument(..., metavar="ID|NAME", help="The custom data's id or name."),
+    project: list[str] | None = PROJECT_OPTION,
+    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
+) -> None:
+    """Delete one custom data of a project (asks first on a terminal; --yes otherwise)."""
+    from ksegcli.core import customdata
+    from ksegcli.errors import UsageError
+
+    state = get_state(ctx)
+    session = state.session
+    sites = session.projects(project or [])
+    if len(sites) != 1:
+        raise UsageError("Give exactly one --project to delete from.")
+    site = sites[0]
+    client = session.kameleoon()
+    item = customdata.resolve(customdata.list_custom_data(client, [site.id])[site.id], ref, site)
+    what = f"custom data {item.id} {item.name!r} on {site.label()}"
+    if not yes:
+        if not state.interactive:
+            raise UsageError(
+                f"Refusing to delete {what} without confirmation.",
+                hint="Pass --yes to delete without a prompt.",
+            )
+        if not typer.confirm(f"Delete {what}?", default=False, err=True):
+            state.output.info("Nothing deleted.")
+            raise typer.Exit(1)
+    customdata.delete(client, item)
+    out = state.output
+    out.result(
+        {"deleted": item.to_json(), "sitecode": site.code},
+        human=lambda: out.success(f"Deleted {what}."),
+    )

@@ -1,0 +1,117 @@
+"""``ksegcli integration install | uninstall | status``."""
+
+from __future__ import annotations
+
+import typer
+
+from ksegcli.state import AppState, get_state
+
+app = typer.Typer(
+    help="The Segment tool on Kameleoon projects (sends 'Experiment Viewed' to Segment).",
+    no_args_is_help=True,
+)
+
+PROJECT_OPTION = typer.Option(
+    None,
+    "--project",
+    metavar="ID|SITECODE",
+    help="Project id or sitecode; repeatable. Default: the profile's sitecode.",
+)
+ALL_OPTION = typer.Option(False, "--all", help="Every project these credentials reach.")
+DRY_RUN_OPTION = typer.Option(
+    False, "--dry-run", help="Print the request(s) it would send; write nothing."
+)
+
+
+def _change(
+    state: AppState, project: list[str] | None, all_projects: bool, *, install: bool, dry_run: bool
+) -> None:
+    from ksegcli.commands._results import (
+        finish,
+        render_results,
+        report_failures,
+        show_dry_run,
+    )
+    from ksegcli.core import integration
+    from ksegcli.core.plan import counts, describe_counts, execute
+
+    session = state.session
+    sites = session.projects(project or [], all_projects=all_projects)
+    client = session.kameleoon()
+    actions = integration.plan(client, sites, install=install)
+    out = state.output
+    if dry_run:
+        show_dry_run(out, actions, client.http.base_url)
+        return
+    results = execute(client, actions, integration.HANDLERS)
+    out.result(
+        [r.to_json() for r in results],
+        human=lambda: render_results(out, results),
+    )
+    report_failures(out, results)
+    if not out.json_mode:
+        out.info(describe_counts(counts(results)) + ".")
+    finish(results)
+
+
+@app.command("install")
+def install(
+    ctx: typer.Context,
+    project: list[str] | None = PROJECT_OPTION,
+    all_projects: bool = ALL_OPTION,
+    dry_run: bool = DRY_RUN_OPTION,
+) -> None:
+    """Install the Segment tool on each project (other tools are kept as they are)."""
+    _change(get_state(ctx), project, all_projects, install=True, dry_run=dry_run)
+
+
+@app.command("uninstall")
+def uninstall(
+    ctx: typer.Context,
+    project: list[str] | None = PROJECT_OPTION,
+    all_projects: bool = ALL_OPTION,
+    dry_run: bool = DRY_RUN_OPTION,
+) -> None:
+    """Remove the Segment tool from each project (other tools are kept as they are)."""
+    _change(get_state(ctx), project, all_projects, install=False, dry_run=dry_run)
+
+
+@app.command("status")
+def status(
+    ctx: typer.Context,
+    project: list[str] | None = PROJECT_OPTION,
+    all_projects: bool = ALL_OPTION,
+) -> None:
+    """Whether the Segment tool is installed on each project."""
+    from ksegcli.core import integration
+    from ksegcli.errors import ExitCode
+
+    state = get_state(ctx)
+    session = state.session
+    sites = session.projects(project or [], all_projects=all_projects)
+    rows = integration.status(session.kameleoon(), sites)
+    out = state.output
+
+    def human() -> None:
+        out.table(
+            ["PROJECT", "SITECODE", "SEGMENT", "TOOLS"],
+            [
+                (
+                    f"{r.site.name or '-'} ({r.site.id})",
+                    r.site.code,
+                    "unknown" if r.installed is None else ("installed" if r.installed else "no"),
+                    ", ".join(r.tools) or "-",
+                )
+                for r in rows
+            ],
+        )
+        seen: set[str] = set()
+        for r in rows:
+            if r.error is not None and r.error.message not in seen:
+                seen.add(r.error.message)
+                out.error(r.error)
+
+    out.result([r.to_json() for r in rows], human=human)
+    failed = [r.error for r in rows if r.error is not None]
+    if failed:
+        raise typer.Exit(int(failed[0].exit_code if failed[0] else ExitCode.API))

@@ -1,0 +1,535 @@
+"""Custom data of the Segment integration: personas, traits, group id.
+
+What the tool creates is described by a :class:`CustomDataSpec` (kind, name,
+type, format, and the acquisition code rendered by :mod:`ksegcli.core.snippets`).
+What exists comes from one paged list of ``/custom-datas`` for every project of
+the run (:func:`list_custom_data`). :func:`plan_custom_data` compares the two,
+purely, into :class:`~ksegcli.core.plan.Action` s; :func:`handle` performs one
+of them, and creates are safe when their answer is lost (see :func:`create`).
+
+Every API fact here is inferred (API_NOTES §1, "Custom data"): paths, fields,
+enum values, the 255 limit. They are the constants below, one place each.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+import re
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from ksegcli.core.plan import Action, ActionResult, Request
+from ksegcli.errors import ApiError, BadInputError, KsegError, NetworkError, NotFoundError
+
+if TYPE_CHECKING:
+    from ksegcli.core.kameleoon import KameleoonClient, Site
+
+# --- inferred (I), API_NOTES §1 ---------------------------------------------------
+CUSTOM_DATAS_PATH = "/custom-datas"
+CUSTOM_DATA_PATH = "/custom-datas/{id}"
+MAX_PER_PROJECT = 255  # help.kameleoon.com: at most 255 active custom data per project
+#: The only fields ever sent on a create: an unknown field may make the API refuse it.
+CREATE_FIELDS = ("name", "siteId", "type", "format", "method", "customEvalCode")
+#: Fields compared (and patched with --update) on an existing custom data.
+COMPARED_FIELDS = ("type", "format", "method", "customEvalCode")
+METHOD = "CUSTOM_CODE"
+# Site ids per `siteId IN [...]` filter: keeps the URL short for big accounts.
+SITE_IDS_PER_FILTER = 100
+# ---------------------------------------------------------------------------------
+
+KINDS = ("personas", "trait", "group")
+FORMATS = {"string": "STRING", "number": "NUMBER", "boolean": "BOOLEAN"}
+DEFAULT_NAMES = {"personas": "SegmentIO personas", "group": "Group ID"}
+_TYPES = {"personas": "LIST", "trait": "UNIQUE", "group": "UNIQUE"}
+#: Creates whose answer was lost are tried at most this many times in all.
+MAX_CREATE_ATTEMPTS = 4
+
+UpdatePolicy = Literal["never", "ours", "always"]
+
+# Every acquisition snippet of ksegcli starts with this header line (snippets module).
+_OURS_RE = re.compile(r"\A\s*// ksegcli (personas|trait|group) snippet\b")
+_TRAIT_RE = re.compile(r"^var traitName = (\".*\");\s*$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class CustomDataSpec:
+    """A custom data as ksegcli wants it on a project."""
+
+    kind: str  # personas | trait | group
+    name: str
+    type: str
+    format: str
+    code: str
+    user_id: str
+    trait: str | None = None
+
+    def body(self, site_id: int) -> dict[str, Any]:
+        """The create body: only the fields of CREATE_FIELDS."""
+        values = {
+            "name": self.name,
+            "siteId": site_id,
+            "type": self.type,
+            "format": self.format,
+            "method": METHOD,
+            "customEvalCode": self.code,
+        }
+        return {key: values[key] for key in CREATE_FIELDS}
+
+    def fields(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "format": self.format,
+            "method": METHOD,
+            "customEvalCode": self.code,
+        }
+
+
+def build_spec(
+    kind: str,
+    *,
+    name: str | None = None,
+    trait: str | None = None,
+    fmt: str = "string",
+    user_id: str = "visitor-code",
+) -> CustomDataSpec:
+    """The spec of one kind; the code is the snippet as rendered (never edited here).
+
+    A trait of format number or boolean still gets the trait snippet, which hands
+    Kameleoon the value as text (``JSON.stringify`` for non-strings): the snippet
+    module owns the code, and Kameleoon compares the value with the format it has.
+    """
+    from ksegcli.core.snippets import SnippetError, render_snippet
+
+    if kind not in KINDS:
+        raise BadInputError(
+            f"Unknown custom data kind {kind!r}; choose one of: {', '.join(KINDS)}."
+        )
+    if fmt not in FORMATS:
+        raise BadInputError(f"Unknown format {fmt!r}; choose one of: {', '.join(FORMATS)}.")
+    if kind != "trait" and fmt != "string":
+        raise BadInputError(f"The {kind} custom data is always of format string.")
+    try:
+        snippet = render_snippet(kind, user_id=user_id, trait=trait if kind == "trait" else None)
+    except SnippetError as exc:
+        raise BadInputError(f"{str(exc)[:1].upper()}{str(exc)[1:]}.") from None
+    final_name = (name if name is not None else DEFAULT_NAMES.get(kind, trait or "")).strip()
+    if not final_name:
+        raise BadInputError("A custom data needs a non-empty name.")
+    if len(final_name) > 255:
+        raise BadInputError(
+            f"Custom data name too long ({len(final_name)} characters, at most 255)."
+        )
+    return CustomDataSpec(
+        kind=kind,
+        name=final_name,
+        type=_TYPES[kind],
+        format=FORMATS[fmt],
+        code=snippet.code,
+        user_id=user_id,
+        trait=trait if kind == "trait" else None,
+    )
+
+
+def normalize_code(code: str | None) -> str:
+    """Code as compared: line endings and surrounding blank space do not count."""
+    if not code:
+        return ""
+    return "\n".join(line.rstrip() for line in code.replace("\r\n", "\n").split("\n")).strip()
+
+
+@dataclass(frozen=True)
+class CustomData:
+    """A custom data as the API lists it."""
+
+    id: int
+    name: str
+    site_id: int
+    type: str
+    format: str
+    method: str
+    code: str | None
+    raw: Mapping[str, Any]
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> CustomData:
+        return cls(
+            id=int(data["id"]),
+            name=str(data.get("name") or ""),
+            site_id=int(data.get("siteId") or 0),
+            type=str(data.get("type") or ""),
+            format=str(data.get("format") or ""),
+            method=str(data.get("method") or ""),
+            code=data.get("customEvalCode")
+            if isinstance(data.get("customEvalCode"), str)
+            else None,
+            raw=data,
+        )
+
+    @property
+    def ours(self) -> str | None:
+        """personas | trait | group when the code is one of ksegcli's snippets, else None."""
+        match = _OURS_RE.match(self.code or "")
+        return match.group(1) if match else None
+
+    @property
+    def trait(self) -> str | None:
+        if self.ours != "trait":
+            return None
+        match = _TRAIT_RE.search(self.code or "")
+        if not match:
+            return None
+        try:
+            value = json.loads(match.group(1))
+        except ValueError:
+            return None
+        return value if isinstance(value, str) else None
+
+    def current(self) -> bool | None:
+        """Ours and equal to what this version renders (either user-id mode)? None if not ours."""
+        kind = self.ours
+        if kind is None:
+            return None
+        from ksegcli.core.snippets import USER_ID_MODES, SnippetError, render_snippet
+
+        trait = self.trait
+        if kind == "trait" and trait is None:
+            return False
+        for mode in USER_ID_MODES:
+            try:
+                code = render_snippet(kind, user_id=mode, trait=trait).code
+            except SnippetError:
+                return False
+            if normalize_code(code) == normalize_code(self.code):
+                return True
+        return False
+
+    def fields(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "format": self.format,
+            "method": self.method,
+            "customEvalCode": self.code,
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "siteId": self.site_id,
+            "type": self.type,
+            "format": self.format,
+            "method": self.method,
+            "ours": self.ours,
+            "current": self.current(),
+        }
+
+
+# -- reads --------------------------------------------------------------------------
+
+
+def _filter(*conditions: tuple[str, str, Sequence[Any]]) -> str:
+    return json.dumps(
+        [{"field": f, "operator": op, "parameters": list(values)} for f, op, values in conditions],
+        separators=(",", ":"),
+    )
+
+
+def list_custom_data(
+    client: KameleoonClient, site_ids: Iterable[int]
+) -> dict[int, list[CustomData]]:
+    """Every custom data of these projects: one paged list (``siteId IN [...]``), not one per project."""
+    ids = sorted(set(site_ids))
+    found: dict[int, list[CustomData]] = {site_id: [] for site_id in ids}
+    for start in range(0, len(ids), SITE_IDS_PER_FILTER):
+        chunk = ids[start : start + SITE_IDS_PER_FILTER]
+        condition = ("siteId", "EQUAL", chunk) if len(chunk) == 1 else ("siteId", "IN", chunk)
+        for item in client.paginate(CUSTOM_DATAS_PATH, {"filter": _filter(condition)}):
+            data = CustomData.from_api(item)
+            if data.site_id in found:
+                found[data.site_id].append(data)
+    for items in found.values():
+        items.sort(key=lambda item: item.id)
+    return found
+
+
+def find_by_name(client: KameleoonClient, site_id: int, name: str) -> list[CustomData]:
+    """The custom data of that name on the project (one filtered list request)."""
+    query = {"filter": _filter(("siteId", "EQUAL", [site_id]), ("name", "EQUAL", [name]))}
+    items = [CustomData.from_api(item) for item in client.paginate(CUSTOM_DATAS_PATH, query)]
+    return sorted((i for i in items if i.site_id == site_id and i.name == name), key=lambda i: i.id)
+
+
+def resolve(items: Sequence[CustomData], ref: str, site: Site) -> CustomData:
+    """``ID|NAME`` → the one custom data it names on that project."""
+    ref = ref.strip()
+    if ref.isdigit():
+        for item in items:
+            if item.id == int(ref):
+                return item
+    matches = [item for item in items if item.name == ref]
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        raise BadInputError(
+            f"{len(matches)} custom data are named {ref!r} on {site.label()}.",
+            hint="Delete by id: " + ", ".join(str(m.id) for m in matches) + ".",
+        )
+    raise NotFoundError(
+        f"No custom data {ref!r} on {site.label()}.",
+        hint="Run `ksegcli customdata list` to see its custom data.",
+    )
+
+
+# -- planning (pure) -------------------------------------------------------------------
+
+
+def _differences(spec: CustomDataSpec, item: CustomData) -> list[str]:
+    want, have = spec.fields(), item.fields()
+    diffs = []
+    for key in COMPARED_FIELDS:
+        if key == "customEvalCode":
+            if normalize_code(want[key]) != normalize_code(have[key]):
+                diffs.append(key)
+        elif want[key] != have[key]:
+            diffs.append(key)
+    return diffs
+
+
+def _describe(diffs: Sequence[str], spec: CustomDataSpec, item: CustomData) -> str:
+    parts = []
+    for key in diffs:
+        if key == "customEvalCode":
+            kind = item.ours
+            if kind is None:
+                parts.append("its code is not ksegcli's snippet" if item.code else "it has no code")
+            else:
+                parts.append("its code differs from the current snippet")
+        else:
+            parts.append(f"{key} is {item.fields()[key] or 'empty'}, not {spec.fields()[key]}")
+    return "; ".join(parts)
+
+
+def plan_custom_data(
+    site: Site,
+    specs: Sequence[CustomDataSpec],
+    existing: Sequence[CustomData],
+    *,
+    update: UpdatePolicy = "never",
+    prune: bool = False,
+    limit: int = MAX_PER_PROJECT,
+) -> list[Action]:
+    """Desired custom data of one project + what it has → the actions, in order.
+
+    ``update``: when a custom data of the same name differs — "never" reports it as
+    drifted, "ours" updates it only if its code is a ksegcli snippet, "always" updates it.
+    ``prune``: ksegcli's own custom data (recognised by the snippet header) that no spec
+    names are deleted; never anyone else's.
+    A name is never created twice; creates beyond the per-project limit are blocked.
+    """
+    by_name: dict[str, list[CustomData]] = {}
+    for item in existing:
+        by_name.setdefault(item.name, []).append(item)
+    actions: list[Action] = []
+    count = len(existing)
+    wanted: set[str] = set()
+    for spec in specs:
+        wanted.add(spec.name)
+        same = sorted(by_name.get(spec.name, []), key=lambda i: i.id)
+        desired = spec.body(site.id)
+        if not same:
+            if count >= limit:
+                actions.append(
+                    Action(
+                        site,
+                        "custom-data",
+                        spec.name,
+                        "blocked",
+                        f"{site.label()} already has {count} custom data: Kameleoon allows at most "
+                        f"{limit} per project. Delete unused ones first.",
+                        kind=spec.kind,
+                        desired=desired,
+                    )
+                )
+                continue
+            count += 1
+            actions.append(
+                Action(
+                    site,
+                    "custom-data",
+                    spec.name,
+                    "create",
+                    "absent",
+                    Request("POST", CUSTOM_DATAS_PATH, desired),
+                    kind=spec.kind,
+                    desired=desired,
+                )
+            )
+            continue
+        item = same[0]
+        dup = (
+            f" ({len(same)} custom data share this name; ids {', '.join(str(i.id) for i in same)}; "
+            "the first is used)"
+            if len(same) > 1
+            else ""
+        )
+        diffs = _differences(spec, item)
+        if not diffs:
+            actions.append(
+                Action(
+                    site,
+                    "custom-data",
+                    spec.name,
+                    "unchanged",
+                    "up to date" + dup,
+                    kind=spec.kind,
+                    existing_id=item.id,
+                    desired=desired,
+                )
+            )
+            continue
+        why = _describe(diffs, spec, item)
+        patch = {key: spec.fields()[key] for key in diffs}
+        if update == "always" or (update == "ours" and item.ours is not None):
+            actions.append(
+                Action(
+                    site,
+                    "custom-data",
+                    spec.name,
+                    "update",
+                    why + dup,
+                    Request("PATCH", CUSTOM_DATA_PATH.format(id=item.id), patch),
+                    kind=spec.kind,
+                    existing_id=item.id,
+                    desired=desired,
+                )
+            )
+        else:
+            hint = (
+                "--update overwrites it"
+                if update == "never"
+                else ("not ksegcli's: --update overwrites it")
+            )
+            actions.append(
+                Action(
+                    site,
+                    "custom-data",
+                    spec.name,
+                    "drifted",
+                    f"{why}{dup}; left alone ({hint})",
+                    kind=spec.kind,
+                    existing_id=item.id,
+                    desired=desired,
+                )
+            )
+    for item in existing:
+        if item.name in wanted or item.ours is None:
+            continue
+        if prune:
+            actions.append(
+                Action(
+                    site,
+                    "custom-data",
+                    item.name,
+                    "delete",
+                    "ksegcli's custom data, not in the desired state (--prune)",
+                    Request("DELETE", CUSTOM_DATA_PATH.format(id=item.id)),
+                    kind=item.ours,
+                    existing_id=item.id,
+                )
+            )
+    return actions
+
+
+# -- writes ------------------------------------------------------------------------------
+
+
+def _maybe_committed(exc: KsegError) -> bool:
+    """Could the server have acted although we got no success answer?"""
+    if isinstance(exc, NetworkError):
+        return True
+    return isinstance(exc, ApiError) and (exc.status is None or exc.status >= 500)
+
+
+def create(client: KameleoonClient, action: Action) -> ActionResult:
+    """POST a custom data, never twice: when the answer is lost (timeout, dropped
+    connection, 5xx), look for it by name first, and POST again only if it is absent."""
+    from ksegcli.core.http import response_json
+
+    assert action.request is not None
+    body = action.request.body
+    site_id = int(body["siteId"])
+    for attempt in range(1, MAX_CREATE_ATTEMPTS + 1):
+        try:
+            response = client.http.request("POST", action.request.path, json_body=body)
+        except KsegError as exc:
+            if not _maybe_committed(exc) or attempt == MAX_CREATE_ATTEMPTS:
+                raise
+            found = find_by_name(client, site_id, action.name)
+            if found:
+                return ActionResult(
+                    action,
+                    "created",
+                    "created (the answer was lost; found it by name, not sent again)",
+                    found[0].id,
+                )
+            delay = client.http.backoff * (2 ** (attempt - 1)) * (0.5 + random.random() / 2)
+            time.sleep(min(delay, client.http.max_backoff))
+            continue
+        data = response_json(response)
+        new_id = int(data["id"]) if isinstance(data, dict) and "id" in data else None
+        return ActionResult(action, "created", "created", new_id)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def handle(client: KameleoonClient, action: Action) -> ActionResult:
+    """Perform one custom-data write (create, update or delete)."""
+    from ksegcli.core.http import response_json
+
+    assert action.request is not None
+    if action.action == "create":
+        return create(client, action)
+    if action.action == "update":
+        # Setting fields to fixed values is idempotent: safe to repeat after a lost answer.
+        response_json(
+            client.http.request(
+                "PATCH", action.request.path, json_body=action.request.body, retry_unsafe=True
+            )
+        )
+        return ActionResult(action, "updated", "updated: " + action.reason, action.existing_id)
+    if action.action == "delete":
+        try:
+            client.http.request("DELETE", action.request.path)
+        except NotFoundError:  # an earlier attempt whose answer was lost already did it
+            return ActionResult(action, "deleted", "deleted (already gone)", action.existing_id)
+        return ActionResult(action, "deleted", "deleted", action.existing_id)
+    raise ValueError(f"not a custom data write: {action.action}")
+
+
+def plan(
+    client: KameleoonClient,
+    sites: Sequence[Site],
+    specs: Sequence[CustomDataSpec],
+    *,
+    update: UpdatePolicy = "never",
+    prune: bool = False,
+) -> list[Action]:
+    """Read every project's custom data (one paged list) and plan ``specs`` on each."""
+    existing = list_custom_data(client, [site.id for site in sites])
+    return [
+        action
+        for site in sites
+        for action in plan_custom_data(site, specs, existing[site.id], update=update, prune=prune)
+    ]
+
+
+HANDLERS = {"custom-data": handle}
+
+
+def delete(client: KameleoonClient, item: CustomData) -> None:
+    """Delete one custom data (a 404 after a lost answer means it is gone: fine)."""
+    with contextlib.suppress(NotFoundError):
+        client.http.request("DELETE", CUSTOM_DATA_PATH.format(id=item.id))

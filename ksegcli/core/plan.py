@@ -1,0 +1,204 @@
+"""Planned actions and their execution, shared by the setup commands and ``apply``.
+
+Planning is pure: desired state + what the API listed → a list of :class:`Action`
+(create / update / unchanged / drifted / delete / install / uninstall / blocked),
+each with the reason and, for a write, the exact :class:`Request` it needs.
+Execution (:func:`execute`) sends those requests, a bounded number at a time,
+through the one rate-limited client, and turns every outcome into an
+:class:`ActionResult`; one item failing never stops the others.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from ksegcli.errors import ApiError, ExitCode, KsegError
+
+if TYPE_CHECKING:
+    from ksegcli.core.kameleoon import KameleoonClient, Site
+
+ActionKind = Literal[
+    "create", "update", "unchanged", "drifted", "delete", "install", "uninstall", "blocked"
+]
+#: Actions that write something.
+WRITES: frozenset[str] = frozenset({"create", "update", "delete", "install", "uninstall"})
+#: What each write becomes once done.
+DONE: Mapping[str, str] = {
+    "create": "created",
+    "update": "updated",
+    "delete": "deleted",
+    "install": "installed",
+    "uninstall": "uninstalled",
+}
+
+Resource = Literal["integration", "custom-data"]
+
+
+@dataclass(frozen=True)
+class Request:
+    """One write exactly as it will be sent (path relative to the API base URL)."""
+
+    method: str
+    path: str
+    body: Any = None
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"method": self.method, "path": self.path}
+        if self.body is not None:
+            data["body"] = self.body
+        return data
+
+
+@dataclass
+class Action:
+    """One planned step on one project."""
+
+    site: Site
+    resource: Resource
+    name: str  # the custom data's name, or the integration tool's label
+    action: ActionKind
+    reason: str
+    request: Request | None = None
+    kind: str | None = None  # custom data: personas | trait | group | other
+    existing_id: int | None = None
+    # what the item should look like (custom data: the create body), for the JSON plan
+    desired: Mapping[str, Any] | None = None
+    # why a blocked action cannot be done, when an error says it best (kept for its hint)
+    error: KsegError | None = field(default=None, repr=False)
+
+    @property
+    def writes(self) -> bool:
+        return self.action in WRITES
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "project": {"id": self.site.id, "sitecode": self.site.code, "name": self.site.name},
+            "resource": self.resource,
+            "name": self.name,
+            "kind": self.kind,
+            "action": self.action,
+            "reason": self.reason,
+            "id": self.existing_id,
+            "request": self.request.to_json() if self.request else None,
+        }
+
+
+Status = Literal[
+    "created",
+    "updated",
+    "deleted",
+    "installed",
+    "uninstalled",
+    "unchanged",
+    "drifted",
+    "failed",
+]
+
+
+@dataclass
+class ActionResult:
+    action: Action
+    status: Status
+    message: str
+    id: int | None = None
+    error: KsegError | None = field(default=None, repr=False)
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "failed"
+
+    def to_json(self) -> dict[str, Any]:
+        data = self.action.to_json()
+        data.pop("request", None)
+        data.update({"status": self.status, "message": self.message, "id": self.id})
+        if self.error is not None:
+            data["error"] = {
+                "code": self.error.code,
+                "message": self.error.message,
+                "hint": self.error.hint,
+            }
+        return data
+
+
+Handler = Callable[["KameleoonClient", Action], ActionResult]
+Progress = Callable[[ActionResult], None]
+
+
+def not_written(action: Action) -> ActionResult:
+    """The result of an action that needs no request."""
+    if action.action == "blocked":
+        error = action.error or ApiError(action.reason, code="api_refused")
+        return ActionResult(action, "failed", action.reason, action.existing_id, error)
+    status: Status = "drifted" if action.action == "drifted" else "unchanged"
+    return ActionResult(action, status, action.reason, action.existing_id)
+
+
+def execute(
+    client: KameleoonClient,
+    actions: Sequence[Action],
+    handlers: Mapping[str, Handler],
+    *,
+    workers: int = 8,
+    progress: Progress | None = None,
+) -> list[ActionResult]:
+    """Run every write of ``actions`` (``handlers`` keyed by resource), in parallel.
+
+    The client's rate limiter is shared by all threads, so concurrency only hides
+    latency; it never raises the request rate above the limit. Results come back
+    in the order of ``actions``. A failing item is reported, never raised.
+    """
+    results: list[ActionResult | None] = [None] * len(actions)
+    lock = threading.Lock()
+
+    def run(index: int) -> None:
+        action = actions[index]
+        if not action.writes:
+            result = not_written(action)
+        else:
+            try:
+                result = handlers[action.resource](client, action)
+            except KsegError as exc:
+                result = ActionResult(action, "failed", exc.message, action.existing_id, exc)
+        results[index] = result
+        if progress is not None:
+            with lock:
+                progress(result)
+
+    writes = [i for i, a in enumerate(actions) if a.writes]
+    for i, action in enumerate(actions):
+        if not action.writes:
+            run(i)
+    if writes:
+        if workers <= 1 or len(writes) == 1:
+            for i in writes:
+                run(i)
+        else:
+            with ThreadPoolExecutor(max_workers=min(workers, len(writes))) as pool:
+                for future in [pool.submit(run, i) for i in writes]:
+                    future.result()
+    return [r for r in results if r is not None]
+
+
+def exit_code(results: Iterable[ActionResult]) -> ExitCode:
+    """OK when nothing failed, else the exit code of the first failure."""
+    for result in results:
+        if result.failed:
+            return result.error.exit_code if result.error is not None else ExitCode.API
+    return ExitCode.OK
+
+
+def counts(items: Iterable[ActionResult | Action]) -> dict[str, int]:
+    """How many of each status (results) or action (plans), for summaries."""
+    out: dict[str, int] = {}
+    for item in items:
+        key = item.status if isinstance(item, ActionResult) else item.action
+        out[key] = out.get(key, 0) + 1
+    return out
+
+
+def describe_counts(numbers: Mapping[str, int]) -> str:
+    return ", ".join(f"{n} {key}" for key, n in numbers.items()) or "nothing to do"
