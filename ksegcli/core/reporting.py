@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from ksegcli.core.integration import SEGMENT_TOOL as _INTEGRATION_TOOL
 from ksegcli.errors import ApiError, NotFoundError, UsageError
 
 if TYPE_CHECKING:
@@ -19,7 +20,8 @@ if TYPE_CHECKING:
     from ksegcli.core.session import Session
 
 # --- inferred (I) -------------------------------------------------------------------
-SEGMENT_TOOL = "SEGMENT"  # trackingTools[].name of Segment: not published, our reading
+# trackingTools[].name of Segment: the same enum as the project's integration tool.
+SEGMENT_TOOL = _INTEGRATION_TOOL.tool
 TRACKING_TOOLS_FIELD = "trackingTools"
 ACTIVE_STATUSES = frozenset({"ACTIVE"})
 CAMPAIGN_PATHS = {"experiment": "/experiments", "personalization": "/personalizations"}
