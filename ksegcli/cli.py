@@ -71,6 +71,7 @@ def root(
 def _register() -> None:
     from ksegcli.commands import auth, customdata, integration, projects, sitecode, snippet
     from ksegcli.commands import data as data_cmd
+    from ksegcli.commands import doctor as doctor_cmd
     from ksegcli.commands import goals as goals_cmd
     from ksegcli.commands import reporting as reporting_cmd
     from ksegcli.commands import segment as segment_cmd
@@ -85,6 +86,7 @@ def _register() -> None:
     app.add_typer(reporting_cmd.app, name="reporting")
     app.add_typer(data_cmd.app, name="data")
     app.add_typer(goals_cmd.app, name="goals")
+    app.command("doctor")(doctor_cmd.doctor)
 
 
 _register()

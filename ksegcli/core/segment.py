@@ -425,6 +425,7 @@ class DestinationResult:
     pending: list[Change] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
     dry_run: bool = False
+    api_key_compared: bool = False  # False when no key was given or Segment masks it
 
     @property
     def in_sync(self) -> bool:
@@ -455,6 +456,7 @@ class DestinationResult:
             "pending": [c.to_json() for c in self.pending],
             "duplicates": self.duplicates,
             "dry_run": self.dry_run,
+            "api_key_compared": self.api_key_compared,
         }
 
 
@@ -686,6 +688,13 @@ def _reconcile(
     result.destination_name = str(destination.get("name") or "") or None
     result.enabled = destination.get("enabled") is True or result.state == "created"
 
+    current_settings = destination.get("settings")
+    current_key = (
+        current_settings.get(SETTING_API_KEY) if isinstance(current_settings, dict) else None
+    )
+    result.api_key_compared = api_key is not None and (
+        result.state == "created" or not _masked(current_key)
+    )
     if result.state == "in_sync":
         diffs = settings_differences(destination, api_key=api_key, sitecode=sitecode)
         if diffs:
