@@ -3,7 +3,7 @@ function __ksegcli_path
     set -l words (commandline -opc)
     set -l path ''
     set -l skip 0
-    set -l takes --client-id --experiment --format --host --name --output --personalization --profile --project --region --sdk --sitecode --source --user-id --user-var
+    set -l takes --client-id --data-region --error-rate --experiment --format --host --latency --name --output --personalization --port --profile --project --region --sdk --seed --sitecode --source --time-scale --user --user-id --user-var --wait
     for word in $words[2..-1]
         if test $skip = 1; set skip 0; continue; end
         if string match -q -- '-*' $word
@@ -18,10 +18,12 @@ complete -c ksegcli -f
 complete -c ksegcli -n "test (__ksegcli_path) = ''" -a auth -d 'Kameleoon API credentials and the Segment API key.'
 complete -c ksegcli -n "test (__ksegcli_path) = ''" -a customdata -d 'Custom data that read Segment personas, traits and group ids in Kameleoon.'
 complete -c ksegcli -n "test (__ksegcli_path) = ''" -a data -d 'Read what Kameleoon holds for a user (remote data written by Segment).'
+complete -c ksegcli -n "test (__ksegcli_path) = ''" -a doctor -d 'Check, in order: credentials, API key, sitecode and project, Segment tool, custom data,'
 complete -c ksegcli -n "test (__ksegcli_path) = ''" -a goals -d 'Kameleoon goals.'
 complete -c ksegcli -n "test (__ksegcli_path) = ''" -a integration -d 'The Segment tool on Kameleoon projects (sends \'Experiment Viewed\' to Segment).'
 complete -c ksegcli -n "test (__ksegcli_path) = ''" -a projects -d 'Kameleoon projects these credentials reach.'
 complete -c ksegcli -n "test (__ksegcli_path) = ''" -a reporting -d 'Send "Experiment Viewed" to Segment: Segment as a campaign reporting tool.'
+complete -c ksegcli -n "test (__ksegcli_path) = ''" -a sandbox -d 'Serve the fake services until Ctrl-C, printing `export …` lines that point ksegcli at'
 complete -c ksegcli -n "test (__ksegcli_path) = ''" -a segment -d 'Segment side: the Kameleoon (Actions) destination.'
 complete -c ksegcli -n "test (__ksegcli_path) = ''" -a sitecode -d 'Store or show the profile\'s project sitecode.'
 complete -c ksegcli -n "test (__ksegcli_path) = ''" -a snippet -d 'Ready-to-paste JavaScript (and SDK code) for the Segment integration.'
@@ -167,6 +169,17 @@ complete -c ksegcli -n "test (__ksegcli_path) = 'data traits'" -l profile -r
 complete -c ksegcli -n "test (__ksegcli_path) = 'data traits'" -l json
 complete -c ksegcli -n "test (__ksegcli_path) = 'data traits'" -l verbose
 complete -c ksegcli -n "test (__ksegcli_path) = 'data traits'" -l no-input
+complete -c ksegcli -n "test (__ksegcli_path) = 'doctor'" -l sitecode -r
+complete -c ksegcli -n "test (__ksegcli_path) = 'doctor'" -l source -r
+complete -c ksegcli -n "test (__ksegcli_path) = 'doctor'" -l user -r
+complete -c ksegcli -n "test (__ksegcli_path) = 'doctor'" -l region -r
+complete -c ksegcli -n "test (__ksegcli_path) = 'doctor'" -l data-region -r
+complete -c ksegcli -n "test (__ksegcli_path) = 'doctor'" -l token-stdin
+complete -c ksegcli -n "test (__ksegcli_path) = 'doctor'" -l help
+complete -c ksegcli -n "test (__ksegcli_path) = 'doctor'" -l profile -r
+complete -c ksegcli -n "test (__ksegcli_path) = 'doctor'" -l json
+complete -c ksegcli -n "test (__ksegcli_path) = 'doctor'" -l verbose
+complete -c ksegcli -n "test (__ksegcli_path) = 'doctor'" -l no-input
 complete -c ksegcli -n "test (__ksegcli_path) = 'goals'" -a list -d 'Goals per project; --segment keeps those named `SegmentIO <type> – <event>` or'
 complete -c ksegcli -n "test (__ksegcli_path) = 'goals'" -l help
 complete -c ksegcli -n "test (__ksegcli_path) = 'goals'" -l profile -r
@@ -251,6 +264,18 @@ complete -c ksegcli -n "test (__ksegcli_path) = 'reporting status'" -l profile -
 complete -c ksegcli -n "test (__ksegcli_path) = 'reporting status'" -l json
 complete -c ksegcli -n "test (__ksegcli_path) = 'reporting status'" -l verbose
 complete -c ksegcli -n "test (__ksegcli_path) = 'reporting status'" -l no-input
+complete -c ksegcli -n "test (__ksegcli_path) = 'sandbox'" -l port -r
+complete -c ksegcli -n "test (__ksegcli_path) = 'sandbox'" -l time-scale -r
+complete -c ksegcli -n "test (__ksegcli_path) = 'sandbox'" -l latency -r
+complete -c ksegcli -n "test (__ksegcli_path) = 'sandbox'" -l error-rate -r
+complete -c ksegcli -n "test (__ksegcli_path) = 'sandbox'" -l seed -r
+complete -c ksegcli -n "test (__ksegcli_path) = 'sandbox'" -l print-env
+complete -c ksegcli -n "test (__ksegcli_path) = 'sandbox'" -l wait -r
+complete -c ksegcli -n "test (__ksegcli_path) = 'sandbox'" -l help
+complete -c ksegcli -n "test (__ksegcli_path) = 'sandbox'" -l profile -r
+complete -c ksegcli -n "test (__ksegcli_path) = 'sandbox'" -l json
+complete -c ksegcli -n "test (__ksegcli_path) = 'sandbox'" -l verbose
+complete -c ksegcli -n "test (__ksegcli_path) = 'sandbox'" -l no-input
 complete -c ksegcli -n "test (__ksegcli_path) = 'segment'" -a destination -d 'The Kameleoon (Actions) destination on a Segment source.'
 complete -c ksegcli -n "test (__ksegcli_path) = 'segment'" -a sources -d 'Segment sources of the workspace.'
 complete -c ksegcli -n "test (__ksegcli_path) = 'segment'" -l help

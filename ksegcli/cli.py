@@ -74,6 +74,7 @@ def _register() -> None:
     from ksegcli.commands import doctor as doctor_cmd
     from ksegcli.commands import goals as goals_cmd
     from ksegcli.commands import reporting as reporting_cmd
+    from ksegcli.commands import sandbox as sandbox_cmd
     from ksegcli.commands import segment as segment_cmd
 
     app.add_typer(auth.app, name="auth")
@@ -87,6 +88,7 @@ def _register() -> None:
     app.add_typer(data_cmd.app, name="data")
     app.add_typer(goals_cmd.app, name="goals")
     app.command("doctor")(doctor_cmd.doctor)
+    app.command("sandbox")(sandbox_cmd.sandbox)
 
 
 _register()
