@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import httpx
@@ -178,12 +179,6 @@ def test_subscriptions_use_the_alpha_media_type() -> None:
 
 
 def test_subscription_writes_are_paced() -> None:
-    calls: list[None] = []
-
-    class Limiter:
-        def acquire(self) -> None:
-            calls.append(None)
-
     with respx.mock:
         respx.post(f"{BASE}/destinations/d1/subscriptions").mock(
             return_value=httpx.Response(200, json={"data": {"subscription": {"id": "s"}}})
@@ -191,12 +186,20 @@ def test_subscription_writes_are_paced() -> None:
         respx.get(f"{BASE}/destinations/d1/subscriptions").mock(
             return_value=httpx.Response(200, json={"data": {"subscriptions": []}})
         )
-        c = client()
-        c.write_limiter = Limiter()  # type: ignore[assignment]
+        respx.get(f"{BASE}/sources").mock(
+            return_value=httpx.Response(200, json={"data": {"sources": []}})
+        )
+        c = client(KSEG_SEGMENT_WRITE_LIMIT="2/0.2")
+        limiter = c.alpha_writes.limiter
+        assert limiter is not None and (limiter.limit, limiter.window) == (2, 0.2)
+        started = time.monotonic()
         c.list_subscriptions("d1")
-        c.create_subscription("d1", {})
-        c.create_subscription("d1", {})
-    assert len(calls) == 2  # writes only, not reads
+        c.list_sources()
+        for _ in range(5):  # 5 writes at 2 per 0.2 s: at least two full windows
+            c.create_subscription("d1", {})
+        elapsed = time.monotonic() - started
+    assert limiter.total == 5  # writes only, not reads
+    assert elapsed >= 0.4
 
 
 def test_write_limit_env() -> None:

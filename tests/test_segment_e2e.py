@@ -233,3 +233,32 @@ def test_api_key_from_env_wins_and_must_be_a_key(
     )
     assert bad.exit_code == 2
     assert "not a Kameleoon Segment API key" in bad.stderr
+
+
+def test_lost_answers_do_not_create_twice(
+    proc: ProcRunner, server: FakeServer, source: dict[str, Any]
+) -> None:
+    # The server commits, then drops the connection: ksegcli must look before repeating.
+    server.inject("POST", r"^/destinations$", "drop_after_commit")
+    server.inject("POST", r"/subscriptions$", "drop_after_commit", count=2)
+    result = proc(
+        "segment", "destination", "create", "--source", source["id"], "--json", env=env_for(server)
+    )
+    assert result.exit_code == 0, result.stderr
+    assert result.json()["in_sync"] is True
+    (dest,) = server.segment_destinations(TOKEN)
+    subs = server.segment_subscriptions(dest["id"])
+    assert sorted(s["trigger"] for s in subs) == sorted(
+        f'type = "{t}"' for t in ("track", "page", "identify", "group", "screen")
+    )
+    assert len([r for r in server.requests if r.fault == "drop_after_commit"]) == 3
+
+
+def test_server_error_before_acting_is_retried_once(
+    proc: ProcRunner, server: FakeServer, source: dict[str, Any]
+) -> None:
+    server.inject("POST", r"/subscriptions$", "503")
+    result = proc("segment", "destination", "create", "--source", source["id"], env=env_for(server))
+    assert result.exit_code == 0, result.stderr
+    (dest,) = server.segment_destinations(TOKEN)
+    assert len(server.segment_subscriptions(dest["id"])) == 5

@@ -16,15 +16,16 @@ Facts are from API_NOTES §4 (C) unless marked (I).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
 from ksegcli.core import config, credentials
-from ksegcli.errors import ApiError, AuthError, BadInputError, NotFoundError
+from ksegcli.errors import ApiError, AuthError, BadInputError, NetworkError, NotFoundError
 
 if TYPE_CHECKING:
-    from ksegcli.core.http import HttpClient, RateLimiter
+    from ksegcli.core.http import HttpClient
     from ksegcli.core.session import Session
 
 # --- regions (C) -------------------------------------------------------------------
@@ -120,9 +121,11 @@ def segment_base_url(session: Session, region: str | None = None) -> str:
 class SegmentClient:
     """Authenticated access to the Segment Public API."""
 
-    def __init__(self, http: HttpClient, *, write_limiter: RateLimiter | None = None) -> None:
+    def __init__(self, http: HttpClient, *, alpha_writes: HttpClient | None = None) -> None:
+        """``alpha_writes`` sends subscription writes: same host and token, but its own
+        limiter (5 writes a minute), which a 429 on those writes also pauses."""
         self.http = http
-        self.write_limiter = write_limiter
+        self.alpha_writes = alpha_writes or http
 
     # -- verbs ---------------------------------------------------------------------
     def _call(
@@ -141,12 +144,9 @@ class SegmentClient:
             headers["Accept"] = f"{ALPHA_MEDIA_TYPE}, application/json"
             if body is not None:
                 headers["Content-Type"] = ALPHA_MEDIA_TYPE
-            if method != "GET" and self.write_limiter is not None:
-                self.write_limiter.acquire()
+        http = self.alpha_writes if alpha and method != "GET" else self.http
         try:
-            response = self.http.request(
-                method, path, params=params, json_body=body, headers=headers
-            )
+            response = http.request(method, path, params=params, json_body=body, headers=headers)
         except AuthError as exc:
             raise AuthError(
                 exc.message,
@@ -274,13 +274,21 @@ def segment_client(
 
     found = session.credentials.require(credentials.SEGMENT_TOKEN, token)
     value = found.value
-    http = session.http(
-        config.SEGMENT_API,
-        base_url=segment_base_url(session, region),
-        auth_header=lambda: {"Authorization": f"Bearer {value}"},
-    )
+    base = segment_base_url(session, region)
+
+    def auth() -> dict[str, str]:
+        return {"Authorization": f"Bearer {value}"}
+
     limit, window = config.segment_write_limit(session.env)
-    return SegmentClient(http, write_limiter=RateLimiter(limit, window))
+    return SegmentClient(
+        session.http(config.SEGMENT_API, base_url=base, auth_header=auth),
+        alpha_writes=session.http(
+            config.SEGMENT_API,
+            base_url=base,
+            auth_header=auth,
+            limiter=RateLimiter(limit, window),
+        ),
+    )
 
 
 # --- planning ----------------------------------------------------------------------------
@@ -536,6 +544,41 @@ def _compare_mappings(
     return rows
 
 
+def _create_checked(
+    create: Callable[[], dict[str, Any]],
+    find: Callable[[], dict[str, Any] | None],
+    session: Session,
+) -> dict[str, Any]:
+    """Create once, even when the answer is lost: a POST is not retried blindly (the
+    server may have acted), so look for the thing first and repeat only if it is absent."""
+    try:
+        return create()
+    except (NetworkError, ApiError) as exc:
+        if isinstance(exc, ApiError) and (exc.status is None or exc.status < 500):
+            raise
+        if session.log:
+            session.log(f"  the answer was lost ({exc.message}); checking before a retry")
+        found = find()
+        if found is not None:
+            return found
+        return create()
+
+
+def _find_subscription(
+    client: SegmentClient, destination_id: str, plan: PlannedMapping
+) -> dict[str, Any] | None:
+    wanted = normalize_trigger(plan.spec.trigger)
+    return next(
+        (
+            s
+            for s in client.list_subscriptions(destination_id)
+            if normalize_trigger(str(s.get("trigger") or "")) == wanted
+            and s.get("actionId") == plan.action_id
+        ),
+        None,
+    )
+
+
 def destination_status(
     session: Session,
     source_id: str,
@@ -659,7 +702,11 @@ def _reconcile(
         if api_key is None:  # status without a key: say it is missing, plan nothing secret
             result.pending.append(change)
         elif do(change, needs_update=False):
-            destination = client.create_destination(body)
+            destination = _create_checked(
+                lambda: client.create_destination(body),
+                lambda: next(iter(find_destinations(client, source_id)), None),
+                session,
+            )
             result.state = "created"
         else:
             result.state = "missing" if status_only else "planned"
@@ -716,7 +763,11 @@ def _reconcile(
         if status.state == "missing":
             change = Change("POST", path, f"map {plan.spec.key}", plan.body())
             if do(change, needs_update=False):
-                created = client.create_subscription(destination_id, plan.body())
+                created = _create_checked(
+                    partial(client.create_subscription, destination_id, plan.body()),
+                    partial(_find_subscription, client, destination_id, plan),
+                    session,
+                )
                 status.state = "created"
                 status.subscription_id = str(created.get("id") or "") or None
             elif not status_only:
