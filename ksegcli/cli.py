@@ -123,6 +123,15 @@ def hoist_global_options(argv: Sequence[str]) -> list[str]:
     return hoisted + rest
 
 
+def _interrupted() -> KsegError:
+    return KsegError(
+        "Interrupted.",
+        code="interrupted",
+        exit_code=ExitCode.INTERRUPTED,
+        hint="Nothing was left half-written; rerunning the command is safe.",
+    )
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return the exit code; never raises for a user mistake."""
     from typer import _click as click
@@ -139,14 +148,18 @@ def run(argv: Sequence[str] | None = None) -> int:
     command = typer.main.get_command(app)
     try:
         result = command.main(args=args, prog_name="ksegcli", standalone_mode=False, obj=state)
+        if result == ExitCode.INTERRUPTED:  # typer turns KeyboardInterrupt into Exit(130)
+            out.error(_interrupted())
         return int(result) if isinstance(result, int) else ExitCode.OK
     except KsegError as exc:
         out.error(exc)
         return int(exc.exit_code)
     except typer_exc.Exit as exc:
+        if exc.exit_code == ExitCode.INTERRUPTED:
+            out.error(_interrupted())
         return int(exc.exit_code)
     except typer_exc.Abort:
-        out.error(KsegError("Interrupted.", code="interrupted", exit_code=ExitCode.INTERRUPTED))
+        out.error(_interrupted())
         return int(ExitCode.INTERRUPTED)
     except click.exceptions.NoArgsIsHelpError as exc:
         sys.stderr.write(exc.format_message() + "\n")
@@ -159,7 +172,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         out.error(UsageError(exc.format_message(), hint=hint))
         return int(ExitCode.USAGE)
     except KeyboardInterrupt:
-        out.error(KsegError("Interrupted.", code="interrupted", exit_code=ExitCode.INTERRUPTED))
+        out.error(_interrupted())
         return int(ExitCode.INTERRUPTED)
     except BrokenPipeError:
         return int(ExitCode.OK)
