@@ -473,7 +473,8 @@ def create(client: KameleoonClient, action: Action) -> ActionResult:
                 return ActionResult(
                     action,
                     "created",
-                    "created (the answer was lost; found it by name, not sent again)",
+                    f"custom data id {found[0].id} (the answer was lost; found it by name, "
+                    "not sent again)",
                     found[0].id,
                 )
             delay = client.http.backoff * (2 ** (attempt - 1)) * (0.5 + random.random() / 2)
@@ -481,7 +482,7 @@ def create(client: KameleoonClient, action: Action) -> ActionResult:
             continue
         data = response_json(response)
         new_id = int(data["id"]) if isinstance(data, dict) and "id" in data else None
-        return ActionResult(action, "created", "created", new_id)
+        return ActionResult(action, "created", f"new custom data id {new_id}", new_id)
     raise AssertionError("unreachable")  # pragma: no cover
 
 

@@ -144,7 +144,10 @@ def handle(client: KameleoonClient, action: Action) -> ActionResult:
             raise refused(exc, request.method, action.site) from None
         raise
     status = DONE[action.action]
-    return ActionResult(action, status, status)  # type: ignore[arg-type]
+    others = len([t for t in request.body if str(t.get("name", "")).upper() != SEGMENT_TOOL.tool])
+    verb = "added to" if action.action == "install" else "removed from"
+    message = f"Segment tool {verb} the project's tools ({others} other tool(s) kept)"
+    return ActionResult(action, status, message)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,189 @@
+"""Setup steps (issue #3) end to end: the real CLI as a subprocess against the fake server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from conftest import ProcRunner, Result
+
+from ksegcli.core.integration import MANUAL_ROUTE
+from ksegcli.core.snippets import render_snippet
+from ksegcli.testing import FakeConfig, FakeServer
+
+SECRET = "e2e-secret-value-99"
+
+
+@pytest.fixture
+def srv() -> Iterator[FakeServer]:
+    server = FakeServer(FakeConfig(time_scale=0.01)).start()
+    server.add_account("cid", SECRET)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def run(srv: FakeServer, proc: ProcRunner) -> Any:
+    env = {
+        "KSEG_API_URL": srv.url,
+        "KAMELEOON_CLIENT_ID": "cid",
+        "KAMELEOON_CLIENT_SECRET": SECRET,
+        "KSEG_RATE_LIMIT": "50/0.1",
+    }
+
+    def call(*args: str) -> Result:
+        result = proc(*args, env=env)
+        assert SECRET not in result.stdout + result.stderr
+        return result
+
+    return call
+
+
+def writes(srv: FakeServer) -> list[tuple[str, str]]:
+    return [
+        (r.method, r.path)
+        for r in srv.requests
+        if r.method in ("POST", "PUT", "PATCH", "DELETE") and r.path != "/oauth/token"
+    ]
+
+
+def test_install_by_id_and_sitecode_keeps_other_tools_and_reruns_clean(
+    srv: FakeServer, run: Any
+) -> None:
+    shop = srv.add_site("cid", name="Shop", code="SHOP000001")
+    blog = srv.add_site("cid", name="Blog")
+    ga4 = {"name": "GOOGLE_ANALYTICS_4", "settings": {"measurementId": "G-XYZ"}}
+    srv.set_integration_tools(shop["id"], [ga4])
+    first = run("integration", "install", "--project", "SHOP000001", "--project", str(blog["id"]))
+    assert first.exit_code == 0, first.stderr
+    assert first.stdout.count(" installed ") == 2
+    assert "1 other tool(s) kept" in first.stdout
+    assert srv.integration_tools(shop["id"]) == [ga4, {"name": "SEGMENT", "settings": {}}]
+    assert srv.integration_tools(blog["id"]) == [{"name": "SEGMENT", "settings": {}}]
+    srv.clear_requests()
+    again = run("integration", "install", "--all", "--json")
+    assert again.exit_code == 0, again.stderr
+    assert [d["status"] for d in again.json()] == ["unchanged", "unchanged"]
+    assert writes(srv) == []
+    status = run("integration", "status", "--project", "SHOP000001", "--json")
+    assert status.json()[0]["installed"] is True
+    assert status.json()[0]["tools"] == ["GOOGLE_ANALYTICS_4", "SEGMENT"]
+
+
+def test_refused_integration_endpoint(srv: FakeServer, run: Any) -> None:
+    srv.add_site("cid", name="Shop", code="SHOP000001")
+    srv.configure(integration_tools_supported=False)
+    result = run("integration", "install")  # no --project: the profile's sitecode
+    assert result.exit_code == 2 and "No project given" in result.stderr
+    result = run("integration", "install", "--project", "SHOP000001")
+    assert result.exit_code == 5
+    err = " ".join(result.stderr.split())
+    assert "refused GET /sites/" in err and "HTTP 405" in err
+    assert "is not supported" in err  # the server's own message
+    assert MANUAL_ROUTE in err
+    assert "failed" in result.stdout
+    assert writes(srv) == []
+
+
+def test_unknown_project_is_named_and_nothing_is_written(srv: FakeServer, run: Any) -> None:
+    srv.add_site("cid", name="Shop", code="SHOP000001")
+    result = run(
+        "customdata", "create", "personas", "--project", "SHOP000001", "--project", "ZZZZ000000"
+    )
+    assert result.exit_code == 4
+    assert "Unknown project: ZZZZ000000" in result.stderr
+    assert result.stdout == ""
+    assert writes(srv) == []
+
+
+def test_three_kinds_created_then_rerun_creates_nothing(srv: FakeServer, run: Any) -> None:
+    shop = srv.add_site("cid", name="Shop", code="SHOP000001")
+    other = srv.add_site("cid", name="Other", code="OTHR000002")
+    for args in (
+        ("personas",),
+        ("trait", "plan"),
+        ("trait", "age", "--format", "number"),
+        ("group", "--user-id", "segment"),
+    ):
+        result = run(
+            "customdata", "create", *args, "--project", "SHOP000001", "--project", str(other["id"])
+        )
+        assert result.exit_code == 0, result.stderr
+        assert result.stdout.count(" created ") == 2
+    personas_run = run("customdata", "create", "personas", "--project", "SHOP000001")
+    assert "persona-values --sitecode SHOP000001" in " ".join(personas_run.stderr.split())
+    made = {c["name"]: c for c in srv.custom_datas(shop["id"])}
+    assert sorted(made) == ["Group ID", "SegmentIO personas", "age", "plan"]
+    expect = {
+        "SegmentIO personas": ("LIST", "STRING", render_snippet("personas").code),
+        "plan": ("UNIQUE", "STRING", render_snippet("trait", trait="plan").code),
+        "age": ("UNIQUE", "NUMBER", render_snippet("trait", trait="age").code),
+        "Group ID": ("UNIQUE", "STRING", render_snippet("group", user_id="segment").code),
+    }
+    for name, (type_, fmt, code) in expect.items():
+        item = made[name]
+        assert (item["type"], item["format"], item["method"]) == (type_, fmt, "CUSTOM_CODE")
+        assert item["customEvalCode"] == code
+    assert len(srv.custom_datas(other["id"])) == 4
+    srv.clear_requests()
+    again = run("customdata", "create", "trait", "plan", "--all", "--json")
+    assert [d["status"] for d in again.json()] == ["unchanged", "unchanged"]
+    assert writes(srv) == []
+    listing = run("customdata", "list", "--project", "SHOP000001", "--json")
+    assert {(d["name"], d["ours"], d["current"]) for d in listing.json()} == {
+        ("SegmentIO personas", "personas", True),
+        ("plan", "trait", True),
+        ("age", "trait", True),
+        ("Group ID", "group", True),
+    }
+
+
+def test_drift_detected_then_update_fixes_it(srv: FakeServer, run: Any) -> None:
+    shop = srv.add_site("cid", name="Shop", code="SHOP000001")
+    mine = srv.add_custom_data(
+        shop["id"], "Group ID", method="CUSTOM_CODE", customEvalCode="return {value: window.gid};"
+    )
+    drift = run("customdata", "create", "group", "--json")
+    assert drift.exit_code == 2  # no --project and no profile sitecode
+    drift = run("customdata", "create", "group", "--project", "SHOP000001", "--json")
+    assert drift.exit_code == 0, drift.stderr
+    (doc,) = drift.json()
+    assert doc["status"] == "drifted" and "not ksegcli's snippet" in doc["message"]
+    assert srv.custom_datas(shop["id"])[0]["customEvalCode"] == "return {value: window.gid};"
+    fixed = run("customdata", "create", "group", "--project", "SHOP000001", "--update")
+    assert fixed.exit_code == 0, fixed.stderr
+    assert "updated" in fixed.stdout
+    (item,) = srv.custom_datas(shop["id"])
+    assert item["id"] == mine["id"]
+    assert item["customEvalCode"] == render_snippet("group").code
+
+
+def test_dry_run_writes_nothing(srv: FakeServer, run: Any) -> None:
+    srv.add_site("cid", name="Shop", code="SHOP000001")
+    result = run("customdata", "create", "personas", "--project", "SHOP000001", "--dry-run")
+    assert result.exit_code == 0, result.stderr
+    assert f"POST {srv.url}/custom-datas" in result.stdout
+    assert "Authorization: Bearer ****" in result.stdout
+    install = run("integration", "install", "--project", "SHOP000001", "--dry-run")
+    assert "PUT " in install.stdout
+    assert writes(srv) == []
+    assert srv.custom_datas() == []
+
+
+def test_lost_answers_and_partial_failure(srv: FakeServer, run: Any) -> None:
+    a = srv.add_site("cid", name="A", code="AAAA000001")
+    b = srv.add_site("cid", name="B", code="BBBB000002")
+    c = srv.add_site("cid", name="C", code="CCCC000003")
+    srv.add_custom_data(c["id"], "x", method="CLIENT")
+    srv.configure(custom_data_limit=1)  # C is full
+    srv.inject("POST", r"^/custom-datas$", "drop_after_commit", 1)
+    srv.inject("POST", r"^/custom-datas$", "503", 1)
+    result = run("customdata", "create", "group", "--all", "--json")
+    assert result.exit_code == 5
+    docs = {d["project"]["sitecode"]: d for d in result.json()}
+    assert docs["AAAA000001"]["status"] == docs["BBBB000002"]["status"] == "created"
+    assert docs["CCCC000003"]["status"] == "failed"
+    assert "maximum number of custom data reached" in docs["CCCC000003"]["message"]
+    assert [c["name"] for c in srv.custom_datas(a["id"])] == ["Group ID"]
+    assert [c["name"] for c in srv.custom_datas(b["id"])] == ["Group ID"]
