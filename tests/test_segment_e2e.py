@@ -262,3 +262,29 @@ def test_server_error_before_acting_is_retried_once(
     assert result.exit_code == 0, result.stderr
     (dest,) = server.segment_destinations(TOKEN)
     assert len(server.segment_subscriptions(dest["id"])) == 5
+
+
+def test_sitecode_of_no_project_is_refused_before_writing(
+    proc: ProcRunner, server: FakeServer, source: dict[str, Any]
+) -> None:
+    env = env_for(server)
+    result = proc(
+        "segment",
+        "destination",
+        "create",
+        "--source",
+        source["id"],
+        "--sitecode",
+        "typo000000",
+        env=env,
+    )
+    assert result.exit_code == 4
+    assert "No Kameleoon project has the sitecode typo000000" in result.stderr
+    assert writes(server) == []
+    # Without Kameleoon credentials (key given directly) the sitecode cannot be checked.
+    for name in ("KAMELEOON_CLIENT_ID", "KAMELEOON_CLIENT_SECRET"):
+        del env[name]
+    env["KAMELEOON_API_KEY"] = API_KEY
+    unchecked = proc("segment", "destination", "create", "--source", source["id"], env=env)
+    assert unchecked.exit_code == 0, unchecked.stderr
+    assert server.segment_destinations(TOKEN)[0]["settings"]["sitecode"] == SITECODE

@@ -103,7 +103,7 @@ def create_destination(
 ) -> None:
     """Find or create the destination (API key + sitecode, enabled) and its five mappings:
     track, page, identify, group (Segment's presets) and screen. Reruns change nothing."""
-    from ksegcli.core.segment import destination_api_key, ensure_destination
+    from ksegcli.core.segment import destination_api_key, ensure_destination, verify_sitecode
     from ksegcli.errors import ExitCode
 
     state = get_state(ctx)
@@ -111,6 +111,10 @@ def create_destination(
     token, key_flag = _read_stdin(token_stdin, api_key_stdin)
     code = session.sitecode(sitecode, required=True)
     assert code is not None
+    site = verify_sitecode(session, code)
+    state.output.debug(
+        f"Sitecode {code}: {site.label()}." if site else "Sitecode not checked: no credentials."
+    )
     api_key = destination_api_key(session, key_flag)
     if api_key.source == "derived":
         state.output.debug("API key derived from the client id and secret.")
