@@ -169,6 +169,7 @@ def test_reporting_enable_is_idempotent_and_keeps_other_tools(
 
     first = proc("reporting", "enable", "--all-active", "--json", env=env)
     assert first.exit_code == 0, first.stderr
+    assert first.json()["projects_without_segment_tool"] == [shop]
     states = {(c["kind"], c["id"]): c["state"] for c in first.json()["campaigns"]}
     assert states == {
         ("experiment", exp["id"]): "enabled",
@@ -187,11 +188,16 @@ def test_reporting_enable_is_idempotent_and_keeps_other_tools(
     again = proc("reporting", "enable", "--all-active", env=env)
     assert again.exit_code == 0, again.stderr
     assert "nothing changed" in again.stderr
+    assert f"not installed on project(s) {shop}" in again.stderr
     assert not [r for r in server.requests if r.method == "PATCH"]
 
+    server.set_integration_tools(shop, [{"name": "SEGMENT", "settings": {}}])
     one = proc("reporting", "enable", "--experiment", str(elsewhere["id"]), env=env)
     assert one.exit_code == 0, one.stderr
     assert "Segment added to 1 campaign(s)" in one.stderr
+    assert f"not installed on project(s) {blog}:" in one.stderr
+    installed = proc("reporting", "enable", "--all-active", env=env)
+    assert "not installed" not in installed.stderr
 
     status = proc("reporting", "status", "--json", env=env)
     assert status.exit_code == 0, status.stderr

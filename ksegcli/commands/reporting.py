@@ -40,7 +40,12 @@ def enable(
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would change, write nothing."),
 ) -> None:
     """Add Segment to the campaigns' tracking tools (others kept); reruns change nothing."""
-    from ksegcli.core.reporting import SEGMENT_TOOL, enable_reporting, select_campaigns
+    from ksegcli.core.reporting import (
+        SEGMENT_TOOL,
+        enable_reporting,
+        projects_without_segment_tool,
+        select_campaigns,
+    )
 
     state = get_state(ctx)
     campaigns = select_campaigns(
@@ -52,6 +57,7 @@ def enable(
         all_projects=all_projects,
     )
     changes = enable_reporting(state.session, campaigns, dry_run=dry_run)
+    without_tool = projects_without_segment_tool(state.session, [c.campaign for c in changes])
     out = state.output
 
     def human() -> None:
@@ -67,8 +73,21 @@ def enable(
             out.success(f"Segment added to {done} campaign(s); other tools kept.")
         else:
             out.success("Every campaign already reports to Segment: nothing changed.")
+        if without_tool:
+            ids = ", ".join(str(i) for i in without_tool)
+            out.warn(
+                f"The Segment tool is not installed on project(s) {ids}: their campaigns send "
+                "nothing to Segment until `ksegcli integration install --project ID`."
+            )
 
-    out.result({"dry_run": dry_run, "campaigns": [c.to_json() for c in changes]}, human=human)
+    out.result(
+        {
+            "dry_run": dry_run,
+            "campaigns": [c.to_json() for c in changes],
+            "projects_without_segment_tool": without_tool,
+        },
+        human=human,
+    )
 
 
 @app.command("status")

@@ -171,3 +171,20 @@ def enable_reporting(
         )
         changes.append(ReportingChange(after, "enabled"))
     return changes
+
+
+def projects_without_segment_tool(session: Session, campaigns: Sequence[Campaign]) -> list[int]:
+    """Ids of the campaigns' projects where the Segment tool is not installed: there a
+    campaign reporting to Segment sends nothing. Projects whose tools cannot be read
+    (the endpoint is inferred) are left out rather than reported wrongly."""
+    from ksegcli.core import integration
+    from ksegcli.errors import KsegError
+
+    client = session.kameleoon()
+    wanted = {c.site_id for c in campaigns if c.site_id}
+    sites = [s for s in client.list_sites() if s.id in wanted]
+    missing: list[int] = []
+    for site_id, tools in integration.read_all_tools(client, sites).items():
+        if not isinstance(tools, KsegError) and not integration.is_installed(tools):
+            missing.append(site_id)
+    return sorted(missing)
