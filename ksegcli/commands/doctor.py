@@ -35,9 +35,12 @@ def doctor(
         False, "--token-stdin", help="Read the Segment Public API token from standard input."
     ),
 ) -> None:
-    """Check, in order: credentials, API key, sitecode and project, Segment tool, custom data,
+    """Check the whole integration, one line per check, each with its fix.
+
+    In order: credentials, API key, sitecode and project, Segment tool, custom data,
     Segment destination (with a token and --source), remote data (with --user).
-    Exit 9 when a check fails."""
+    Exit 9 when a check fails.
+    """
     from ksegcli.core.doctor import DoctorOptions, run_doctor
     from ksegcli.errors import ExitCode
 

@@ -20,8 +20,10 @@ def list_goals(
     ),
     all_projects: bool = typer.Option(False, "--all", help="Every project."),
 ) -> None:
-    """Goals per project; --segment keeps those named `SegmentIO <type> – <event>` or
-    `Segment.io – <event>` (what Kameleoon creates for Segment events)."""
+    """Goals per project; --segment: those Kameleoon made from Segment events.
+
+    Segment goals are named `SegmentIO <type> – <event>` or `Segment.io – <event>`.
+    """
     from ksegcli.core.goals import list_goals
 
     state = get_state(ctx)

@@ -31,9 +31,12 @@ def sandbox(
         10.0, "--wait", help="With --print-env: seconds to wait for the sandbox to answer."
     ),
 ) -> None:
-    """Serve the fake services until Ctrl-C, printing `export …` lines that point ksegcli at
-    them (stdout). In a script: `ksegcli sandbox --port 8765 >/dev/null &` then
-    `eval "$(ksegcli sandbox --print-env --port 8765)"`."""
+    """Fake Kameleoon and Segment services on 127.0.0.1, with demo data.
+
+    Serves until Ctrl-C, after printing `export …` lines (stdout) that point ksegcli at
+    it. In a script: `ksegcli sandbox --port 8765 >/dev/null &` then
+    `eval "$(ksegcli sandbox --print-env --port 8765)"`.
+    """
     import signal
 
     from ksegcli.core.sandbox import Sandbox, SandboxSettings, read_env

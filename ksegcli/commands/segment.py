@@ -101,8 +101,11 @@ def create_destination(
     token_stdin: bool = TOKEN_STDIN_OPTION,
     api_key_stdin: bool = API_KEY_STDIN_OPTION,
 ) -> None:
-    """Find or create the destination (API key + sitecode, enabled) and its five mappings:
-    track, page, identify, group (Segment's presets) and screen. Reruns change nothing."""
+    """Find or create the destination and its five mappings; reruns change nothing.
+
+    The destination gets the API key and sitecode, enabled; the mappings are track, page,
+    identify, group (Segment's presets) and screen. Differences are fixed with --update.
+    """
     from ksegcli.core.segment import destination_api_key, ensure_destination, verify_sitecode
     from ksegcli.errors import ExitCode
 
