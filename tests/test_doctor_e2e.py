@@ -172,3 +172,13 @@ def test_doctor_bad_segment_token_is_a_failed_check(
     assert "✗ Segment destination and mappings" in result.stdout
     assert "HTTP 401" in result.stdout
     assert bad not in result.stdout + result.stderr
+
+
+def test_doctor_when_the_integration_endpoint_is_refused(
+    proc: ProcRunner, server: FakeServer
+) -> None:
+    server.configure(integration_tools_supported=False)
+    result = proc("doctor", "--json", env=env_for(server))
+    check = next(c for c in result.json()["checks"] if c["id"] == "integration")
+    assert check["status"] == "warn"
+    assert "Admin › Integrations › Segment" in check["fix"]

@@ -276,6 +276,16 @@ class _Doctor:
         try:
             tools = integration.read_tools(self.session.kameleoon(), self.site)
         except KsegError as exc:
+            if exc.code == "api_refused":
+                # The endpoint is our inference: its refusal says nothing about the tool.
+                self.add(
+                    "integration",
+                    title,
+                    "warn",
+                    "cannot be read through the API here (the endpoint is inferred)",
+                    _fix(exc, f"Check by hand: {integration.MANUAL_ROUTE}."),
+                )
+                return
             self.add("integration", title, "fail", exc.message, _fix(exc, "Rerun with -v."))
             return
         if integration.is_installed(tools):
