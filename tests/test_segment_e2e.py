@@ -288,3 +288,26 @@ def test_sitecode_of_no_project_is_refused_before_writing(
     unchecked = proc("segment", "destination", "create", "--source", source["id"], env=env)
     assert unchecked.exit_code == 0, unchecked.stderr
     assert server.segment_destinations(TOKEN)[0]["settings"]["sitecode"] == SITECODE
+
+
+def test_segment_login_keeps_a_proven_token(
+    proc: ProcRunner, server: FakeServer, source: dict[str, Any]
+) -> None:
+    env = env_for(server)
+    del env["SEGMENT_API_TOKEN"]
+    bad = proc("segment", "login", "--token-stdin", env=env, stdin="sgp_not_valid_9999\n")
+    assert bad.exit_code == 3
+    assert "sgp_not_valid_9999" not in bad.stdout + bad.stderr
+    assert not any("segment_token" in k for k in proc.keyring_entries())
+
+    ok = proc("segment", "login", "--token-stdin", "--region", "eu", env=env, stdin=TOKEN + "\n")
+    assert ok.exit_code == 0, ok.stderr
+    assert "Segment token accepted (2 source(s) seen, region eu)" in ok.stderr
+    assert TOKEN not in ok.stdout + ok.stderr
+    assert TOKEN in proc.keyring_entries().values()
+    listed = proc("segment", "sources", "list", "--json", env=env)  # token from the keyring
+    assert listed.exit_code == 0, listed.stderr
+    assert source["id"] in listed.stdout
+    status = proc("auth", "status", "--json", env=env).json()
+    seg = next(c for c in status["credentials"] if c["name"] == "segment_token")
+    assert seg["source"] == "keyring"

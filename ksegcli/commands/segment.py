@@ -47,6 +47,46 @@ def _read_stdin(token_stdin: bool, api_key_stdin: bool = False) -> tuple[str | N
     return token, key
 
 
+@app.command("login")
+def login(
+    ctx: typer.Context,
+    region: str | None = REGION_OPTION,
+    token_stdin: bool = TOKEN_STDIN_OPTION,
+) -> None:
+    """Prove a Segment Public API token, then keep it in the OS keyring."""
+    from ksegcli.core import credentials
+    from ksegcli.core.segment import segment_login
+
+    state = get_state(ctx)
+    token, _ = _read_stdin(token_stdin)
+    if token is None:
+        found = state.session.credentials.lookup(credentials.SEGMENT_TOKEN)
+        if found is not None and found.source != "keyring":
+            token = found.value
+        elif state.interactive:
+            from ksegcli.core.credentials import prompt
+            from ksegcli.core.redact import register_secret
+
+            token = prompt(credentials.SEGMENT_TOKEN.label, secret=True)
+            register_secret(token)
+    if not token:
+        from ksegcli.errors import NotLoggedInError
+
+        raise NotLoggedInError(
+            "No Segment Public API token given.",
+            hint="Pass it on standard input with --token-stdin, or set SEGMENT_API_TOKEN.",
+        )
+    result = segment_login(state.session, token, region=region)
+    out = state.output
+    out.result(
+        result.to_json(),
+        human=lambda: out.success(
+            f"Segment token accepted ({result.sources} source(s) seen, region {result.region}); "
+            f"kept in the OS keyring ({result.keyring_backend}) for profile {result.profile!r}."
+        ),
+    )
+
+
 @sources_app.command("list")
 def list_sources(
     ctx: typer.Context,

@@ -793,6 +793,44 @@ def _reconcile(
     return result
 
 
+@dataclass(frozen=True)
+class SegmentLogin:
+    profile: str
+    region: str
+    sources: int  # sources on the first page: proof that the token reads the workspace
+    keyring_backend: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "profile": self.profile,
+            "region": self.region,
+            "sources_seen": self.sources,
+            "keyring": self.keyring_backend,
+        }
+
+
+def segment_login(session: Session, token: str, *, region: str | None) -> SegmentLogin:
+    """Prove a Segment token (one page of sources), then keep it in the keyring, and the
+    region in the profile when one is given."""
+    from ksegcli.core.redact import register_secret
+
+    register_secret(token)
+    client = segment_client(session, region=region, token=token)
+    data = client.get(SOURCES_PATH, {"pagination.count": 10})
+    sources = data.get("sources") if isinstance(data, dict) else None
+    session.keyring.set(session.profile_name, credentials.SEGMENT_TOKEN.name, token)
+    if region:
+        profile = session.profile
+        profile.set(PROFILE_REGION_KEY, normalize_region(region))
+        profile.save()
+    return SegmentLogin(
+        profile=session.profile_name,
+        region=resolve_region(session, region),
+        sources=len(sources) if isinstance(sources, list) else 0,
+        keyring_backend=session.keyring.backend_name(),
+    )
+
+
 def verify_sitecode(session: Session, sitecode: str) -> Site | None:
     """The Kameleoon project with this sitecode, when client credentials are at hand (no
     prompt); None when they are not. Segment only checks a sitecode's length, so a typo
