@@ -143,6 +143,16 @@ def test_bad_token_is_auth_error_without_the_token() -> None:
 
 
 @respx.mock
+def test_forbidden_alpha_endpoint_names_the_feature() -> None:
+    respx.get(f"{BASE}/destinations/d1/subscriptions").mock(
+        return_value=httpx.Response(403, json={"errors": [{"message": "Forbidden"}]})
+    )
+    with pytest.raises(AuthError) as info:
+        client().list_subscriptions("d1")
+    assert "Destination Subscriptions" in (info.value.hint or "")
+
+
+@respx.mock
 def test_429_retry_after_is_honoured() -> None:
     route = respx.get(f"{BASE}/destinations").mock(
         side_effect=[

@@ -149,12 +149,18 @@ class SegmentClient:
         try:
             response = http.request(method, path, params=params, json_body=body, headers=headers)
         except AuthError as exc:
-            raise AuthError(
-                exc.message,
-                hint="Check SEGMENT_API_TOKEN (or `--token-stdin`): the token must be valid for "
+            hint = (
+                "Check SEGMENT_API_TOKEN (or `--token-stdin`): the token must be valid for "
                 "this workspace and region (EU workspaces: --region eu), with access to "
-                "sources and destinations.",
-            ) from None
+                "sources and destinations."
+            )
+            if alpha and getattr(exc, "status", None) == 403:
+                hint = (
+                    "Mappings use Segment's alpha Destination Subscriptions endpoints, which "
+                    "need that feature on the workspace (ask Segment) and a token allowed to "
+                    "edit destinations; or add the mappings in the Segment app."
+                )
+            raise AuthError(exc.message, hint=hint) from None
         payload = response_json(response)
         if isinstance(payload, dict) and isinstance(payload.get("errors"), list):
             from ksegcli.core.http import server_message
