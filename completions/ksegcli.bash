@@ -4,9 +4,11 @@ _ksegcli() {
     cur="${COMP_WORDS[COMP_CWORD]}"
     prev="${COMP_WORDS[COMP_CWORD-1]}"
     local -A subs opts vals choices
-    subs["ksegcli"]="auth customdata data doctor goals integration projects reporting sandbox segment sitecode snippet"
+    subs["ksegcli"]="apply auth customdata data doctor goals integration projects reporting sandbox segment sitecode snippet"
     opts["ksegcli"]="--profile --json --verbose -v --no-input --version --help -h"
     vals["ksegcli"]=" --profile "
+    opts["ksegcli apply"]="--dry-run --detailed-exitcode --prune --update --workers --help -h --profile --json --verbose -v --no-input"
+    vals["ksegcli apply"]=" --workers --profile "
     subs["ksegcli auth"]="getapikey login logout status token"
     opts["ksegcli auth"]="--help -h --profile --json --verbose -v --no-input"
     vals["ksegcli auth"]=" --profile "

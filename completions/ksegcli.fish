@@ -3,7 +3,7 @@ function __ksegcli_path
     set -l words (commandline -opc)
     set -l path ''
     set -l skip 0
-    set -l takes --client-id --data-region --error-rate --experiment --format --host --latency --name --output --personalization --port --profile --project --region --sdk --seed --sitecode --source --time-scale --user --user-id --user-var --wait
+    set -l takes --client-id --data-region --error-rate --experiment --format --host --latency --name --output --personalization --port --profile --project --region --sdk --seed --sitecode --source --time-scale --user --user-id --user-var --wait --workers
     for word in $words[2..-1]
         if test $skip = 1; set skip 0; continue; end
         if string match -q -- '-*' $word
@@ -15,6 +15,7 @@ function __ksegcli_path
     echo $path
 end
 complete -c ksegcli -f
+complete -c ksegcli -n "test (__ksegcli_path) = ''" -a apply -d 'Make the Kameleoon side of the integration match FILE (TOML).'
 complete -c ksegcli -n "test (__ksegcli_path) = ''" -a auth -d 'Kameleoon API credentials and the Segment API key.'
 complete -c ksegcli -n "test (__ksegcli_path) = ''" -a customdata -d 'Custom data that read Segment personas, traits and group ids in Kameleoon.'
 complete -c ksegcli -n "test (__ksegcli_path) = ''" -a data -d 'Read what Kameleoon holds for a user (remote data written by Segment).'
@@ -33,6 +34,16 @@ complete -c ksegcli -n "test (__ksegcli_path) = ''" -l verbose
 complete -c ksegcli -n "test (__ksegcli_path) = ''" -l no-input
 complete -c ksegcli -n "test (__ksegcli_path) = ''" -l version
 complete -c ksegcli -n "test (__ksegcli_path) = ''" -l help
+complete -c ksegcli -n "test (__ksegcli_path) = 'apply'" -l dry-run
+complete -c ksegcli -n "test (__ksegcli_path) = 'apply'" -l detailed-exitcode
+complete -c ksegcli -n "test (__ksegcli_path) = 'apply'" -l prune
+complete -c ksegcli -n "test (__ksegcli_path) = 'apply'" -l update
+complete -c ksegcli -n "test (__ksegcli_path) = 'apply'" -l workers -r
+complete -c ksegcli -n "test (__ksegcli_path) = 'apply'" -l help
+complete -c ksegcli -n "test (__ksegcli_path) = 'apply'" -l profile -r
+complete -c ksegcli -n "test (__ksegcli_path) = 'apply'" -l json
+complete -c ksegcli -n "test (__ksegcli_path) = 'apply'" -l verbose
+complete -c ksegcli -n "test (__ksegcli_path) = 'apply'" -l no-input
 complete -c ksegcli -n "test (__ksegcli_path) = 'auth'" -a getapikey -d 'Get the API key of the Segment destination (Kameleoon\'s service, or --offline).'
 complete -c ksegcli -n "test (__ksegcli_path) = 'auth'" -a login -d 'Prove a client id and secret against Kameleoon, then keep them (secret in the keyring).'
 complete -c ksegcli -n "test (__ksegcli_path) = 'auth'" -a logout -d 'Remove this profile\'s secrets from the keyring and its client id from the profile.'

@@ -69,7 +69,7 @@ def root(
 
 
 def _register() -> None:
-    from ksegcli.commands import auth, customdata, integration, projects, sitecode, snippet
+    from ksegcli.commands import apply, auth, customdata, integration, projects, sitecode, snippet
     from ksegcli.commands import data as data_cmd
     from ksegcli.commands import doctor as doctor_cmd
     from ksegcli.commands import goals as goals_cmd
@@ -83,6 +83,7 @@ def _register() -> None:
     app.add_typer(snippet.app, name="snippet")
     app.add_typer(integration.app, name="integration")
     app.add_typer(customdata.app, name="customdata")
+    app.command("apply", help=apply.HELP, no_args_is_help=True)(apply.apply)
     app.add_typer(segment_cmd.app, name="segment")
     app.add_typer(reporting_cmd.app, name="reporting")
     app.add_typer(data_cmd.app, name="data")

@@ -1,0 +1,130 @@
+"""``ksegcli apply FILE``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from ksegcli.state import get_state
+
+HELP = """Make the Kameleoon side of the integration match FILE (TOML).
+
+FILE declares, per project (sitecode or id): the Segment tool installed,
+the personas, group and trait custom data, the user-id strategy. Schema
+and example: docs/apply.md and examples/account.toml. The smallest useful
+file is two lines:
+
+    \\[projects.ABCDE12345]
+    traits = ["plan"]
+
+The whole file is checked before any request. --dry-run prints the plan
+(create / update / unchanged / drifted, and why); without it the changes
+are made and summed up. Running it again changes nothing. Nothing the
+file does not mention is deleted, unless --prune (and then only custom
+data ksegcli created).
+
+Exit codes: 0 done, or no changes (--dry-run --detailed-exitcode);
+8 changes pending (--dry-run --detailed-exitcode); 2 invalid file or
+options; 3 credentials; 4 unknown project; 5 the API refused or failed
+for some item (the rest was done; rerun to converge); 6 network.
+"""
+
+
+def apply(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., metavar="FILE", help="The TOML file (see docs/apply.md)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan; write nothing."),
+    detailed_exitcode: bool = typer.Option(
+        False,
+        "--detailed-exitcode",
+        help="With --dry-run: exit 0 when there is nothing to change, 8 when changes are pending.",
+    ),
+    prune: bool = typer.Option(
+        False,
+        "--prune",
+        help="Also delete ksegcli's custom data that the file no longer declares "
+        "(never custom data ksegcli did not create).",
+    ),
+    update: bool = typer.Option(
+        False,
+        "--update",
+        help="Also overwrite custom data of a declared name that ksegcli did not create "
+        "(by default they are reported as drifted and left alone).",
+    ),
+    workers: int = typer.Option(
+        8, "--workers", min=1, max=32, help="Requests in flight at once (the rate limit holds)."
+    ),
+) -> None:
+    import time
+
+    from ksegcli.commands._results import (
+        finish,
+        progress_reporter,
+        render_plan,
+        render_results,
+        report_failures,
+    )
+    from ksegcli.core import apply as core
+    from ksegcli.core import desired as desired_mod
+    from ksegcli.core.plan import counts, describe_counts, exit_code
+    from ksegcli.errors import ExitCode, UsageError
+
+    if detailed_exitcode and not dry_run:
+        raise UsageError("--detailed-exitcode goes with --dry-run.")
+    started = time.monotonic()
+    state = get_state(ctx)
+    out = state.output
+    desired = desired_mod.load(file)  # every problem of the file, before any request
+    client = state.session.kameleoon()
+    plan = core.plan_apply(client, desired, prune=prune, update=update, workers=workers)
+    for warning in plan.warnings:
+        out.warn(warning)
+
+    if dry_run:
+        # The table, not every request body (JSON has them): 600 code bodies help nobody.
+        out.result(plan.to_json(), human=lambda: render_plan(out, plan.actions))
+        out.info(
+            f"Dry run: {describe_counts(counts(plan.actions))}; "
+            f"{len(plan.writes)} write request(s) needed, nothing written."
+        )
+        if plan.blocked:
+            from ksegcli.core.plan import not_written
+
+            failures = [not_written(a) for a in plan.blocked]
+            report_failures(out, failures)
+            raise typer.Exit(int(exit_code(failures)))
+        if detailed_exitcode and plan.has_changes:
+            raise typer.Exit(int(ExitCode.CHANGES_PENDING))
+        return
+
+    if not plan.has_changes and not plan.blocked:
+        out.result(
+            core.run_apply(client, plan, started=started).to_json(),
+            human=lambda: render_plan(out, plan.actions),
+        )
+        out.info(f"Nothing to change: {describe_counts(counts(plan.actions))}.")
+        return
+    advance, close = progress_reporter(out, len(plan.writes), enabled=True)
+    try:
+        run = core.run_apply(client, plan, workers=workers, progress=advance, started=started)
+    finally:
+        close()
+    out.result(run.to_json(), human=lambda: render_results(out, run.results))
+    report_failures(out, run.results)
+    if not out.json_mode:
+        failed = sum(1 for r in run.results if r.failed)
+        message = (
+            f"Applied {file}: {core.summarize(run.results)} in {run.seconds:.1f} s; "
+            f"{run.requests} requests ({run.throttled} throttled)."
+        )
+        (out.warn if failed else out.success)(message)
+        if failed:
+            out.info("Everything else stands; fix the failures (or just rerun) to converge.")
+        drifted = sum(1 for r in run.results if r.status == "drifted")
+        if drifted:
+            out.warn(
+                f"{drifted} custom data of a declared name were not made by ksegcli and were "
+                "left alone; --update overwrites them."
+            )
+    finish(run.results)

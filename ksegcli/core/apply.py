@@ -1,0 +1,204 @@
+"""``apply``: make the account look like the file (see :mod:`ksegcli.core.desired`).
+
+Reads are minimal and fixed: one paged list of projects, one paged list of the
+custom data of every project in the file, and the integration tools of each
+project (the API has no account-wide list of those). The plan is built purely
+from what was read (:mod:`ksegcli.core.customdata`, :mod:`ksegcli.core.integration`)
+and executed with bounded concurrency under the shared rate limiter.
+
+Nothing the file does not mention is deleted, unless ``prune``: then
+ksegcli's own custom data (recognised by the snippet header) that the file no
+longer declares are deleted — never anyone else's.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ksegcli.core import customdata, integration
+from ksegcli.core.plan import Action, ActionResult, Progress, counts, execute
+from ksegcli.errors import BadInputError
+
+if TYPE_CHECKING:
+    from ksegcli.core.desired import Desired, ProjectDesired
+    from ksegcli.core.kameleoon import KameleoonClient, Site
+
+# Kameleoon's limits (API_NOTES §1, confirmed): 50 requests per 10 s, 1,000 per hour.
+HOURLY_BUDGET = 1000
+DEFAULT_WORKERS = 8
+HANDLERS = {**integration.HANDLERS, **customdata.HANDLERS}
+
+
+@dataclass
+class ApplyPlan:
+    desired: Desired
+    sites: dict[str, Site]  # file ref → project
+    actions: list[Action]
+    reads: int  # requests spent reading (token included)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def writes(self) -> list[Action]:
+        return [a for a in self.actions if a.writes]
+
+    @property
+    def blocked(self) -> list[Action]:
+        return [a for a in self.actions if a.action == "blocked"]
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.writes)
+
+    def requests_needed(self) -> int:
+        """Requests the whole run costs at least: the reads done plus one per write."""
+        return self.reads + len(self.writes)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "file": str(self.desired.path),
+            "projects": [
+                {**p.to_json(), "id": self.sites[p.ref].id, "sitecode": self.sites[p.ref].code}
+                for p in self.desired.projects
+            ],
+            "actions": [a.to_json() for a in self.actions],
+            "summary": counts(self.actions),
+            "changes": self.has_changes,
+            "requests": {
+                "reads": self.reads,
+                "writes": len(self.writes),
+                "hourly_budget": HOURLY_BUDGET,
+            },
+            "warnings": self.warnings,
+        }
+
+
+def _resolve(client: KameleoonClient, desired: Desired) -> dict[str, Site]:
+    """File refs → projects (one paged list); unknown ones fail here, before any write."""
+    client.resolve_projects([p.ref for p in desired.projects])
+    sites = client.list_sites()
+    by_id = {s.id: s for s in sites}
+    by_code = {s.code: s for s in sites}
+    out: dict[str, Site] = {}
+    seen: dict[int, str] = {}
+    for project in desired.projects:
+        site = by_id[int(project.ref)] if project.ref.isdigit() else by_code[project.ref]
+        if site.id in seen:
+            where = f" (line {project.line})" if project.line else ""
+            raise BadInputError(
+                f"{desired.path}: project {site.label()} is declared twice, as "
+                f"{seen[site.id]!r} and {project.ref!r}{where}.",
+                hint="Keep one [projects.<ref>] table per project.",
+            )
+        seen[site.id] = project.ref
+        out[project.ref] = site
+    return out
+
+
+def _spent(client: KameleoonClient) -> int:
+    limiter = client.limiter
+    return limiter.total if limiter is not None else client.http.requests_sent
+
+
+def plan_apply(
+    client: KameleoonClient,
+    desired: Desired,
+    *,
+    prune: bool = False,
+    update: bool = False,
+    workers: int = DEFAULT_WORKERS,
+) -> ApplyPlan:
+    """Read what exists (minimal reads) and plan every item of the file."""
+    before = _spent(client)
+    sites = _resolve(client, desired)
+    projects: list[tuple[ProjectDesired, Site]] = [(p, sites[p.ref]) for p in desired.projects]
+    tools = integration.read_all_tools(client, [s for _, s in projects], workers=workers)
+    existing = customdata.list_custom_data(client, [s.id for _, s in projects])
+    actions: list[Action] = []
+    for project, site in projects:
+        actions.append(
+            integration.plan_integration(site, tools[site.id], install=project.integration)
+        )
+        actions.extend(
+            customdata.plan_custom_data(
+                site,
+                project.custom_data,
+                existing[site.id],
+                update="always" if update else "ours",
+                prune=prune,
+            )
+        )
+    plan = ApplyPlan(desired, sites, actions, reads=_spent(client) - before)
+    plan.warnings.extend(budget_warnings(plan.requests_needed(), client))
+    if any(p.segment is not None for p in desired.projects):
+        plan.warnings.append(
+            "The [segment] settings are validated but not applied by this version: set up the "
+            "Segment destination with `ksegcli segment destination create`."
+        )
+    return plan
+
+
+def budget_warnings(needed: int, client: KameleoonClient) -> list[str]:
+    out = []
+    if needed > HOURLY_BUDGET:
+        out.append(
+            f"This run needs about {needed} requests; Kameleoon allows {HOURLY_BUDGET} an hour "
+            "per account, so it will be throttled (HTTP 429) and take more than an hour. "
+            "Consider applying part of the file (fewer projects) at a time."
+        )
+    limiter = client.limiter
+    if limiter is not None and needed > limiter.limit:
+        floor = (needed - limiter.limit) / limiter.limit * limiter.window
+        if floor >= 30:
+            out.append(
+                f"At {limiter.limit} requests per {limiter.window:g} s, {needed} requests take "
+                f"at least {floor:.0f} s."
+            )
+    return out
+
+
+@dataclass
+class ApplyRun:
+    plan: ApplyPlan
+    results: list[ActionResult]
+    seconds: float
+    requests: int  # all requests of the run (reads, writes, retries, look-ups)
+    throttled: int  # HTTP 429 answers
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "file": str(self.plan.desired.path),
+            "results": [r.to_json() for r in self.results],
+            "summary": counts(self.results),
+            "seconds": round(self.seconds, 3),
+            "requests": {"total": self.requests, "throttled": self.throttled},
+            "warnings": self.plan.warnings,
+        }
+
+
+def run_apply(
+    client: KameleoonClient,
+    plan: ApplyPlan,
+    *,
+    workers: int = DEFAULT_WORKERS,
+    progress: Progress | None = None,
+    started: float | None = None,
+) -> ApplyRun:
+    """Execute the plan's writes; every item's outcome is reported, none is raised."""
+    start = time.monotonic() if started is None else started
+    results = execute(client, plan.actions, HANDLERS, workers=workers, progress=progress)
+    return ApplyRun(
+        plan,
+        results,
+        time.monotonic() - start,
+        requests=_spent(client),
+        throttled=client.http.throttled,
+    )
+
+
+def summarize(items: Sequence[ActionResult]) -> str:
+    from ksegcli.core.plan import describe_counts
+
+    return describe_counts(counts(items))
