@@ -1,0 +1,424 @@
+"""Whole-CLI audit: every leaf command of the tree, as a real subprocess against the
+fake server, in four output modes, checked against the project's standards.
+
+Standards checked for every run (DESIGN.md, "Credentials" and "Output"):
+- no secret in stdout or stderr (client secret, Segment token, the derived API key,
+  every OAuth access token the fake handed out), raw or URL-encoded, except where a
+  case prints one by design (``--show``, ``auth token``);
+- no Python traceback and no "Internal error" (a bug report);
+- ``--json``: stdout is exactly one JSON document; an error document has
+  ``error.code``, ``error.message`` and ``error.hint``;
+- a failing run says why on stderr (human mode);
+- the exit code is a member of :class:`ExitCode` and the one the case expects;
+- the config folder holds no secret, files 0600 in a 0700 folder.
+
+The command list comes from the Typer app itself, so a new command joins the audit
+automatically, and ``test_every_leaf_command_has_an_audit_entry`` fails until it is
+given an entry in :data:`LEAVES`.
+
+All runs share one seeded fake (module scope); runs that write get resources of their
+own per mode (sites, sources, experiments, custom data), so they can run in parallel.
+"""
+
+from __future__ import annotations
+
+import json
+import stat
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, quote_plus
+
+import pytest
+import typer
+from conftest import ProcRunner, Result, fake_env
+from typer.core import TyperGroup
+
+from ksegcli.cli import app
+from ksegcli.core.apikey import derive_api_key
+from ksegcli.errors import ExitCode
+from ksegcli.testing import FakeConfig, FakeServer
+
+# Distinctive secrets: '+' and '/' make their URL-encoded forms differ from the raw ones.
+CLIENT_ID = "audit-client-77"
+CLIENT_SECRET = "audit+Secret/c1a5s9-never-print"
+SEGMENT_TOKEN = "sgp_audit+token/never-print-4242"
+API_KEY = derive_api_key(CLIENT_ID, CLIENT_SECRET)
+MAIN_SITECODE = "AUDITmain1"
+USER = "audit-user"
+
+
+@dataclass(frozen=True)
+class Mode:
+    flags: tuple[str, ...]
+    keyring: bool = False  # credentials from the keyring and profile, not env vars
+
+
+MODES: dict[str, Mode] = {
+    "plain": Mode(()),
+    "verbose": Mode(("-v",)),
+    "json": Mode(("--json",)),
+    "json-verbose": Mode(("--json", "-v")),
+    # The person at a terminal: secrets in the OS keyring, client id and sitecode in the
+    # profile (the access token is cached in the keyring then, a path env runs never take).
+    "keyring-verbose": Mode(("-v",), keyring=True),
+}
+
+
+@dataclass(frozen=True)
+class Case:
+    """One run of a leaf command. ``args`` are formatted with the mode's resources
+    (see ``World.values``); ``reveals`` names the secrets it prints by design."""
+
+    args: tuple[str, ...]
+    expect: int = ExitCode.OK
+    expect_in: dict[str, int] = field(default_factory=dict)  # mode -> exit code, if not expect
+    stdin: str = ""
+    reveals: frozenset[str] = frozenset()
+    must_print: tuple[str, ...] = ()  # names of secrets that must be printed (reveal works)
+
+
+# Every leaf command, with the arguments it needs. A new command must get an entry here.
+LEAVES: dict[str, tuple[Case, ...]] = {
+    "apply": (Case(("apply", "{apply_file}")),),
+    "doctor": (Case(("doctor", "--source", "{main_source}", "--user", USER)),),
+    # The one long-running command: --print-env reads the fake (it holds the demo data).
+    "sandbox": (Case(("sandbox", "--print-env", "--port", "{port}", "--wait", "2")),),
+    "auth login": (Case(("auth", "login")),),
+    "auth getapikey": (
+        Case(("auth", "getapikey")),
+        Case(("auth", "getapikey", "--offline", "--no-store")),
+        Case(
+            ("auth", "getapikey", "--show"), reveals=frozenset({"api_key"}), must_print=("api_key",)
+        ),
+    ),
+    "auth status": (Case(("auth", "status", "--check")),),
+    "auth logout": (Case(("auth", "logout")),),
+    "auth token": (
+        Case(("auth", "token"), reveals=frozenset({"access_token"}), must_print=("access_token",)),
+    ),
+    "sitecode set": (Case(("sitecode", "set", MAIN_SITECODE)),),
+    "sitecode show": (Case(("sitecode", "show")),),
+    "projects list": (Case(("projects", "list")),),
+    "integration install": (Case(("integration", "install", "--project", "{scratch}")),),
+    "integration uninstall": (Case(("integration", "uninstall", "--project", "{uninstall}")),),
+    "integration status": (Case(("integration", "status", "--all")),),
+    "customdata list": (Case(("customdata", "list", "--project", MAIN_SITECODE)),),
+    "customdata delete": (
+        Case(("customdata", "delete", "{delete}", "--project", MAIN_SITECODE, "--yes")),
+    ),
+    "customdata create personas": (
+        Case(("customdata", "create", "personas", "--project", "{scratch}")),
+    ),
+    "customdata create trait": (
+        Case(("customdata", "create", "trait", "plan", "--project", "{scratch}")),
+    ),
+    "customdata create group": (Case(("customdata", "create", "group", "--project", "{scratch}")),),
+    "snippet render": (
+        Case(("snippet", "render", "personas")),
+        Case(("snippet", "render", "persona-values")),
+    ),
+    # Non-interactive login takes a new token (flag or env), never the keyring's own.
+    "segment login": (Case(("segment", "login"), expect_in={"keyring-verbose": ExitCode.AUTH}),),
+    "segment destination create": (
+        Case(("segment", "destination", "create", "--source", "{new_source}")),
+    ),
+    "segment destination status": (
+        Case(("segment", "destination", "status", "--source", "{main_source}")),
+        Case(
+            ("segment", "destination", "status", "--source", "{bare_source}", "--token-stdin"),
+            expect=ExitCode.CHECK_FAILED,  # no destination on that source
+            stdin=SEGMENT_TOKEN + "\n",
+        ),
+    ),
+    "segment sources list": (Case(("segment", "sources", "list")),),
+    "reporting enable": (Case(("reporting", "enable", "--experiment", "{experiment}")),),
+    "reporting status": (Case(("reporting", "status", "--project", MAIN_SITECODE)),),
+    "data get": (Case(("data", "get", "common")),),
+    "data cohorts": (Case(("data", "cohorts", USER)),),
+    "data traits": (Case(("data", "traits", USER)),),
+    "goals list": (Case(("goals", "list", "--segment")),),
+}
+
+
+def leaf_commands() -> list[str]:
+    """Every runnable command of the tree, by path, in tree order."""
+
+    def walk(command: Any, path: tuple[str, ...]) -> Iterator[str]:
+        if isinstance(command, TyperGroup):
+            for name, sub in command.commands.items():
+                yield from walk(sub, (*path, name))
+        else:
+            yield " ".join(path)
+
+    return list(walk(typer.main.get_command(app), ()))
+
+
+def test_every_leaf_command_has_an_audit_entry() -> None:
+    leaves = leaf_commands()
+    assert len(leaves) > 20, leaves  # the walk found the tree
+    missing = [leaf for leaf in leaves if leaf not in LEAVES]
+    assert not missing, (
+        f"commands without an entry in {__name__}.LEAVES (give them their arguments): {missing}"
+    )
+    stale = [name for name in LEAVES if name not in leaves]
+    assert not stale, f"LEAVES names commands that no longer exist: {stale}"
+
+
+# --- the world: one seeded fake, resources per mode ---------------------------------------
+@dataclass
+class World:
+    server: FakeServer
+    root: Path
+    env: dict[str, str]
+    values: dict[str, dict[str, str]] = field(default_factory=dict)  # mode -> placeholders
+
+
+def _env(server: FakeServer) -> dict[str, str]:
+    return {
+        **fake_env(server, credentials=False),
+        "KAMELEOON_CLIENT_ID": CLIENT_ID,
+        "KAMELEOON_CLIENT_SECRET": CLIENT_SECRET,
+        "SEGMENT_API_TOKEN": SEGMENT_TOKEN,
+        "KAMELEOON_SITECODE": MAIN_SITECODE,
+        # The fake enforces no limits here; neither should the client pace itself.
+        "KSEG_RATE_LIMIT": "1000/1",
+        "KSEG_SEGMENT_WRITE_LIMIT": "1000/1",
+    }
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    server = FakeServer(
+        FakeConfig(rate_limit=0, hourly_limit=0, segment_write_limit=0, time_scale=0.01)
+    ).start()
+    root = tmp_path_factory.mktemp("audit")
+    server.seed_demo()  # what `sandbox --print-env` reads
+    server.add_account(CLIENT_ID, CLIENT_SECRET)
+    main = server.add_site(CLIENT_ID, name="Audit main", code=MAIN_SITECODE)
+    server.add_goal(main["id"], "SegmentIO track – Signup")
+    server.add_experiment(main["id"], "Audit hero")
+    server.set_remote_data(MAIN_SITECODE, f"COHORTS_{USER}", {"vip": True})
+    server.set_remote_data(
+        MAIN_SITECODE, f"IDENTIFY_{USER}", {"traits": {"plan": "pro"}, "groupId": "acme"}
+    )
+    server.set_remote_data(MAIN_SITECODE, "common", {"cohorts": ["vip"]})
+    server.add_segment_workspace(SEGMENT_TOKEN)
+    main_source = str(server.add_segment_source(SEGMENT_TOKEN, "Audit web")["id"])
+    world = World(server=server, root=root, env=_env(server))
+    for mode in MODES:
+        scratch = server.add_site(CLIENT_ID, name=f"Scratch {mode}")
+        uninstall = server.add_site(CLIENT_ID, name=f"Uninstall {mode}")
+        server.set_integration_tools(uninstall["id"], [{"name": "SEGMENT", "settings": {}}])
+        server.add_custom_data(main["id"], f"audit-delete-{mode}")
+        experiment = server.add_experiment(scratch["id"], f"Audit experiment {mode}")
+        source = server.add_segment_source(SEGMENT_TOKEN, f"Audit new {mode}")
+        bare = server.add_segment_source(SEGMENT_TOKEN, f"Audit bare {mode}")
+        apply_file = root / f"apply-{mode}.toml"
+        apply_file.write_text(f'[projects.{scratch["code"]}]\ntraits = ["tier"]\n')
+        world.values[mode] = {
+            "scratch": scratch["code"],
+            "uninstall": uninstall["code"],
+            "delete": f"audit-delete-{mode}",
+            "experiment": str(experiment["id"]),
+            "new_source": str(source["id"]),
+            "bare_source": str(bare["id"]),
+            "main_source": main_source,
+            "apply_file": str(apply_file),
+            "port": str(server.port),
+        }
+    # The main project fully set up, so that doctor and the status commands pass.
+    setup = [
+        ("integration", "install", "--project", MAIN_SITECODE),
+        ("customdata", "create", "personas", "--project", MAIN_SITECODE),
+        ("customdata", "create", "group", "--project", MAIN_SITECODE),
+        ("segment", "destination", "create", "--source", main_source),
+    ]
+    (root / "setup").mkdir()
+    runner = ProcRunner(root / "setup")
+    with ThreadPoolExecutor(len(setup)) as pool:
+        for args, result in zip(
+            setup, pool.map(lambda a: runner(*a, env=world.env), setup), strict=True
+        ):
+            assert result.exit_code == 0, (args, result.stderr)
+    yield world
+    server.stop()
+
+
+# --- the sweep ----------------------------------------------------------------------------
+@dataclass
+class Run:
+    leaf: str
+    case: Case
+    mode: str
+    argv: list[str]
+    home: Path
+    result: Result
+    seconds: float
+
+    @property
+    def label(self) -> str:
+        return f"[{self.mode}] ksegcli {' '.join(self.argv)}"
+
+
+CREDENTIAL_ENV = ("KAMELEOON_CLIENT_ID", "KAMELEOON_CLIENT_SECRET", "SEGMENT_API_TOKEN")
+
+
+def _keyring_home(runner: ProcRunner, env: dict[str, str]) -> dict[str, str]:
+    """Store the credentials as `auth login` and `segment login` would; return the env
+    without them."""
+    from ksegcli.core.config import Profile, profile_path
+
+    path = profile_path("default", {"KSEG_CONFIG_DIR": runner.env["KSEG_CONFIG_DIR"]})
+    Profile("default", path, {"client_id": CLIENT_ID, "sitecode": MAIN_SITECODE}).save()
+    runner.keyring_file.write_text(
+        json.dumps(
+            {
+                "ksegcli/default:client_secret": CLIENT_SECRET,
+                "ksegcli/default:segment_token": SEGMENT_TOKEN,
+            }
+        )
+    )
+    drop = {*CREDENTIAL_ENV, "KAMELEOON_SITECODE"}
+    return {key: value for key, value in env.items() if key not in drop}
+
+
+def _run(world: World, leaf: str, index: int, case: Case, mode: str) -> Run:
+    home = world.root / "runs" / mode / f"{leaf.replace(' ', '-')}-{index}"
+    home.mkdir(parents=True)
+    runner = ProcRunner(home)
+    env = world.env
+    if MODES[mode].keyring:
+        env = _keyring_home(runner, env)
+    argv = [arg.format(**world.values[mode]) for arg in case.args] + list(MODES[mode].flags)
+    started = time.monotonic()
+    result = runner(*argv, env=env, stdin=case.stdin, timeout=60)
+    return Run(leaf, case, mode, argv, home, result, time.monotonic() - started)
+
+
+def secret_forms(values: dict[str, list[str]]) -> dict[str, set[str]]:
+    """Each secret as it could appear: raw, URL-encoded (query or form)."""
+    return {
+        name: {
+            form for value in items for form in (value, quote(value, safe=""), quote_plus(value))
+        }
+        for name, items in values.items()
+    }
+
+
+def check_run(run: Run, secrets: dict[str, set[str]]) -> list[str]:
+    """Every way this run breaks the standards, in words."""
+    problems: list[str] = []
+    res = run.result
+    both = res.stdout + res.stderr
+
+    def problem(text: str) -> None:
+        problems.append(f"{run.label}: {text}")
+
+    for name, forms in secrets.items():
+        if name in run.case.reveals:
+            continue
+        for where, text in (("stdout", res.stdout), ("stderr", res.stderr)):
+            if any(form in text for form in forms):
+                problem(f"the {name.replace('_', ' ')} appears on {where}")
+    for name in run.case.must_print:
+        if not any(form in res.stdout for form in secrets[name]):
+            problem(f"does not print the {name.replace('_', ' ')} it was asked for")
+    if "Traceback" in both:
+        problem("a Python traceback")
+    if "Internal error" in both:
+        problem(f"an internal error: {res.stderr.strip()[-300:]}")
+    if res.exit_code not in {int(code) for code in ExitCode}:
+        problem(f"exit code {res.exit_code} is not an ExitCode")
+    elif res.exit_code != (expect := run.case.expect_in.get(run.mode, run.case.expect)):
+        problem(
+            f"exit {res.exit_code} ({ExitCode(res.exit_code).name}), expected "
+            f"{int(expect)}; stderr: {res.stderr.strip()[-400:]}"
+        )
+    if "--json" in run.argv:
+        try:
+            doc = json.loads(res.stdout)
+        except ValueError as exc:
+            problem(f"stdout is not exactly one JSON document ({exc}): {res.stdout[:200]!r}")
+        else:
+            if isinstance(doc, dict) and "error" in doc:
+                error = doc["error"]
+                if not (
+                    isinstance(error, dict)
+                    and set(error) >= {"code", "message", "hint"}
+                    and isinstance(error["code"], str)
+                    and isinstance(error["message"], str)
+                    and error["message"]
+                    and (error["hint"] is None or isinstance(error["hint"], str))
+                ):
+                    problem(f"malformed error document: {doc}")
+                if res.exit_code == 0:
+                    problem("an error document with exit 0")
+    elif res.exit_code != 0 and not res.stderr.strip():
+        problem("fails without a word on stderr")
+    return problems
+
+
+def check_config_dir(run: Run, secrets: dict[str, set[str]]) -> tuple[list[str], int]:
+    """(problems, files checked) for the run's config folder."""
+    problems: list[str] = []
+    folder = run.home / "config"
+    if not folder.exists():
+        return problems, 0
+    checked = 0
+    for path in [folder, *folder.rglob("*")]:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if path.is_dir():
+            if mode != 0o700:
+                problems.append(f"{run.label}: folder {path} has mode {mode:o}, not 700")
+            continue
+        checked += 1
+        if mode != 0o600:
+            problems.append(f"{run.label}: {path} has mode {mode:o}, not 600")
+        text = path.read_bytes().decode("utf-8", "replace")
+        for name, forms in secrets.items():
+            if any(form in text for form in forms):
+                problems.append(f"{run.label}: the {name.replace('_', ' ')} is in {path}")
+    return problems, checked
+
+
+def test_every_command_in_every_mode_keeps_the_standards(world: World) -> None:
+    jobs = [
+        (leaf, index, case, mode)
+        for leaf, cases in LEAVES.items()
+        for index, case in enumerate(cases)
+        for mode in MODES
+    ]
+    # Interleave the modes so that each mode's writes spread over the whole sweep.
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        runs = list(pool.map(lambda job: _run(world, *job), jobs))
+    assert {run.leaf for run in runs} == set(leaf_commands())
+
+    access_tokens = list(world.server.state.tokens)  # every token handed out (none in flight)
+    assert access_tokens, "no run fetched an access token: the sweep did not reach the fake"
+    secrets = secret_forms(
+        {
+            "client_secret": [CLIENT_SECRET],
+            "segment_token": [SEGMENT_TOKEN],
+            "api_key": [API_KEY],
+            "access_token": access_tokens,
+        }
+    )
+    problems: list[str] = []
+    config_files = 0
+    for run in runs:
+        problems.extend(check_run(run, secrets))
+        found, checked = check_config_dir(run, secrets)
+        problems.extend(found)
+        config_files += checked
+    assert config_files >= len(MODES), "no run wrote a config file: the file checks saw nothing"
+    assert not problems, f"{len(problems)} problem(s):\n" + "\n".join(problems)
+
+
+def test_sweep_covers_secret_forms() -> None:
+    """The URL-encoded forms differ from the raw ones (else the encoded check is idle)."""
+    forms = secret_forms({"s": [CLIENT_SECRET]})["s"]
+    assert len(forms) == 2
