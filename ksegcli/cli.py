@@ -125,6 +125,18 @@ def hoist_global_options(argv: Sequence[str]) -> list[str]:
     return hoisted + rest
 
 
+def _no_help_for_missing_args(command: object) -> None:
+    """With --json, a group without its subcommand (or ``apply`` without FILE) must be
+    an error document: Typer's no_args_is_help would print Rich help on stdout instead."""
+    from typer.core import TyperGroup
+
+    if hasattr(command, "no_args_is_help"):
+        command.no_args_is_help = False
+    if isinstance(command, TyperGroup):
+        for sub in command.commands.values():
+            _no_help_for_missing_args(sub)
+
+
 def _interrupted() -> KsegError:
     return KsegError(
         "Interrupted.",
@@ -147,7 +159,9 @@ def run(argv: Sequence[str] | None = None) -> int:
     state = AppState(json_mode=json_mode, verbose=verbose)
     state.output = Output(json_mode=json_mode, verbose=verbose)
     out = state.output
-    command = typer.main.get_command(app)
+    command = typer.main.get_command(app)  # built afresh on every call
+    if json_mode:
+        _no_help_for_missing_args(command)
     try:
         result = command.main(args=args, prog_name="ksegcli", standalone_mode=False, obj=state)
         if result == ExitCode.INTERRUPTED:  # typer turns KeyboardInterrupt into Exit(130)
@@ -164,7 +178,9 @@ def run(argv: Sequence[str] | None = None) -> int:
         out.error(_interrupted())
         return int(ExitCode.INTERRUPTED)
     except click.exceptions.NoArgsIsHelpError as exc:
-        sys.stderr.write(exc.format_message() + "\n")
+        message = exc.format_message()  # empty when Rich has printed the help already
+        if message.strip():
+            sys.stderr.write(message + "\n")
         return int(ExitCode.USAGE)
     except click.exceptions.ClickException as exc:
         ctx = getattr(exc, "ctx", None)

@@ -34,7 +34,7 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 import typer
-from conftest import ProcRunner, Result, fake_env
+from conftest import CliRunner, ProcRunner, Result, fake_env
 from typer.core import TyperGroup
 
 from ksegcli.cli import app
@@ -422,3 +422,43 @@ def test_sweep_covers_secret_forms() -> None:
     """The URL-encoded forms differ from the raw ones (else the encoded check is idle)."""
     forms = secret_forms({"s": [CLIENT_SECRET]})["s"]
     assert len(forms) == 2
+
+
+def bare_commands() -> list[str]:
+    """Paths that take a subcommand or a required argument: run bare, they are incomplete."""
+
+    def walk(command: Any, path: tuple[str, ...]) -> Iterator[str]:
+        if isinstance(command, TyperGroup) or getattr(command, "no_args_is_help", False):
+            yield " ".join(path)
+        if isinstance(command, TyperGroup):
+            for name, sub in command.commands.items():
+                yield from walk(sub, (*path, name))
+
+    return list(walk(typer.main.get_command(app), ()))
+
+
+def test_an_incomplete_command_is_a_usage_error_in_every_mode(cli: CliRunner) -> None:
+    """`ksegcli auth`, `ksegcli apply`: help for a person, one error document with --json.
+    (In-process: the help is printed by the parser, the same way in a subprocess.)"""
+    paths = bare_commands()
+    assert {"", "auth", "customdata create", "apply"} <= set(paths)
+    for path in paths:
+        command = f"ksegcli {path}".strip()
+        for mode in MODES.values():
+            if mode.keyring:
+                continue
+            result = cli(*path.split(), *mode.flags)
+            where = (path, mode.flags)
+            assert result.exit_code == ExitCode.USAGE, (where, result.stderr)
+            assert "Traceback" not in result.output, where
+            if "--json" in mode.flags:
+                doc = json.loads(result.stdout)  # exactly one document, not Rich help
+                assert doc["error"]["code"] == "usage", (where, doc)
+                assert doc["error"]["hint"] == f"Run '{command} --help' for usage.", where
+                assert result.stderr == "", where
+            elif mode.flags and not path:  # `ksegcli -v`: the root got an option, no command
+                assert result.stdout == "", where
+                assert f"Hint: Run '{command} --help' for usage." in result.stderr, where
+            else:
+                assert f"Usage: {command} [OPTIONS]" in result.stdout, where
+                assert result.stderr == "", (where, result.stderr)  # no stray empty line
