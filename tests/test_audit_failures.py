@@ -1,0 +1,331 @@
+"""Whole-CLI audit, failure modes: a representative set of commands, as real
+subprocesses, when the world is not as it should be.
+
+"Bad input gets a clear error and loses nothing" (project brief): no network, an API
+error (the server's message is shown), no keyring (env credentials still work, one
+warning), a bad flag (exit 2 and the --help hint), a broken profile file (exit CONFIG
+with file, line and column, the file untouched), an invalid sitecode or unknown project
+(nothing written). Every run: no traceback, no secret, a valid exit code, and with
+--json exactly one JSON document on stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import ProcRunner, Result
+
+from ksegcli.core.apikey import derive_api_key
+from ksegcli.errors import ExitCode
+from ksegcli.testing import FakeConfig, FakeServer
+
+CLIENT_ID = "audit-fail-client"
+CLIENT_SECRET = "audit-fail+secret/never-print-31"
+SEGMENT_TOKEN = "sgp_audit_fail+token/never-print-8"
+SECRETS = (CLIENT_SECRET, SEGMENT_TOKEN, derive_api_key(CLIENT_ID, CLIENT_SECRET))
+SITECODE = "AUDITfail1"
+USER = "audit-fail-user"
+SOURCE = "placeholder-source"  # replaced by the seeded source where a fake answers
+
+# The representative set: reads and writes, Kameleoon, Segment and the Data API, doctor.
+COMMANDS: dict[str, tuple[str, ...]] = {
+    "projects list": ("projects", "list"),
+    "integration install": ("integration", "install", "--project", SITECODE),
+    "customdata create personas": ("customdata", "create", "personas", "--project", SITECODE),
+    "segment destination create": (
+        "segment",
+        "destination",
+        "create",
+        "--source",
+        SOURCE,
+        "--sitecode",
+        SITECODE,
+    ),
+    "data cohorts": ("data", "cohorts", USER, "--sitecode", SITECODE),
+    "doctor": ("doctor", "--sitecode", SITECODE, "--source", SOURCE),
+}
+# doctor reports a failure as a failed check (exit 9, documented), not as an error.
+DOCTOR = "doctor"
+
+
+def base_env(url: str) -> dict[str, str]:
+    return {
+        "KSEG_API_URL": url,
+        "KSEG_CUSTOMERS_URL": url,
+        "KSEG_DATA_API_URL": url,
+        "KSEG_SEGMENT_API_URL": url,
+        "KAMELEOON_CLIENT_ID": CLIENT_ID,
+        "KAMELEOON_CLIENT_SECRET": CLIENT_SECRET,
+        "SEGMENT_API_TOKEN": SEGMENT_TOKEN,
+        "KSEG_RATE_LIMIT": "1000/1",
+        "KSEG_SEGMENT_WRITE_LIMIT": "1000/1",
+    }
+
+
+def run_all(
+    proc: ProcRunner,
+    env: dict[str, str],
+    *,
+    source: str = SOURCE,
+    extra: tuple[str, ...] = (),
+    modes: tuple[tuple[str, ...], ...] = ((), ("--json",)),
+) -> dict[tuple[str, bool], tuple[Result, float]]:
+    """Every command of COMMANDS in each mode, in parallel: (name, json) -> (result, secs)."""
+    jobs = [(name, mode) for name in COMMANDS for mode in modes]
+
+    def one(job: tuple[str, tuple[str, ...]]) -> tuple[Result, float]:
+        name, mode = job
+        args = [source if a == SOURCE else a for a in COMMANDS[name]]
+        started = time.monotonic()
+        result = proc(*args, *extra, *mode, env=env)
+        return result, time.monotonic() - started
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        outcomes = list(pool.map(one, jobs))
+    return {(name, "--json" in mode): out for (name, mode), out in zip(jobs, outcomes, strict=True)}
+
+
+def clean(name: str, as_json: bool, result: Result) -> dict[str, Any] | None:
+    """The checks every run passes; returns the JSON document in --json mode."""
+    where = f"{name}{' --json' if as_json else ''}"
+    output = result.stdout + result.stderr
+    assert "Traceback" not in output, (where, output)
+    assert "Internal error" not in output, (where, output)
+    for secret in SECRETS:
+        assert secret not in output, (where, "secret in output")
+    assert result.exit_code in {int(c) for c in ExitCode}, (where, result.exit_code)
+    if not as_json:
+        return None
+    try:
+        doc: dict[str, Any] = json.loads(result.stdout)
+    except ValueError as exc:
+        raise AssertionError(
+            f"{where}: stdout is not one JSON document: {result.stdout!r}"
+        ) from exc
+    if "error" in doc:
+        assert set(doc["error"]) == {"code", "message", "hint"}, (where, doc)
+    return doc
+
+
+def error_of(name: str, result: Result, doc: dict[str, Any] | None) -> str:
+    """The error message a user sees: the JSON error, else stderr."""
+    if doc is not None:
+        assert "error" in doc, (name, doc)
+        return str(doc["error"]["message"])
+    assert result.stderr.startswith("Error: ") or "\nError: " in result.stderr, (
+        name,
+        result.stderr,
+    )
+    return result.stderr
+
+
+# --- no network ----------------------------------------------------------------------------
+def test_server_unreachable_is_a_network_error(proc: ProcRunner) -> None:
+    gone = FakeServer().start()
+    url = gone.url
+    gone.stop()  # nothing listens on that port any more
+    results = run_all(proc, base_env(url))
+    for (name, as_json), (result, seconds) in results.items():
+        doc = clean(name, as_json, result)
+        assert seconds < 20, (name, seconds)
+        if name == DOCTOR:
+            assert result.exit_code == ExitCode.CHECK_FAILED, (name, result.stderr)
+            shown = result.stdout if doc is None else json.dumps(doc)
+            assert "Cannot reach the Automation API" in shown, (name, shown)
+            continue
+        assert result.exit_code == ExitCode.NETWORK, (name, as_json, result.stderr)
+        message = error_of(name, result, doc)
+        assert "Cannot reach the" in message and url in message, (name, message)
+        if doc is not None:
+            assert doc["error"]["code"] == "network"
+            assert "network" in doc["error"]["hint"]
+        else:
+            assert "Hint: Check your network connection" in result.stderr
+
+
+# --- an API error: the server's own words --------------------------------------------------
+SERVER_MESSAGE = "audit: upstream datastore shard 7 is on fire"
+
+
+class _Failing(BaseHTTPRequestHandler):
+    """Every request: HTTP 500 with a message in both Kameleoon's and Segment's shapes."""
+
+    def _answer(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        body = json.dumps({"message": SERVER_MESSAGE, "errors": [{"message": SERVER_MESSAGE}]})
+        self.send_response(500)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body.encode())
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _answer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def failing_url() -> Iterator[str]:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Failing)
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join()
+
+
+def test_api_error_shows_the_servers_message(proc: ProcRunner, failing_url: str) -> None:
+    results = run_all(proc, base_env(failing_url))
+    for (name, as_json), (result, _) in results.items():
+        doc = clean(name, as_json, result)
+        if name == DOCTOR:
+            assert result.exit_code == ExitCode.CHECK_FAILED, (name, result.stderr)
+            shown = result.stdout if doc is None else json.dumps(doc)
+            assert SERVER_MESSAGE in shown, (name, shown)
+            continue
+        assert result.exit_code == ExitCode.API, (name, as_json, result.exit_code, result.stderr)
+        message = error_of(name, result, doc)
+        assert SERVER_MESSAGE in message, (name, message)
+        assert "HTTP 500" in message, (name, message)
+        if doc is not None:
+            assert doc["error"]["code"] == "api_error"
+
+
+# --- a seeded fake, set up, for the runs that should succeed --------------------------------
+@pytest.fixture
+def ready(proc: ProcRunner) -> Iterator[tuple[FakeServer, str]]:
+    """A fake with the integration set up on SITECODE; yields (server, source id)."""
+    server = FakeServer(FakeConfig(rate_limit=0, hourly_limit=0, segment_write_limit=0)).start()
+    server.add_account(CLIENT_ID, CLIENT_SECRET)
+    server.add_site(CLIENT_ID, name="Audit failures", code=SITECODE)
+    server.set_remote_data(SITECODE, f"COHORTS_{USER}", {"vip": True})
+    server.add_segment_workspace(SEGMENT_TOKEN)
+    source = str(server.add_segment_source(SEGMENT_TOKEN, "Web")["id"])
+    env = base_env(server.url)
+    setup = [
+        ("integration", "install", "--project", SITECODE),
+        ("customdata", "create", "personas", "--project", SITECODE),
+        ("customdata", "create", "group", "--project", SITECODE),
+        ("segment", "destination", "create", "--source", source, "--sitecode", SITECODE),
+    ]
+    with ThreadPoolExecutor(len(setup)) as pool:
+        for args, result in zip(setup, pool.map(lambda a: proc(*a, env=env), setup), strict=True):
+            assert result.exit_code == 0, (args, result.stderr)
+    yield server, source
+    server.stop()
+
+
+KEYRING_WARNING = "The OS keyring is not usable"
+
+
+@pytest.mark.parametrize(
+    ("backend", "timeout"),
+    [("BrokenKeyring", None), ("HangingKeyring", "0.5")],
+    ids=["broken", "hanging"],
+)
+def test_no_keyring_env_credentials_still_work(
+    proc: ProcRunner, ready: tuple[FakeServer, str], backend: str, timeout: str | None
+) -> None:
+    server, source = ready
+    env = {
+        **base_env(server.url),
+        "PYTHON_KEYRING_BACKEND": f"ksegcli.testing.keyrings.{backend}",
+    }
+    if timeout:
+        env["KSEG_KEYRING_TIMEOUT"] = timeout
+    results = run_all(proc, env, source=source)
+    for (name, as_json), (result, seconds) in results.items():
+        clean(name, as_json, result)
+        assert result.exit_code == ExitCode.OK, (name, as_json, result.stdout, result.stderr)
+        assert seconds < 15, (name, seconds)  # a hung keyring costs the timeout, once
+        warnings = result.stderr.count(KEYRING_WARNING)
+        assert warnings <= 1, (name, result.stderr)
+        if warnings:
+            assert "env vars instead" in result.stderr, result.stderr
+    # These look the API key up in the keyring (then derive it): they say so, once.
+    for name in ("segment destination create", DOCTOR):
+        assert results[(name, False)][0].stderr.count(KEYRING_WARNING) == 1, name
+
+
+# --- a bad flag ------------------------------------------------------------------------------
+def test_bad_flag_is_a_usage_error_with_the_help_hint(proc: ProcRunner) -> None:
+    results = run_all(proc, base_env("http://127.0.0.1:9"), extra=("--no-such-flag",))
+    for (name, as_json), (result, _) in results.items():
+        doc = clean(name, as_json, result)
+        assert result.exit_code == ExitCode.USAGE, (name, result.stderr)
+        hint = f"Run 'ksegcli {name} --help' for usage."
+        message = error_of(name, result, doc)
+        assert "--no-such-flag" in message, (name, message)
+        if doc is not None:
+            assert doc["error"]["code"] == "usage"
+            assert doc["error"]["hint"] == hint
+            assert result.stderr == ""
+        else:
+            assert f"Hint: {hint}" in result.stderr, (name, result.stderr)
+            assert result.stdout == ""
+
+
+# --- a broken profile file ------------------------------------------------------------------
+BROKEN_TOML = 'sitecode = "AUDITfail1"\nclient_id = "x\n'  # unterminated string: line 2
+
+
+def test_broken_profile_is_a_config_error_and_stays_untouched(
+    proc: ProcRunner, tmp_path: Path
+) -> None:
+    folder = tmp_path / "config"
+    folder.mkdir(mode=0o700)
+    profile = folder / "default.toml"
+    profile.write_text(BROKEN_TOML)
+    profile.chmod(0o600)
+    before = (profile.read_bytes(), profile.stat().st_mtime_ns)
+    results = run_all(proc, base_env("http://127.0.0.1:9"))
+    for (name, as_json), (result, _) in results.items():
+        doc = clean(name, as_json, result)
+        assert result.exit_code == ExitCode.CONFIG, (name, as_json, result.stdout, result.stderr)
+        message = error_of(name, result, doc)
+        assert str(profile) in message, (name, message)
+        assert "line 2, column" in message, (name, message)
+        if doc is not None:
+            assert doc["error"]["code"] == "config"
+    assert (profile.read_bytes(), profile.stat().st_mtime_ns) == before
+    assert sorted(p.name for p in folder.iterdir()) == ["default.toml"]  # no temp files
+
+
+# --- bad input loses nothing ----------------------------------------------------------------
+def test_invalid_sitecode_and_unknown_project_write_nothing(
+    proc: ProcRunner, ready: tuple[FakeServer, str]
+) -> None:
+    server, source = ready
+    env = base_env(server.url)
+    server.clear_requests()
+    cases = [
+        (("integration", "install", "--project", "NOSUCHPRJ1"), ExitCode.NOT_FOUND),
+        (("customdata", "create", "trait", "plan", "--project", "99999"), ExitCode.NOT_FOUND),
+        (("segment", "destination", "create", "--source", source, "--sitecode", "bad!"), 2),
+        (("segment", "destination", "create", "--source", source, "--sitecode", "ZZZZZZZZZ9"), 4),
+        (("data", "cohorts", USER, "--sitecode", "short"), ExitCode.USAGE),
+    ]
+    jobs = [(args, code, mode) for args, code in cases for mode in ((), ("--json",))]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(lambda job: proc(*job[0], *job[2], env=env), jobs))
+    for (args, code, mode), result in zip(jobs, results, strict=True):
+        name = " ".join(args)
+        doc = clean(name, bool(mode), result)
+        assert result.exit_code == code, (name, mode, result.stderr)
+        message = error_of(name, result, doc)
+        assert any(word in message for word in ("sitecode", "project", "Sitecode")), message
+    writes = [r for r in server.requests if r.method in ("POST", "PUT", "PATCH", "DELETE")]
+    assert [r for r in writes if r.path != "/oauth/token"] == []
