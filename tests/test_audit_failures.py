@@ -195,6 +195,9 @@ def test_api_error_shows_the_servers_message(proc: ProcRunner, failing_url: str)
             assert result.exit_code == ExitCode.CHECK_FAILED, (name, result.stderr)
             shown = result.stdout if doc is None else json.dumps(doc)
             assert SERVER_MESSAGE in shown, (name, shown)
+            # The server failed: the fix is to wait, not to doubt the credentials.
+            assert "Check the client id and secret" not in shown, shown
+            assert "failed on its side; try again" in shown, shown
             continue
         assert result.exit_code == ExitCode.API, (name, as_json, result.exit_code, result.stderr)
         message = error_of(name, result, doc)
@@ -202,6 +205,9 @@ def test_api_error_shows_the_servers_message(proc: ProcRunner, failing_url: str)
         assert "HTTP 500" in message, (name, message)
         if doc is not None:
             assert doc["error"]["code"] == "api_error"
+            assert "failed on its side; try again" in doc["error"]["hint"], doc
+        else:
+            assert "Hint: The " in result.stderr and "try again" in result.stderr, result.stderr
 
 
 # --- a seeded fake, set up, for the runs that should succeed --------------------------------

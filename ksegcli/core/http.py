@@ -346,7 +346,15 @@ class HttpClient:
                 code=code,
                 hint="Wait a minute and rerun; ksegcli already paced its requests.",
             )
-        return ApiError(f"{where}: {message}", status=status, code=code)
+        hint = None
+        if status >= 500:
+            # Without it, callers fall back to their own advice ("check the client id and
+            # secret"), which sends the user after the wrong problem.
+            hint = (
+                f"The {self.label} failed on its side; try again in a while. Writes are "
+                "checked before they are repeated, so a rerun is safe."
+            )
+        return ApiError(f"{where}: {message}", status=status, code=code, hint=hint)
 
     # -- JSON helpers ----------------------------------------------------------
     def get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
