@@ -21,7 +21,7 @@ app = typer.Typer(
         "after the command."
     ),
     no_args_is_help=True,
-    add_completion=True,
+    add_completion=False,  # static scripts in completions/ (see ksegcli.completion)
     pretty_exceptions_enable=False,  # locals can hold secrets; we print our own errors
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -69,13 +69,15 @@ def root(
 
 
 def _register() -> None:
-    from ksegcli.commands import apply, auth, customdata, integration, projects, sitecode
+    # One line per group: command modules import only typer and light core modules.
+    from ksegcli.commands import apply, auth, customdata, integration, projects, sitecode, snippet
 
     app.add_typer(auth.app, name="auth")
     app.add_typer(sitecode.app, name="sitecode")
     app.add_typer(projects.app, name="projects")
     app.add_typer(integration.app, name="integration")
     app.add_typer(customdata.app, name="customdata")
+    app.add_typer(snippet.app, name="snippet")
     app.command("apply", help=apply.HELP, no_args_is_help=True)(apply.apply)
 
 
@@ -111,6 +113,15 @@ def hoist_global_options(argv: Sequence[str]) -> list[str]:
     return hoisted + rest
 
 
+def _interrupted() -> KsegError:
+    return KsegError(
+        "Interrupted.",
+        code="interrupted",
+        exit_code=ExitCode.INTERRUPTED,
+        hint="Nothing was left half-written; rerunning the command is safe.",
+    )
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return the exit code; never raises for a user mistake."""
     from typer import _click as click
@@ -127,14 +138,18 @@ def run(argv: Sequence[str] | None = None) -> int:
     command = typer.main.get_command(app)
     try:
         result = command.main(args=args, prog_name="ksegcli", standalone_mode=False, obj=state)
+        if result == ExitCode.INTERRUPTED:  # typer turns KeyboardInterrupt into Exit(130)
+            out.error(_interrupted())
         return int(result) if isinstance(result, int) else ExitCode.OK
     except KsegError as exc:
         out.error(exc)
         return int(exc.exit_code)
     except typer_exc.Exit as exc:
+        if exc.exit_code == ExitCode.INTERRUPTED:
+            out.error(_interrupted())
         return int(exc.exit_code)
     except typer_exc.Abort:
-        out.error(KsegError("Interrupted.", code="interrupted", exit_code=ExitCode.INTERRUPTED))
+        out.error(_interrupted())
         return int(ExitCode.INTERRUPTED)
     except click.exceptions.NoArgsIsHelpError as exc:
         sys.stderr.write(exc.format_message() + "\n")
@@ -147,7 +162,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         out.error(UsageError(exc.format_message(), hint=hint))
         return int(ExitCode.USAGE)
     except KeyboardInterrupt:
-        out.error(KsegError("Interrupted.", code="interrupted", exit_code=ExitCode.INTERRUPTED))
+        out.error(_interrupted())
         return int(ExitCode.INTERRUPTED)
     except BrokenPipeError:
         return int(ExitCode.OK)

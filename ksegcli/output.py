@@ -113,13 +113,26 @@ class Output:
         *,
         title: str | None = None,
     ) -> None:
+        cells = [[redact("" if cell is None else str(cell)) for cell in row] for row in rows]
+        if not self.stdout_is_tty:
+            # Piped: plain aligned columns, without importing Rich (~100 ms).
+            widths = [len(c) for c in columns]
+            for row in cells:
+                widths = [max(w, len(c)) for w, c in zip(widths, row, strict=False)]
+            if title:
+                sys.stdout.write(title + "\n")
+            for row in [list(columns), *cells]:
+                line = "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False))
+                sys.stdout.write(line.rstrip() + "\n")
+            sys.stdout.flush()
+            return
         from rich.table import Table
 
         table = Table(title=title, header_style="bold", box=None, pad_edge=False)
         for column in columns:
             table.add_column(column)
-        for row in rows:
-            table.add_row(*(redact("" if cell is None else str(cell)) for cell in row))
+        for row in cells:
+            table.add_row(*row)
         self.out.print(table)
 
 

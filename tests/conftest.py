@@ -147,3 +147,34 @@ class ProcRunner:
 @pytest.fixture
 def proc(tmp_path: Path) -> ProcRunner:
     return ProcRunner(tmp_path)
+
+
+# --- the fake Kameleoon / Segment server --------------------------------------------
+CLIENT_ID = "client-e2e"
+CLIENT_SECRET = "e2e-secret-5f2b9c"
+
+
+@pytest.fixture
+def fake() -> Iterator[Any]:
+    """A started FakeServer with one account (CLIENT_ID / CLIENT_SECRET)."""
+    from ksegcli.testing import FakeConfig, FakeServer
+
+    server = FakeServer(FakeConfig())
+    server.start()
+    server.add_account(CLIENT_ID, CLIENT_SECRET)
+    yield server
+    server.stop()
+
+
+def fake_env(server: Any, *, credentials: bool = True) -> dict[str, str]:
+    """Env vars pointing ksegcli at the fake (and, by default, its credentials)."""
+    env = {
+        "KSEG_API_URL": server.url,
+        "KSEG_CUSTOMERS_URL": server.url,
+        "KSEG_DATA_API_URL": server.url,
+        "KSEG_SEGMENT_API_URL": server.url,
+    }
+    if credentials:
+        env["KAMELEOON_CLIENT_ID"] = CLIENT_ID
+        env["KAMELEOON_CLIENT_SECRET"] = CLIENT_SECRET
+    return env

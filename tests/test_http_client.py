@@ -242,14 +242,48 @@ def test_parse_retry_after() -> None:
     assert parse_retry_after("garbage") is None
 
 
-def test_rate_limiter_never_exceeds_window() -> None:
+def test_rate_limiter_spaces_sends_from_previous_answers() -> None:
     limiter = RateLimiter(5, 0.2)
-    stamps = []
+    sends: list[float] = []
+    answers: list[float] = []
     for _ in range(12):
-        limiter.acquire()
-        stamps.append(time.monotonic())
-    for i in range(5, len(stamps)):
-        assert stamps[i] - stamps[i - 5] >= 0.2 - 1e-3
+        ticket = limiter.acquire()
+        sends.append(time.monotonic())
+        time.sleep(0.01)  # latency
+        limiter.release(ticket)
+        answers.append(time.monotonic())
+    # Request i+5 leaves only once request i's answer is a full window old.
+    for i in range(5, len(sends)):
+        assert sends[i] - answers[i - 5] >= 0.2 - 1e-3
+
+
+def test_rate_limiter_with_threads_keeps_limit_in_flight() -> None:
+    import threading
+
+    limiter = RateLimiter(3, 0.1)
+    in_flight = 0
+    peak = 0
+    lock = threading.Lock()
+
+    def worker() -> None:
+        nonlocal in_flight, peak
+        for _ in range(4):
+            ticket = limiter.acquire()
+            with lock:
+                in_flight += 1
+                peak = max(peak, in_flight)
+            time.sleep(0.005)
+            with lock:
+                in_flight -= 1
+            limiter.release(ticket)
+
+    threads = [threading.Thread(target=worker) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert peak <= 3
+    assert limiter.total == 24
 
 
 @respx.mock(base_url=BASE)

@@ -13,7 +13,6 @@ import json
 import random
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -33,41 +32,53 @@ Logger = Callable[[str], None]
 
 
 class RateLimiter:
-    """At most ``limit`` requests in any ``window`` seconds (sliding window), thread-safe.
+    """At most ``limit`` requests in any ``window`` seconds, as the *server* counts them.
 
-    Also counts every request of the run, so a caller can see how much of the
-    hourly budget it spent.
+    The server stamps a request when it arrives, somewhere between our send and
+    our receipt of the answer. So a request occupies its slot from the moment it
+    is sent until ``window`` seconds after its answer came back: then no two
+    requests ``limit`` apart can ever arrive closer than ``window``, whatever
+    the latency jitter. Thread-safe; also counts every request of the run.
     """
 
     def __init__(self, limit: int, window: float) -> None:
         self.limit = limit
         self.window = window
-        self._stamps: deque[float] = deque()
-        self._lock = threading.Lock()
+        self._slots: list[list[float]] = []  # [release time]; inf while in flight
+        self._paused_until = 0.0
+        self._cond = threading.Condition()
         self.total = 0
         self.waited = 0.0
 
-    def acquire(self) -> None:
-        while True:
-            with self._lock:
+    def acquire(self) -> list[float]:
+        """Wait for a slot; returns a ticket to hand to :meth:`release`."""
+        with self._cond:
+            while True:
                 now = time.monotonic()
-                while self._stamps and now - self._stamps[0] >= self.window:
-                    self._stamps.popleft()
-                if len(self._stamps) < self.limit:
-                    self._stamps.append(now)
+                self._slots = [slot for slot in self._slots if slot[0] + self.window > now]
+                delay = self._paused_until - now
+                if delay <= 0 and len(self._slots) < self.limit:
+                    ticket = [float("inf")]
+                    self._slots.append(ticket)
                     self.total += 1
-                    return
-                delay = self.window - (now - self._stamps[0]) + 0.001
-            self.waited += delay
-            time.sleep(delay)
+                    return ticket
+                if delay <= 0:
+                    finite = [slot[0] for slot in self._slots if slot[0] != float("inf")]
+                    # All slots in flight: wait for a release; else for the oldest to expire.
+                    delay = min(finite) + self.window - now if finite else 1.0
+                started = time.monotonic()
+                self._cond.wait(timeout=max(delay, 0.0005))
+                self.waited += time.monotonic() - started
+
+    def release(self, ticket: list[float]) -> None:
+        with self._cond:
+            ticket[0] = time.monotonic()
+            self._cond.notify_all()
 
     def pause(self, seconds: float) -> None:
         """The server said to wait (429): hold every thread back, not just this one."""
-        with self._lock:
-            until = time.monotonic() + seconds
-            # Fill the window with stamps that expire at `until`, so acquire() blocks.
-            stamp = until - self.window
-            self._stamps = deque([stamp] * self.limit)
+        with self._cond:
+            self._paused_until = max(self._paused_until, time.monotonic() + seconds)
 
 
 class _Retryable(Exception):
@@ -154,6 +165,7 @@ class HttpClient:
         self.throttled = 0  # 429 answers seen
         self._client = httpx.Client(
             base_url=self.base_url,
+            verify=_tls_verify(self.base_url),
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             headers={"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})},
             transport=transport,
@@ -220,14 +232,21 @@ class HttpClient:
             return not exc.max_attempts or state.attempt_number < exc.max_attempts
 
         def attempt() -> httpx.Response:
+            req_headers: dict[str, str] = dict(headers or {})
+            if authenticated and self._auth_header is not None:
+                # Before taking a slot: this may itself fetch a token through the limiter.
+                req_headers.update(self._auth_header())
+            ticket = self.limiter.acquire() if self.limiter is not None else None
+            try:
+                return send(req_headers)
+            finally:
+                if ticket is not None and self.limiter is not None:
+                    self.limiter.release(ticket)
+
+        def send(req_headers: dict[str, str]) -> httpx.Response:
             nonlocal refreshed
             import httpx
 
-            if self.limiter is not None:
-                self.limiter.acquire()
-            req_headers: dict[str, str] = dict(headers or {})
-            if authenticated and self._auth_header is not None:
-                req_headers.update(self._auth_header())
             started = time.monotonic()
             self.requests_sent += 1
             self._debug(f"→ {method} {self._display_url(path, params)}")
@@ -342,6 +361,29 @@ class _AuthApiError(ApiError, AuthError):
 class _NotFoundApiError(ApiError, NotFoundError):
     code: ErrorCode = "not_found"
     exit_code = ExitCode.NOT_FOUND
+
+
+_SSL_CONTEXT: Any = None
+
+
+def _tls_verify(base_url: str) -> Any:
+    """One verifying SSL context for every client of the run.
+
+    Loading the CA bundle costs ~90 ms; httpx would do it once per client, even
+    for a plain-http loopback URL (tests, sandboxes) that never uses TLS.
+    """
+    global _SSL_CONTEXT
+    if base_url.startswith("http://"):
+        import ssl
+
+        # Plain http (loopback only, see config.validate_base_url): TLS is never used.
+        # A context with no trust anchors costs nothing and would fail closed if it were.
+        return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    if _SSL_CONTEXT is None:
+        import httpx
+
+        _SSL_CONTEXT = httpx.create_ssl_context()
+    return _SSL_CONTEXT
 
 
 def _json(response: httpx.Response) -> Any:

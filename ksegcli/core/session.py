@@ -145,22 +145,24 @@ class Session:
         from ksegcli.core.kameleoon import KameleoonClient, TokenProvider
 
         cid, secret = self.client_credentials(client_id, client_secret)
-        token_http = self.http(config.API, limiter=self.limiter)
         cache = self._token_cache(secret)
+        holder: list[TokenProvider] = []
+        # One client (one connection pool) for the token and the API calls.
+        api_http = self.http(
+            config.API,
+            limiter=self.limiter,
+            auth_header=lambda: {"Authorization": f"Bearer {holder[0].get()}"},
+            on_unauthorized=lambda: holder[0].invalidate(),
+        )
         tokens = TokenProvider(
-            token_http,
+            api_http,
             cid.value,
             secret.value,
             load=cache[0],
             save=cache[1],
             log=self.log,
         )
-        api_http = self.http(
-            config.API,
-            limiter=self.limiter,
-            auth_header=lambda: {"Authorization": f"Bearer {tokens.get()}"},
-            on_unauthorized=tokens.invalidate,
-        )
+        holder.append(tokens)
         self._kameleoon = KameleoonClient(api_http, tokens)
         return self._kameleoon
 

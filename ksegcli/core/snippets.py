@@ -56,14 +56,14 @@ class Snippet:
     language: str  # "javascript" | "python" | "go"
 
 
-_ACQUISITION = "Custom data › Acquisition method › Custom JavaScript code"  # noqa: RUF001
+_ACQUISITION = "Custom data › Acquisition method › Custom JavaScript code"
 
 SNIPPET_KINDS: dict[str, SnippetKind] = {
     "identifier": SnippetKind(
         "identifier",
         "Sends the Kameleoon visitor code to Segment ('Kameleoon identifier' track call), "
         "once per Segment anonymous id",
-        "Project › Global custom script",  # noqa: RUF001
+        "Project › Global custom script",
     ),
     "personas": SnippetKind(
         "personas",
@@ -90,7 +90,7 @@ SNIPPET_KINDS: dict[str, SnippetKind] = {
     "persona-values": SnippetKind(
         "persona-values",
         "The persona names offered in the targeting condition of the personas custom data",
-        "Custom data › Save the values for the targeting condition",  # noqa: RUF001
+        "Custom data › Save the values for the targeting condition",
         needs_sitecode=True,
     ),
 }
@@ -203,13 +203,6 @@ def js_string(value: str) -> str:
     return _JS_EXTRA_RE.sub(lambda m: _JS_EXTRA_ESCAPES[m.group(0)], encoded)
 
 
-def _escape_code_point(char: str, long_form: str) -> str:
-    code = ord(char)
-    if code <= 0xFFFF:
-        return f"\\u{code:04x}"
-    return f"{long_form}{code:08x}"
-
-
 def _py_go_string(value: str) -> str:
     # Python and Go share this literal form: printable ASCII as is, everything else escaped,
     # astral characters as \UXXXXXXXX (a JSON-style surrogate pair would be two wrong
@@ -220,8 +213,10 @@ def _py_go_string(value: str) -> str:
             out.append("\\" + char)
         elif " " <= char <= "~":
             out.append(char)
+        elif ord(char) <= 0xFFFF:
+            out.append(f"\\u{ord(char):04x}")
         else:
-            out.append(_escape_code_point(char, "\\U"))
+            out.append(f"\\U{ord(char):08x}")
     out.append('"')
     return "".join(out)
 
@@ -244,7 +239,7 @@ def _check_kind(kind: str) -> SnippetKind:
     spec = SNIPPET_KINDS.get(kind)
     if spec is None:
         raise SnippetError(
-            f"unknown snippet kind {kind!r}; choose one of: {_choices(SNIPPET_KINDS)}"
+            f"Unknown snippet kind {kind!r}. Choose one of: {_choices(SNIPPET_KINDS)}."
         )
     return spec
 
@@ -252,29 +247,29 @@ def _check_kind(kind: str) -> SnippetKind:
 def _check_trait(spec: SnippetKind, trait: str | None) -> str | None:
     if not spec.takes_name:
         if trait is not None:
-            raise SnippetError(f"the {spec.name} snippet takes no name (only 'trait NAME' does)")
+            raise SnippetError(f"The {spec.name} snippet takes no name (only 'trait NAME' does).")
         return None
     if trait is None or trait == "":
         raise SnippetError(
-            "the trait snippet needs the trait's name, as Segment sends it "
-            "(e.g. 'ksegcli snippet render trait plan')"
+            "The trait snippet needs the trait's name, as Segment sends it "
+            "(e.g. 'ksegcli snippet render trait plan')."
         )
     if any("\ud800" <= char <= "\udfff" for char in trait):
         # Lone surrogates (undecodable bytes on the command line) are not a real trait name and
         # cannot be written as a Go string.
-        raise SnippetError("the trait name is not valid Unicode text")
+        raise SnippetError("The trait name is not valid Unicode text.")
     return trait
 
 
 def _check_sitecode(sitecode: str | None) -> str:
     if not sitecode:
         raise SnippetError(
-            "the persona-values snippet needs the project's sitecode "
-            "(--sitecode, KAMELEOON_SITECODE or 'ksegcli sitecode set CODE')"
+            "The persona-values snippet needs the project's sitecode "
+            "(--sitecode, KAMELEOON_SITECODE or 'ksegcli sitecode set CODE')."
         )
     if not _SITECODE_RE.fullmatch(sitecode):
         raise SnippetError(
-            f"invalid sitecode {sitecode!r}: a sitecode is exactly 10 ASCII letters or digits"
+            f"Invalid sitecode {sitecode!r}: a sitecode is exactly 10 ASCII letters or digits."
         )
     return sitecode
 
@@ -286,10 +281,10 @@ def _check_user_var(user_var: str, sdk: str) -> str:
         or user_var in _SDK_LOCALS
     ):
         raise SnippetError(
-            f"invalid --user-var {user_var!r}: give the name of the {SDK_LANGUAGES[sdk][2]} "
+            f"Invalid --user-var {user_var!r}: give the name of the {SDK_LANGUAGES[sdk][2]} "
             "variable that "
             "holds the user id (ASCII letters, digits and _, not starting with a digit, not a "
-            "reserved word or a name the snippet declares)"
+            "reserved word or a name the snippet declares)."
         )
     return user_var
 
@@ -360,22 +355,23 @@ def render_snippet(
     spec = _check_kind(kind)
     if user_id not in USER_ID_MODES:
         raise SnippetError(
-            f"invalid user-id mode {user_id!r}; choose one of: {_choices(USER_ID_MODES)}"
+            f"Invalid user-id mode {user_id!r}. Choose one of: {_choices(USER_ID_MODES)}."
         )
     if data_host not in DATA_HOSTS:
         raise SnippetError(
-            f"unknown data host {data_host!r}; choose one of: "
+            f"Unknown data host {data_host!r}. Choose one of: "
             + ", ".join(f"{name} ({url})" for name, url in DATA_HOSTS.items())
+            + "."
         )
     name = _check_trait(spec, trait)
 
     if sdk is not None:
         if sdk not in SDK_LANGUAGES:
-            raise SnippetError(f"unknown SDK {sdk!r}; choose one of: {_choices(SDK_LANGUAGES)}")
+            raise SnippetError(f"Unknown SDK {sdk!r}. Choose one of: {_choices(SDK_LANGUAGES)}.")
         if not spec.has_sdk:
             raise SnippetError(
-                f"the {spec.name} snippet has no SDK version (--sdk is for personas, trait "
-                "and group)"
+                f"The {spec.name} snippet has no SDK version (--sdk is for personas, trait "
+                "and group)."
             )
         suffix, language, _, paste_into = SDK_LANGUAGES[sdk]
         variable = _check_user_var(user_var, sdk)

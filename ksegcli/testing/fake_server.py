@@ -10,6 +10,24 @@ can inject faults (5xx, 429, dropped connections, hangs) on demand or at random.
 Every fact about the remote APIs that the fake relies on is in the block of
 constants below, marked C (confirmed) or I (inferred), so that a correction is
 a one-line change.
+
+In a test::
+
+    with FakeServer(FakeConfig(time_scale=0.1)) as srv:
+        srv.add_account("id", "secret")
+        site = srv.add_site("id", name="Shop")
+        srv.inject("POST", r"^/custom-datas$", "drop_after_commit")
+        ...  # point KSEG_*_URL at srv.url, run the client
+        assert len(srv.custom_datas(site["id"])) == 1
+
+As a sandbox (prints the KSEG_* variables and demo credentials)::
+
+    python -m ksegcli.testing.fake_server --port 8787 --seed-demo [--time-scale 0.1]
+
+Another process drives it through loopback-only admin endpoints:
+GET /_fake/state, GET /_fake/requests[?since=N], GET|POST /_fake/config,
+POST /_fake/inject {method, path, kind, count}, POST /_fake/reset,
+POST /_fake/seed {...} (see FakeServer.seed), POST /_fake/expire-tokens.
 """
 
 from __future__ import annotations
@@ -51,6 +69,7 @@ __all__ = [
     "FakeState",
     "RequestRecord",
     "SegmentWorkspace",
+    "env_lines",
     "main",
     "serve",
 ]
@@ -63,6 +82,8 @@ JSONDict = dict[str, Any]
 MAX_PER_PAGE = 200  # I: Kameleoon lists take perPage <= 200
 DEFAULT_PER_PAGE = 200  # I: unknown; the brief picks the maximum
 FILTER_OPERATORS = ("EQUAL", "NOT_EQUAL", "IN")  # I: Postman collections
+CREATED_STATUS = 201  # I: Kameleoon POST answers; clients should accept any 2xx
+DELETED_STATUS = 204  # I: Kameleoon DELETE answers, no body
 SITE_TYPES = ("SITE", "SITE_JS", "SITE_SDK", "APPLICATION")  # I: kam-cli
 # I: "SEGMENT" is our reading; the others appear in community code and the UI.
 INTEGRATION_TOOL_NAMES = (
@@ -499,6 +520,9 @@ class _ThreadingServer(ThreadingHTTPServer):
 
 class _RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as real clients expect
+    # Headers and body go out in separate writes; with Nagle on, a keep-alive
+    # client waits ~40 ms for the delayed ACK on every request.
+    disable_nagle_algorithm = True
     server_version = "ksegcli-fake/1"
     sys_version = ""
 
@@ -1167,6 +1191,9 @@ class FakeServer:
             if fault is None and (service != "oauth" or cfg.fault_oauth):
                 fault = self._random_fault(call.method)
         record.fault = fault
+        if fault is not None and fault != "drop_after_commit":
+            with self._lock:
+                self._identify(call, service)
         response: _Response | None
         if fault in ("drop_before", "timeout"):
             if fault == "timeout":
@@ -1287,6 +1314,15 @@ class FakeServer:
         elif service == "segment":
             call.workspace = self._segment_workspace(call)
 
+    def _identify(self, call: _Call, service: Service) -> None:
+        """Note who is calling, without enforcing anything (for fault records)."""
+        _, _, token = (call.header("Authorization") or "").partition(" ")
+        if service == "automation" and token.strip() in self._state.tokens:
+            entry = self._state.tokens[token.strip()]
+            call.account = self._state.accounts.get(entry.client_id)
+        elif service == "segment":
+            call.workspace = self._state.workspaces.get(token.strip())
+
     def _bearer_account(self, call: _Call) -> Account:
         auth = call.header("Authorization") or ""
         scheme, _, token = auth.partition(" ")
@@ -1321,8 +1357,11 @@ class FakeServer:
                 f"and {cfg.hourly_limit} per hour",
                 headers=[("Retry-After", _retry_after(wait))],
             )
-        account.burst.add(now)
-        account.hourly.add(now)
+        # A disabled limit keeps no history, so a long sandbox run stays small.
+        if cfg.rate_limit > 0:
+            account.burst.add(now)
+        if cfg.hourly_limit > 0:
+            account.hourly.add(now)
 
     # -- admin endpoints ---------------------------------------------------
     def _admin(self, call: _Call) -> _Response:
@@ -1640,7 +1679,7 @@ class FakeServer:
                 f"The maximum number of custom data reached "
                 f"({self._config.custom_data_limit} per project)",
             )
-        return _json_response(201, copy.deepcopy(self._insert_custom_data(body)))
+        return _json_response(CREATED_STATUS, copy.deepcopy(self._insert_custom_data(body)))
 
     def _owned_custom_data(self, call: _Call) -> JSONDict:
         item = self._state.custom_datas.get(_parse_id(call.params["id"]))
@@ -1664,7 +1703,7 @@ class FakeServer:
     def _custom_data_delete(self, call: _Call) -> _Response:
         item = self._owned_custom_data(call)
         del self._state.custom_datas[item["id"]]
-        return _Response(204)
+        return _Response(DELETED_STATUS)
 
     # -- Kameleoon: goals --------------------------------------------------
     def _goals_list(self, call: _Call) -> _Response:
@@ -1678,7 +1717,7 @@ class FakeServer:
     def _goal_create(self, call: _Call) -> _Response:
         body = _validate(call.json_body(), _GOAL_SPEC, ("name", "siteId", "type"))
         self._owned_site(call, body["siteId"], as_field=True)
-        return _json_response(201, copy.deepcopy(self._insert_goal(body)))
+        return _json_response(CREATED_STATUS, copy.deepcopy(self._insert_goal(body)))
 
     def _goal_get(self, call: _Call) -> _Response:
         item = self._state.goals.get(_parse_id(call.params["id"]))
@@ -1928,7 +1967,8 @@ class FakeServer:
                     f"{cfg.segment_write_window:g} s",
                     headers=[("Retry-After", _retry_after(wait))],
                 )
-            call.workspace.writes.add(now)
+            if cfg.segment_write_limit > 0:
+                call.workspace.writes.add(now)
         return dest
 
     def _seg_owned_sub(self, call: _Call, dest: JSONDict) -> JSONDict:

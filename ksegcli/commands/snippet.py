@@ -1,0 +1,211 @@
+"""``ksegcli snippet render identifier | personas | trait NAME | group | persona-values``.
+
+Offline: no account, no network. Only persona-values reads anything (the sitecode: flag, env,
+then profile). The renderer is imported when the command runs, not at CLI start-up.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from ksegcli.state import get_state
+
+if TYPE_CHECKING:
+    from ksegcli.core.snippets import Snippet
+    from ksegcli.state import AppState
+
+app = typer.Typer(
+    help="Ready-to-paste JavaScript (and SDK code) for the Segment integration.",
+    no_args_is_help=True,
+)
+
+# Help texts name the choices literally (importing the renderer here would cost every CLI
+# start); tests/test_snippet_command.py checks they match the renderer's tables.
+KIND_HELP = "identifier | personas | trait | group | persona-values"
+USER_ID_HELP = (
+    "Which user id the Segment data is stored under: visitor-code (Kameleoon visitor code) "
+    "or segment (analytics.user().id(), else the anonymous id)."
+)
+HOST_HELP = (
+    "persona-values: Data API host. legacy (api-data.kameleoon.com, the documented one), "
+    "data (data.kameleoon.io), eu-data, na-data (.kameleoon.io), eu-data-eu, na-data-eu "
+    "(.kameleoon.eu)."
+)
+SDK_HELP = (
+    "personas, trait, group: print server-side code for this Kameleoon SDK instead "
+    "(python | go | js)."
+)
+
+
+def _complete_kind(incomplete: str) -> list[str]:
+    from ksegcli.core.snippets import SNIPPET_KINDS
+
+    return [kind for kind in SNIPPET_KINDS if kind.startswith(incomplete)]
+
+
+@app.command("render")
+def render(
+    ctx: typer.Context,
+    kind: str | None = typer.Argument(
+        None, metavar="KIND", help=KIND_HELP, autocompletion=_complete_kind, show_default=False
+    ),
+    name: str | None = typer.Argument(
+        None,
+        metavar="[NAME]",
+        help="The trait's name, as Segment sends it (trait only).",
+        show_default=False,
+    ),
+    user_id: str = typer.Option("visitor-code", "--user-id", help=USER_ID_HELP),
+    sitecode: str | None = typer.Option(
+        None,
+        "--sitecode",
+        help="persona-values: the project's sitecode (default: KAMELEOON_SITECODE, then the "
+        "profile's).",
+        show_default=False,
+    ),
+    host: str = typer.Option("legacy", "--host", help=HOST_HELP),
+    sdk: str | None = typer.Option(
+        None,
+        "--sdk",
+        help=SDK_HELP,
+        show_default=False,
+    ),
+    user_var: str = typer.Option(
+        "user_id", "--user-var", help="With --sdk: the variable holding the user id."
+    ),
+    output_file: Path | None = typer.Option(
+        None,
+        "--output",
+        "-o",
+        help="Write exactly the code to this file (atomically) instead of stdout.",
+        dir_okay=False,
+        show_default=False,
+    ),
+    list_kinds: bool = typer.Option(
+        False, "--list", help="List every snippet kind and where it goes in Kameleoon."
+    ),
+) -> None:
+    """Print a snippet: highlighted on a terminal, exactly the code when piped or with -o."""
+    from ksegcli.core import snippets
+    from ksegcli.errors import UsageError
+
+    state = get_state(ctx)
+    if list_kinds:
+        _list(state)
+        return
+    if kind is None:
+        raise UsageError(
+            "Which snippet? Give a KIND.",
+            hint="Run `ksegcli snippet render --list` to see every kind.",
+        )
+    if kind not in snippets.SNIPPET_KINDS:
+        raise UsageError(
+            f"Unknown snippet kind {kind!r}.",
+            hint=f"Choose one of: {', '.join(snippets.SNIPPET_KINDS)} "
+            "(`ksegcli snippet render --list` says where each goes).",
+        )
+    if snippets.SNIPPET_KINDS[kind].needs_sitecode and sdk is None:
+        # Flag, KAMELEOON_SITECODE, then the profile: validated the same way as everywhere.
+        sitecode = state.session.sitecode(sitecode, required=True)
+    try:
+        snippet = snippets.render_snippet(
+            kind,
+            user_id=user_id,
+            trait=name,
+            sitecode=sitecode,
+            data_host=host,
+            sdk=sdk,
+            user_var=user_var,
+        )
+    except snippets.SnippetError as exc:
+        raise UsageError(str(exc)) from None
+
+    if output_file is not None:
+        _write(output_file, snippet.code)
+    _emit(state, snippet, output_file)
+
+
+def _list(state: AppState) -> None:
+    from ksegcli.core.snippets import SNIPPET_KINDS
+
+    out = state.output
+    kinds = [
+        {
+            "kind": spec.name,
+            "usage": f"{spec.name} NAME" if spec.takes_name else spec.name,
+            "description": spec.description,
+            "paste_into": spec.paste_into,
+            "needs_sitecode": spec.needs_sitecode,
+            "sdk": spec.has_sdk,
+        }
+        for spec in SNIPPET_KINDS.values()
+    ]
+    out.result(
+        kinds,
+        human=lambda: out.table(
+            ["KIND", "PASTE INTO", "WHAT"],
+            [(k["usage"], k["paste_into"], k["description"]) for k in kinds],
+        ),
+    )
+
+
+def _write(path: Path, code: str) -> None:
+    import os
+
+    from ksegcli.core.config import atomic_write
+    from ksegcli.errors import BadInputError, KsegError
+
+    # atomic_write would create missing folders; a typo in the path should fail instead.
+    if not path.parent.is_dir():
+        raise BadInputError(f"Cannot write {path}: folder {path.parent} does not exist.")
+    if path.is_dir():
+        raise BadInputError(f"Cannot write {path}: it is a folder.")
+    try:
+        # A code file, not a secret: keep an existing file's mode, else the umask's default.
+        mode = path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    try:
+        atomic_write(path, code.encode("utf-8"), mode=mode)
+    except OSError as exc:
+        raise KsegError(f"Cannot write {path}: {exc.strerror or exc}.") from None
+
+
+def _emit(state: AppState, snippet: Snippet, output_file: Path | None) -> None:
+    out = state.output
+    data = {
+        "kind": snippet.kind,
+        "code": snippet.code,
+        "paste_into": snippet.paste_into,
+        "language": snippet.language,
+    }
+    if output_file is not None:
+        data["file"] = str(output_file)
+    # reveal: the code must come out byte for byte (it never holds a secret).
+    if state.json_mode:
+        out.emit_json(data, reveal=True)
+        return
+    if output_file is not None:
+        out.success(f"Wrote the {snippet.kind} snippet to {output_file}.")
+    elif out.stdout_is_tty:
+        from rich.syntax import Syntax
+
+        syntax = Syntax(
+            snippet.code.rstrip("\n"),
+            snippet.language,
+            theme="ansi_dark",
+            background_color="default",
+        )
+        # soft_wrap: never crop or fold a long line, so what is copied is what runs.
+        out.out.print(syntax, soft_wrap=True)
+    else:
+        out.line(snippet.code.rstrip("\n"), reveal=True)  # line() adds the final newline back
+    # For a person at a terminal; a pipeline or CI log gets the code alone, and no Rich import.
+    if sys.stderr.isatty():
+        out.info(f"Paste it into: {snippet.paste_into}")
