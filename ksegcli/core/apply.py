@@ -14,6 +14,7 @@ longer declares are deleted — never anyone else's.
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -114,8 +115,11 @@ def plan_apply(
     before = _spent(client)
     sites = _resolve(client, desired)
     projects: list[tuple[ProjectDesired, Site]] = [(p, sites[p.ref]) for p in desired.projects]
-    tools = integration.read_all_tools(client, [s for _, s in projects], workers=workers)
-    existing = customdata.list_custom_data(client, [s.id for _, s in projects])
+    # The two reads do not depend on each other: overlap them (latency, not rate, is saved).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        listing = pool.submit(customdata.list_custom_data, client, [s.id for _, s in projects])
+        tools = integration.read_all_tools(client, [s for _, s in projects], workers=workers)
+        existing = listing.result()
     actions: list[Action] = []
     for project, site in projects:
         actions.append(
