@@ -99,6 +99,8 @@ group = false
     assert done.exit_code == 0, done.stderr
     result = done.json()
     assert result["summary"] == {"installed": 2, "created": 6}
+    (step,) = result["next_steps"]
+    assert "2 project(s)" in step and "SHOP000001" in step and "persona-values" in step
     assert result["requests"]["throttled"] == 0
     assert srv.integration_tools(shop["id"]) == [
         {"name": "HEAP", "settings": {"appId": "1"}},
@@ -177,6 +179,8 @@ def test_prune_only_ours_and_only_when_asked(srv: FakeServer, apply: Any) -> Non
     assert deletes == ["Group ID", "tier"]
     pruned = apply(None, "--prune")
     assert pruned.exit_code == 0, pruned.stderr
+    assert "deleted" in pruned.stdout and "unchanged" not in pruned.stdout
+    assert "3 unchanged item(s) not shown" in pruned.stderr
     assert sorted(c["name"] for c in srv.custom_datas(site["id"])) == [
         "Hand made",
         "SegmentIO personas",

@@ -14,8 +14,8 @@ longer declares are deleted — never anyone else's.
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -171,9 +171,29 @@ class ApplyRun:
     requests: int  # all requests of the run (reads, writes, retries, look-ups)
     throttled: int  # HTTP 429 answers
 
+    def next_steps(self) -> list[str]:
+        """The one step left by hand, for each project whose personas custom data exists now."""
+        sites = {
+            r.action.site.code: r.action.name
+            for r in self.results
+            if r.action.kind == "personas"
+            and r.action.resource == "custom-data"
+            and r.status in ("created", "updated")
+        }
+        if not sites:
+            return []
+        codes = ", ".join(sorted(sites))
+        return [
+            f"One step left by hand for the personas custom data of {len(sites)} project(s) "
+            f"({codes}): in Kameleoon, open it, click Next, turn on 'Save the values for the "
+            "targeting condition associated with the custom data point' and paste the code of "
+            "`ksegcli snippet render persona-values --sitecode <SITECODE>`."
+        ]
+
     def to_json(self) -> dict[str, Any]:
         return {
             "file": str(self.plan.desired.path),
+            "next_steps": self.next_steps(),
             "results": [r.to_json() for r in self.results],
             "summary": counts(self.results),
             "seconds": round(self.seconds, 3),
