@@ -101,6 +101,13 @@ def main() -> None:
         help="extra seconds added to the client's (scaled) window, e.g. 0.02",
     )
     parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument(
+        "--back-to-back",
+        action="store_true",
+        help="start the no-op run right after the full one (by default it waits one window: "
+        "the server's window still holds the first run's requests, which the second "
+        "process's limiter cannot see)",
+    )
     args = parser.parse_args()
 
     window = 10.0 * args.time_scale
@@ -134,6 +141,8 @@ def main() -> None:
                 "CI": "true",
             }
             full = run_apply(srv, path, env, args.workers)
+            if not args.back_to_back:
+                time.sleep(window)
             noop = run_apply(srv, path, env, args.workers)
         made = len(srv.custom_datas())
     finally:
