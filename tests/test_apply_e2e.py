@@ -283,3 +283,17 @@ def test_sigkill_mid_run_then_rerun_converges(
     assert final.exit_code == 0
     assert set(final.json()["summary"]) == {"unchanged"}
     assert writes(srv) == []
+
+
+def test_project_option_applies_part_of_the_file(srv: FakeServer, apply: Any) -> None:
+    one = srv.add_site("cid", name="One", code="ONEE000001")
+    two = srv.add_site("cid", name="Two", code="TWOO000002")
+    text = f'[projects.ONEE000001]\n[projects."{two["id"]}"]\n'
+    part = apply(text, "--project", "TWOO000002", "--json")
+    assert part.exit_code == 0, part.stderr
+    assert {r["project"]["sitecode"] for r in part.json()["results"]} == {"TWOO000002"}
+    assert srv.custom_datas(one["id"]) == [] and len(srv.custom_datas(two["id"])) == 2
+    stranger = srv.add_site("cid", name="Three", code="THRE000003")
+    wrong = apply(None, "--project", str(stranger["id"]))
+    assert wrong.exit_code == 2
+    assert f"--project {stranger['id']}: not a project of" in wrong.stderr

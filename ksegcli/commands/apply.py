@@ -56,6 +56,12 @@ def apply(
         help="Also overwrite custom data of a declared name that ksegcli did not create "
         "(by default they are reported as drifted and left alone).",
     ),
+    project: list[str] | None = typer.Option(
+        None,
+        "--project",
+        metavar="ID|SITECODE",
+        help="Only this project of the file (repeatable): to apply a big file in parts.",
+    ),
     workers: int = typer.Option(
         8, "--workers", min=1, max=32, help="Requests in flight at once (the rate limit holds)."
     ),
@@ -81,7 +87,9 @@ def apply(
     out = state.output
     desired = desired_mod.load(file)  # every problem of the file, before any request
     client = state.session.kameleoon()
-    plan = core.plan_apply(client, desired, prune=prune, update=update, workers=workers)
+    plan = core.plan_apply(
+        client, desired, prune=prune, update=update, workers=workers, only=project or ()
+    )
     for warning in plan.warnings:
         out.warn(warning)
 

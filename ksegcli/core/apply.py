@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from ksegcli.core import customdata, integration
@@ -98,6 +98,25 @@ def _resolve(client: KameleoonClient, desired: Desired) -> dict[str, Site]:
     return out
 
 
+def _select(
+    projects: list[tuple[ProjectDesired, Site]], only: Sequence[str], desired: Desired
+) -> list[tuple[ProjectDesired, Site]]:
+    wanted = {ref.strip() for ref in only}
+    chosen = [
+        (p, s) for p, s in projects if p.ref in wanted or str(s.id) in wanted or s.code in wanted
+    ]
+    known = (
+        {p.ref for p, _ in chosen} | {str(s.id) for _, s in chosen} | {s.code for _, s in chosen}
+    )
+    missing = sorted(wanted - known)
+    if missing:
+        raise BadInputError(
+            f"--project {', '.join(missing)}: not a project of {desired.path}.",
+            hint="--project picks projects of the file; add a [projects.<ref>] table first.",
+        )
+    return chosen
+
+
 def _spent(client: KameleoonClient) -> int:
     limiter = client.limiter
     return limiter.total if limiter is not None else client.http.requests_sent
@@ -110,11 +129,16 @@ def plan_apply(
     prune: bool = False,
     update: bool = False,
     workers: int = DEFAULT_WORKERS,
+    only: Sequence[str] = (),
 ) -> ApplyPlan:
-    """Read what exists (minimal reads) and plan every item of the file."""
+    """Read what exists (minimal reads) and plan every item of the file
+    (or of the file's projects that ``only`` names, by id or sitecode)."""
     before = _spent(client)
     sites = _resolve(client, desired)
     projects: list[tuple[ProjectDesired, Site]] = [(p, sites[p.ref]) for p in desired.projects]
+    if only:
+        projects = _select(projects, only, desired)
+        desired = replace(desired, projects=tuple(p for p, _ in projects))
     # The two reads do not depend on each other: overlap them (latency, not rate, is saved).
     with ThreadPoolExecutor(max_workers=1) as pool:
         listing = pool.submit(customdata.list_custom_data, client, [s.id for _, s in projects])
@@ -150,7 +174,7 @@ def budget_warnings(needed: int, client: KameleoonClient) -> list[str]:
         out.append(
             f"This run needs about {needed} requests; Kameleoon allows {HOURLY_BUDGET} an hour "
             "per account, so it will be throttled (HTTP 429) and take more than an hour. "
-            "Consider applying part of the file (fewer projects) at a time."
+            "Consider applying the file in parts (`ksegcli apply FILE --project REF ...`)."
         )
     limiter = client.limiter
     if limiter is not None and needed > limiter.limit:
