@@ -71,6 +71,12 @@ def root(
 def _register() -> None:
     # One line per group: command modules import only typer and light core modules.
     from ksegcli.commands import apply, auth, customdata, integration, projects, sitecode, snippet
+    from ksegcli.commands import data as data_cmd
+    from ksegcli.commands import doctor as doctor_cmd
+    from ksegcli.commands import goals as goals_cmd
+    from ksegcli.commands import reporting as reporting_cmd
+    from ksegcli.commands import sandbox as sandbox_cmd
+    from ksegcli.commands import segment as segment_cmd
 
     app.add_typer(auth.app, name="auth")
     app.add_typer(sitecode.app, name="sitecode")
@@ -79,6 +85,12 @@ def _register() -> None:
     app.add_typer(customdata.app, name="customdata")
     app.add_typer(snippet.app, name="snippet")
     app.command("apply", help=apply.HELP, no_args_is_help=True)(apply.apply)
+    app.add_typer(segment_cmd.app, name="segment")
+    app.add_typer(reporting_cmd.app, name="reporting")
+    app.add_typer(data_cmd.app, name="data")
+    app.add_typer(goals_cmd.app, name="goals")
+    app.command("doctor")(doctor_cmd.doctor)
+    app.command("sandbox")(sandbox_cmd.sandbox)
 
 
 _register()

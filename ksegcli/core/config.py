@@ -31,6 +31,8 @@ ENV_CONFIG_DIR = "KSEG_CONFIG_DIR"
 # Rehearsal knob for sandboxes whose clock runs faster: "50/10" = 50 requests per 10 s.
 ENV_RATE_LIMIT = "KSEG_RATE_LIMIT"
 ENV_KEYRING_TIMEOUT = "KSEG_KEYRING_TIMEOUT"
+# Same knob for Segment's alpha subscription endpoints: "5/60" = 5 writes a minute.
+ENV_SEGMENT_WRITE_LIMIT = "KSEG_SEGMENT_WRITE_LIMIT"
 
 DEFAULT_PROFILE = "default"
 
@@ -226,17 +228,26 @@ def base_url(
 
 def rate_limit(env: Mapping[str, str] | None = None) -> tuple[int, float]:
     """Client-side request budget (count, window seconds); default Kameleoon's 50 per 10 s."""
+    return _parse_limit(ENV_RATE_LIMIT, (50, 10.0), env)
+
+
+def segment_write_limit(env: Mapping[str, str] | None = None) -> tuple[int, float]:
+    """Budget for Segment's alpha subscription writes; default 5 per minute."""
+    return _parse_limit(ENV_SEGMENT_WRITE_LIMIT, (5, 60.0), env)
+
+
+def _parse_limit(
+    name: str, default: tuple[int, float], env: Mapping[str, str] | None
+) -> tuple[int, float]:
     env = os.environ if env is None else env
-    raw = env.get(ENV_RATE_LIMIT)
+    raw = env.get(name)
     if not raw:
-        return 50, 10.0
+        return default
     try:
         count, window = raw.split("/", 1)
         parsed = int(count), float(window)
     except ValueError:
-        raise ConfigError(
-            f"{ENV_RATE_LIMIT}={raw!r} is not COUNT/SECONDS (for example 50/10)."
-        ) from None
+        raise ConfigError(f"{name}={raw!r} is not COUNT/SECONDS (for example 50/10).") from None
     if parsed[0] < 1 or parsed[1] <= 0:
-        raise ConfigError(f"{ENV_RATE_LIMIT}={raw!r}: both numbers must be positive.")
+        raise ConfigError(f"{name}={raw!r}: both numbers must be positive.")
     return parsed

@@ -122,12 +122,14 @@ class Session:
         service: config.Service,
         *,
         limiter: RateLimiter | None = None,
+        base_url: str | None = None,
         **kwargs: object,
     ) -> HttpClient:
+        """A client for ``service``; ``base_url`` overrides the configured one (regions)."""
         from ksegcli.core.http import HttpClient
 
         client = HttpClient(
-            self.base_url(service),
+            base_url or self.base_url(service),
             label=service.label,
             limiter=limiter,
             log=self.log,

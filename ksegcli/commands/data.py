@@ -1,0 +1,116 @@
+"""``ksegcli data get KEY | cohorts USER_ID | traits USER_ID`` (Kameleoon Data API)."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from ksegcli.state import get_state
+
+app = typer.Typer(
+    help="Read what Kameleoon holds for a user (remote data written by Segment).",
+    no_args_is_help=True,
+)
+
+SITECODE_OPTION = typer.Option(
+    None, "--sitecode", help="Kameleoon sitecode (default: KAMELEOON_SITECODE or the profile)."
+)
+REGION_OPTION = typer.Option(
+    None,
+    "--region",
+    help="Regional Data API host: eu, na, eu-eu, na-eu (default: data.kameleoon.io).",
+)
+
+
+@app.command("get")
+def get(
+    ctx: typer.Context,
+    key: str = typer.Argument(..., help="Remote data key, e.g. COHORTS_<userId> or common."),
+    sitecode: str | None = SITECODE_OPTION,
+    region: str | None = REGION_OPTION,
+) -> None:
+    """Print the JSON stored under KEY (exit 4 when nothing is stored)."""
+    from ksegcli.core.dataapi import get_value, is_empty
+    from ksegcli.errors import NotFoundError
+
+    state = get_state(ctx)
+    code = state.session.sitecode(sitecode, required=True)
+    assert code is not None
+    value = get_value(state.session, key, sitecode=code, region=region)
+    if is_empty(value):
+        raise NotFoundError(
+            f"No remote data under {key!r} for sitecode {code}.",
+            hint="Keys are case-sensitive; the integration writes COHORTS_<userId>, "
+            "IDENTIFY_<userId> and common.",
+        )
+    out = state.output
+    out.result(value, human=lambda: out.line(json.dumps(value, indent=2, ensure_ascii=False)))
+
+
+@app.command("cohorts")
+def cohorts(
+    ctx: typer.Context,
+    user_id: str = typer.Argument(..., help="The user id Segment sends (userId/anonymousId)."),
+    sitecode: str | None = SITECODE_OPTION,
+    region: str | None = REGION_OPTION,
+) -> None:
+    """The user's Segment personas (Audience Entered/Exited): true or false each."""
+    from ksegcli.core import dataapi
+    from ksegcli.errors import NotFoundError
+
+    state = get_state(ctx)
+    code = state.session.sitecode(sitecode, required=True)
+    assert code is not None
+    result = dataapi.cohorts(state.session, user_id, sitecode=code, region=region)
+    if not result.memberships:
+        raise NotFoundError(
+            f"No personas stored for user {result.user_id!r} ({result.key}).",
+            hint=dataapi.no_data_hint(code),
+        )
+    out = state.output
+
+    def human() -> None:
+        out.table(
+            ["PERSONA", "MEMBER"],
+            [(name, "yes" if member else "no") for name, member in result.memberships.items()],
+            title=f"{result.key} on {code}",
+        )
+        others = [n for n in result.known if n not in result.memberships]
+        if others:
+            out.info(f"Other personas known to the project: {', '.join(others)}")
+
+    out.result(result.to_json(), human=human)
+
+
+@app.command("traits")
+def traits(
+    ctx: typer.Context,
+    user_id: str = typer.Argument(..., help="The user id Segment sends (userId/anonymousId)."),
+    sitecode: str | None = SITECODE_OPTION,
+    region: str | None = REGION_OPTION,
+) -> None:
+    """The user's identify traits and group id."""
+    from ksegcli.core import dataapi
+    from ksegcli.errors import NotFoundError
+
+    state = get_state(ctx)
+    code = state.session.sitecode(sitecode, required=True)
+    assert code is not None
+    result = dataapi.traits(state.session, user_id, sitecode=code, region=region)
+    if result.empty:
+        raise NotFoundError(
+            f"No traits or group id stored for user {result.user_id!r} ({result.key}).",
+            hint=dataapi.no_data_hint(code),
+        )
+    out = state.output
+
+    def human() -> None:
+        rows = [
+            (name, value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
+            for name, value in result.traits.items()
+        ]
+        rows.append(("groupId", "-" if result.group_id is None else str(result.group_id)))
+        out.table(["TRAIT", "VALUE"], rows, title=f"{result.key} on {code}")
+
+    out.result(result.to_json(), human=human)

@@ -1,0 +1,52 @@
+"""``ksegcli goals list --segment [--project …] [--all]``."""
+
+from __future__ import annotations
+
+import typer
+
+from ksegcli.state import get_state
+
+app = typer.Typer(help="Kameleoon goals.", no_args_is_help=True)
+
+
+@app.command("list")
+def list_goals(
+    ctx: typer.Context,
+    segment: bool = typer.Option(
+        False, "--segment", help="Only the goals the Segment integration created."
+    ),
+    project: list[str] = typer.Option(
+        [], "--project", help="Project id or sitecode (repeatable; default: the profile's)."
+    ),
+    all_projects: bool = typer.Option(False, "--all", help="Every project."),
+) -> None:
+    """Goals per project; --segment: those Kameleoon made from Segment events.
+
+    Segment goals are named `SegmentIO <type> – <event>` or `Segment.io – <event>`.
+    """
+    from ksegcli.core.goals import list_goals
+
+    state = get_state(ctx)
+    sites = state.session.projects(project, all_projects=all_projects)
+    goals = list_goals(state.session, sites, segment_only=segment)
+    out = state.output
+
+    def human() -> None:
+        if not goals and not segment:
+            out.info("No goals.")
+            return
+        if not goals:
+            out.info(
+                "No Segment goals yet: Kameleoon creates one per event name when Segment "
+                "sends the first track/page/screen call."
+            )
+            return
+        out.table(
+            ["ID", "NAME", "EVENT", "TYPE", "SITECODE", "CONVENTION"],
+            [
+                (g.id, g.name, g.event or "-", g.event_type or "-", g.sitecode, g.convention or "-")
+                for g in goals
+            ],
+        )
+
+    out.result([g.to_json() for g in goals], human=human)

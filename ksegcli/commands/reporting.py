@@ -1,0 +1,147 @@
+"""``ksegcli reporting enable | status``: Segment as reporting tool of campaigns."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import typer
+
+from ksegcli.state import get_state
+
+if TYPE_CHECKING:
+    from ksegcli.core.reporting import Campaign
+    from ksegcli.output import Output
+
+app = typer.Typer(
+    help='Send "Experiment Viewed" to Segment: Segment as a campaign reporting tool.',
+    no_args_is_help=True,
+)
+
+EXPERIMENT_OPTION = typer.Option([], "--experiment", help="Experiment id (repeatable).")
+PERSONALIZATION_OPTION = typer.Option(
+    [], "--personalization", help="Personalization id (repeatable)."
+)
+PROJECT_OPTION = typer.Option(
+    [], "--project", help="Project id or sitecode (repeatable; default: the profile's)."
+)
+ALL_OPTION = typer.Option(False, "--all", help="Every project.")
+
+
+@app.command("enable")
+def enable(
+    ctx: typer.Context,
+    experiment: list[int] = EXPERIMENT_OPTION,
+    personalization: list[int] = PERSONALIZATION_OPTION,
+    all_active: bool = typer.Option(
+        False, "--all-active", help="Every active experiment and personalization of the projects."
+    ),
+    project: list[str] = PROJECT_OPTION,
+    all_projects: bool = ALL_OPTION,
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would change, write nothing."),
+) -> None:
+    """Add Segment to the campaigns' tracking tools (others kept); reruns change nothing."""
+    from ksegcli.core.reporting import (
+        SEGMENT_TOOL,
+        enable_reporting,
+        projects_without_segment_tool,
+        select_campaigns,
+    )
+
+    state = get_state(ctx)
+    campaigns = select_campaigns(
+        state.session,
+        experiments=experiment,
+        personalizations=personalization,
+        all_active=all_active,
+        projects=project,
+        all_projects=all_projects,
+    )
+    changes = enable_reporting(state.session, campaigns, dry_run=dry_run)
+    without_tool = projects_without_segment_tool(state.session, [c.campaign for c in changes])
+    out = state.output
+
+    def human() -> None:
+        if not changes:
+            out.info("No active campaigns on these projects.")
+            return
+        _table(out, [c.campaign for c in changes], [c.state for c in changes])
+        done = sum(c.state == "enabled" for c in changes)
+        planned = sum(c.state == "planned" for c in changes)
+        if dry_run:
+            out.info(f"Dry run: {planned} campaign(s) would get the {SEGMENT_TOOL} tool.")
+        elif done:
+            out.success(f"Segment added to {done} campaign(s); other tools kept.")
+        else:
+            out.success("Every campaign already reports to Segment: nothing changed.")
+        if without_tool:
+            ids = ", ".join(str(i) for i in without_tool)
+            out.warn(
+                f"The Segment tool is not installed on project(s) {ids}: their campaigns send "
+                "nothing to Segment until `ksegcli integration install --project ID`."
+            )
+
+    out.result(
+        {
+            "dry_run": dry_run,
+            "campaigns": [c.to_json() for c in changes],
+            "projects_without_segment_tool": without_tool,
+        },
+        human=human,
+    )
+
+
+@app.command("status")
+def status(
+    ctx: typer.Context,
+    experiment: list[int] = EXPERIMENT_OPTION,
+    personalization: list[int] = PERSONALIZATION_OPTION,
+    project: list[str] = PROJECT_OPTION,
+    all_projects: bool = ALL_OPTION,
+    active: bool = typer.Option(False, "--active", help="Only active campaigns."),
+) -> None:
+    """Which campaigns report to Segment (default: every campaign of the projects)."""
+    from ksegcli.core.reporting import select_campaigns
+
+    state = get_state(ctx)
+    campaigns = select_campaigns(
+        state.session,
+        experiments=experiment,
+        personalizations=personalization,
+        all_active=active,
+        every_status=not active,
+        projects=project,
+        all_projects=all_projects,
+    )
+    out = state.output
+
+    def human() -> None:
+        if not campaigns:
+            out.info("No campaigns.")
+            return
+        _table(out, campaigns, ["yes" if c.reports_to_segment else "no" for c in campaigns])
+        missing = [c for c in campaigns if not c.reports_to_segment and c.status == "ACTIVE"]
+        if missing:
+            out.info(
+                f"{len(missing)} active campaign(s) do not report to Segment: "
+                "`ksegcli reporting enable --all-active`."
+            )
+
+    out.result([c.to_json() for c in campaigns], human=human)
+
+
+def _table(out: Output, campaigns: list[Campaign], last: list[str]) -> None:
+    out.table(
+        ["KIND", "ID", "NAME", "PROJECT", "STATUS", "TRACKING TOOLS", "SEGMENT"],
+        [
+            (
+                c.kind,
+                c.id,
+                c.name,
+                c.site_id,
+                c.status,
+                ", ".join(c.tool_names) or "-",
+                mark,
+            )
+            for c, mark in zip(campaigns, last, strict=True)
+        ],
+    )

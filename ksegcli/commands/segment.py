@@ -1,0 +1,283 @@
+"""``ksegcli segment destination create | status`` and ``ksegcli segment sources list``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import typer
+
+from ksegcli.state import get_state
+
+if TYPE_CHECKING:
+    from ksegcli.core.segment import DestinationResult
+    from ksegcli.output import Output
+
+app = typer.Typer(help="Segment side: the Kameleoon (Actions) destination.", no_args_is_help=True)
+destination_app = typer.Typer(
+    help="The Kameleoon (Actions) destination on a Segment source.", no_args_is_help=True
+)
+sources_app = typer.Typer(help="Segment sources of the workspace.", no_args_is_help=True)
+app.add_typer(destination_app, name="destination")
+app.add_typer(sources_app, name="sources")
+
+SOURCE_OPTION = typer.Option(..., "--source", help="Segment source id (`segment sources list`).")
+REGION_OPTION = typer.Option(
+    None,
+    "--region",
+    help="Segment workspace region: us or eu (default: profile segment_region, else us).",
+)
+TOKEN_STDIN_OPTION = typer.Option(
+    False, "--token-stdin", help="Read the Segment Public API token from standard input."
+)
+SITECODE_OPTION = typer.Option(
+    None, "--sitecode", help="Kameleoon sitecode (default: KAMELEOON_SITECODE or the profile)."
+)
+API_KEY_STDIN_OPTION = typer.Option(
+    False,
+    "--api-key-stdin",
+    help="Read the Kameleoon API key from standard input (after the token with --token-stdin).",
+)
+
+
+def _read_stdin(token_stdin: bool, api_key_stdin: bool = False) -> tuple[str | None, str | None]:
+    from ksegcli.core.credentials import read_secret_from_stdin
+
+    token = read_secret_from_stdin("Segment API token") if token_stdin else None
+    key = read_secret_from_stdin("Kameleoon API key") if api_key_stdin else None
+    return token, key
+
+
+@app.command("login")
+def login(
+    ctx: typer.Context,
+    region: str | None = REGION_OPTION,
+    token_stdin: bool = TOKEN_STDIN_OPTION,
+) -> None:
+    """Prove a Segment Public API token, then keep it in the OS keyring."""
+    from ksegcli.core import credentials
+    from ksegcli.core.segment import segment_login
+
+    state = get_state(ctx)
+    token, _ = _read_stdin(token_stdin)
+    if token is None:
+        found = state.session.credentials.lookup(credentials.SEGMENT_TOKEN)
+        if found is not None and found.source != "keyring":
+            token = found.value
+        elif state.interactive:
+            from ksegcli.core.credentials import prompt
+            from ksegcli.core.redact import register_secret
+
+            token = prompt(credentials.SEGMENT_TOKEN.label, secret=True)
+            register_secret(token)
+    if not token:
+        from ksegcli.errors import NotLoggedInError
+
+        raise NotLoggedInError(
+            "No Segment Public API token given.",
+            hint="Pass it on standard input with --token-stdin, or set SEGMENT_API_TOKEN.",
+        )
+    result = segment_login(state.session, token, region=region)
+    out = state.output
+    out.result(
+        result.to_json(),
+        human=lambda: out.success(
+            f"Segment token accepted ({result.sources} source(s) seen, region {result.region}); "
+            f"kept in the OS keyring ({result.keyring_backend}) for profile {result.profile!r}."
+        ),
+    )
+
+
+@sources_app.command("list")
+def list_sources(
+    ctx: typer.Context,
+    region: str | None = REGION_OPTION,
+    token_stdin: bool = TOKEN_STDIN_OPTION,
+) -> None:
+    """Id, name, slug and type of every source of the workspace (all pages)."""
+    from ksegcli.core.segment import segment_client
+
+    state = get_state(ctx)
+    token, _ = _read_stdin(token_stdin)
+    sources = segment_client(state.session, region=region, token=token).list_sources()
+    rows = [
+        {
+            "id": s.get("id"),
+            "name": s.get("name"),
+            "slug": s.get("slug"),
+            "enabled": s.get("enabled"),
+            "type": (s.get("metadata") or {}).get("name")
+            if isinstance(s.get("metadata"), dict)
+            else None,
+        }
+        for s in sources
+    ]
+    out = state.output
+    out.result(
+        rows,
+        human=lambda: (
+            out.table(
+                ["ID", "NAME", "SLUG", "ENABLED", "TYPE"],
+                [
+                    (r["id"], r["name"], r["slug"], "yes" if r["enabled"] else "no", r["type"])
+                    for r in rows
+                ],
+            )
+            if rows
+            else out.info("No sources in this workspace.")
+        ),
+    )
+
+
+@destination_app.command("create")
+def create_destination(
+    ctx: typer.Context,
+    source: str = SOURCE_OPTION,
+    sitecode: str | None = SITECODE_OPTION,
+    region: str | None = REGION_OPTION,
+    update: bool = typer.Option(
+        False, "--update", help="Also fix a destination or mapping whose settings differ."
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the writes, send none."),
+    token_stdin: bool = TOKEN_STDIN_OPTION,
+    api_key_stdin: bool = API_KEY_STDIN_OPTION,
+) -> None:
+    """Find or create the destination and its five mappings; reruns change nothing.
+
+    The destination gets the API key and sitecode, enabled; the mappings are track, page,
+    identify, group (Segment's presets) and screen. Differences are fixed with --update.
+    """
+    from ksegcli.core.segment import destination_api_key, ensure_destination, verify_sitecode
+    from ksegcli.errors import ExitCode
+
+    state = get_state(ctx)
+    session = state.session
+    token, key_flag = _read_stdin(token_stdin, api_key_stdin)
+    code = session.sitecode(sitecode, required=True)
+    assert code is not None
+    site = verify_sitecode(session, code)
+    state.output.debug(
+        f"Sitecode {code}: {site.label()}." if site else "Sitecode not checked: no credentials."
+    )
+    api_key = destination_api_key(session, key_flag)
+    if api_key.source == "derived":
+        state.output.debug("API key derived from the client id and secret.")
+    result = ensure_destination(
+        session,
+        source,
+        region=region,
+        sitecode=code,
+        api_key=api_key.value,
+        update=update,
+        dry_run=dry_run,
+        token=token,
+    )
+    out = state.output
+    out.result(result.to_json(), human=lambda: _render(out, result, verb="create"))
+    if result.dry_run:
+        return
+    if not result.in_sync:
+        raise typer.Exit(ExitCode.CHANGES_PENDING)
+
+
+@destination_app.command("status")
+def destination_status(
+    ctx: typer.Context,
+    source: str = SOURCE_OPTION,
+    sitecode: str | None = SITECODE_OPTION,
+    region: str | None = REGION_OPTION,
+    token_stdin: bool = TOKEN_STDIN_OPTION,
+    api_key_stdin: bool = API_KEY_STDIN_OPTION,
+) -> None:
+    """What exists on the source, what is missing or different (exit 9 unless all is right)."""
+    from ksegcli.core.segment import destination_api_key
+    from ksegcli.core.segment import destination_status as status
+    from ksegcli.errors import ExitCode, NotLoggedInError
+
+    state = get_state(ctx)
+    session = state.session
+    token, key_flag = _read_stdin(token_stdin, api_key_stdin)
+    code = session.sitecode(sitecode, required=True)
+    assert code is not None
+    try:
+        api_key: str | None = destination_api_key(session, key_flag).value
+    except NotLoggedInError:
+        api_key = None
+        state.output.warn("No Kameleoon API key or credentials: the apiKey is not compared.")
+    result = status(session, source, region=region, sitecode=code, api_key=api_key, token=token)
+    out = state.output
+    out.result(result.to_json(), human=lambda: _render(out, result, verb="status"))
+    if not result.in_sync:
+        raise typer.Exit(ExitCode.CHECK_FAILED)
+
+
+_MARKS = {
+    "ok": "✓",
+    "created": "+",
+    "updated": "~",
+    "planned": "+",
+    "missing": "✗",
+    "different": "≠",
+}
+
+
+def _render(out: Output, result: DestinationResult, *, verb: str) -> None:
+    if result.destination_id:
+        out.line(
+            f"Destination {result.destination_name or ''} ({result.destination_id}) on source "
+            f"{result.source_id}, sitecode {result.sitecode}, region {result.region}: "
+            f"{result.state.replace('_', ' ')}"
+        )
+    else:
+        out.line(
+            f"No Kameleoon (Actions) destination on source {result.source_id}"
+            + (" (would create one)" if result.state == "planned" else "")
+        )
+    for diff in result.differences:
+        out.line(f"  ≠ {diff}")
+    if result.mappings:
+        out.table(
+            ["", "MAPPING", "TRIGGER", "ACTION", "STATE", "DETAIL"],
+            [
+                (
+                    _MARKS.get(m.state, "?"),
+                    m.name,
+                    m.trigger,
+                    m.action_slug,
+                    m.state,
+                    "; ".join(m.differences),
+                )
+                for m in result.mappings
+            ],
+        )
+    if result.duplicates:
+        out.warn(
+            "More Kameleoon destinations on this source: "
+            + ", ".join(result.duplicates)
+            + " (events reach Kameleoon more than once; remove the extra ones in Segment)."
+        )
+    if result.dry_run:
+        for change in result.pending:
+            out.info(f"Would {change.method} {change.path}: {change.what}")
+        if not result.pending:
+            out.success("Dry run: nothing to change.")
+        return
+    if verb == "create":
+        if result.in_sync:
+            if result.changed:
+                out.success(f"Done: {len(result.applied)} change(s) made.")
+            else:
+                out.success("Already set up: nothing changed.")
+        else:
+            out.warn(
+                "Some settings differ from what ksegcli would set; rerun with --update to fix them."
+            )
+    elif result.in_sync:
+        out.success("The destination and its five mappings are as expected.")
+    elif result.state == "missing":
+        out.warn(
+            f"Create it with `ksegcli segment destination create --source {result.source_id}`."
+        )
+    else:
+        out.warn(
+            f"Fix with `ksegcli segment destination create --source {result.source_id} --update`."
+        )

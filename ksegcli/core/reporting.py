@@ -1,0 +1,190 @@
+"""Segment as reporting tool of Kameleoon campaigns (Kameleoon → Segment).
+
+With Segment among a campaign's ``trackingTools``, Kameleoon sends an
+``Experiment Viewed`` (or ``Personalization Viewed``) event to Segment each
+time a visitor sees a variation (API_NOTES §1 and §5). Enabling adds Segment
+and keeps every other tool as it was; running it again changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from ksegcli.core.integration import SEGMENT_TOOL as _INTEGRATION_TOOL
+from ksegcli.errors import ApiError, NotFoundError, UsageError
+
+if TYPE_CHECKING:
+    from ksegcli.core.kameleoon import KameleoonClient, Site
+    from ksegcli.core.session import Session
+
+# --- inferred (I) -------------------------------------------------------------------
+# trackingTools[].name of Segment: the same enum as the project's integration tool.
+SEGMENT_TOOL = _INTEGRATION_TOOL.tool
+TRACKING_TOOLS_FIELD = "trackingTools"
+ACTIVE_STATUSES = frozenset({"ACTIVE"})
+CAMPAIGN_PATHS = {"experiment": "/experiments", "personalization": "/personalizations"}
+
+Kind = Literal["experiment", "personalization"]
+
+
+@dataclass
+class Campaign:
+    kind: Kind
+    id: int
+    name: str
+    site_id: int
+    status: str
+    tools: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def path(self) -> str:
+        return f"{CAMPAIGN_PATHS[self.kind]}/{self.id}"
+
+    @property
+    def tool_names(self) -> list[str]:
+        return [str(t.get("name")) for t in self.tools]
+
+    @property
+    def reports_to_segment(self) -> bool:
+        return SEGMENT_TOOL in self.tool_names
+
+    @classmethod
+    def from_api(cls, kind: Kind, data: dict[str, Any]) -> Campaign:
+        tools = data.get(TRACKING_TOOLS_FIELD)
+        return cls(
+            kind=kind,
+            id=int(data["id"]),
+            name=str(data.get("name") or ""),
+            site_id=int(data.get("siteId") or 0),
+            status=str(data.get("status") or ""),
+            tools=[dict(t) for t in tools if isinstance(t, dict)]
+            if isinstance(tools, list)
+            else [],
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "id": self.id,
+            "name": self.name,
+            "project_id": self.site_id,
+            "status": self.status,
+            "tracking_tools": self.tool_names,
+            "segment": self.reports_to_segment,
+        }
+
+
+def _get(client: KameleoonClient, kind: Kind, campaign_id: int) -> Campaign:
+    try:
+        data = client.get(f"{CAMPAIGN_PATHS[kind]}/{campaign_id}")
+    except NotFoundError:
+        raise NotFoundError(
+            f"No {kind} {campaign_id} in the projects these credentials reach.",
+            hint=f"Check the id in the Kameleoon app ({kind}s list).",
+        ) from None
+    if not isinstance(data, dict):
+        raise ApiError(f"Unexpected answer to GET {CAMPAIGN_PATHS[kind]}/{campaign_id}.")
+    return Campaign.from_api(kind, data)
+
+
+def _list(client: KameleoonClient, kind: Kind, site: Site) -> list[Campaign]:
+    from ksegcli.core.kameleoon import filter_param
+
+    items = client.paginate(
+        CAMPAIGN_PATHS[kind], {"filter": filter_param("siteId", "EQUAL", [site.id])}
+    )
+    return [
+        c for c in (Campaign.from_api(kind, item) for item in items) if c.site_id in (site.id, 0)
+    ]
+
+
+def select_campaigns(
+    session: Session,
+    *,
+    experiments: Sequence[int] = (),
+    personalizations: Sequence[int] = (),
+    all_active: bool = False,
+    every_status: bool = False,
+    projects: Sequence[str] = (),
+    all_projects: bool = False,
+) -> list[Campaign]:
+    """The campaigns named by id, or the active (``every_status``: all) ones of projects."""
+    client = session.kameleoon()
+    if (experiments or personalizations) and all_active:
+        raise UsageError("Give --experiment/--personalization ids or --all-active, not both.")
+    if experiments or personalizations:
+        found = [_get(client, "experiment", i) for i in dict.fromkeys(experiments)]
+        found += [_get(client, "personalization", i) for i in dict.fromkeys(personalizations)]
+        return found
+    if not all_active and not every_status:
+        raise UsageError(
+            "Nothing selected.",
+            hint="Pass --experiment ID or --personalization ID (repeatable), or --all-active.",
+        )
+    campaigns: list[Campaign] = []
+    for site in session.projects(projects, all_projects=all_projects):
+        kinds: tuple[Kind, ...] = ("experiment", "personalization")
+        for kind in kinds:
+            campaigns += [
+                c for c in _list(client, kind, site) if every_status or c.status in ACTIVE_STATUSES
+            ]
+    return campaigns
+
+
+ReportingState = Literal["enabled", "already", "planned"]
+
+
+@dataclass
+class ReportingChange:
+    campaign: Campaign
+    state: ReportingState
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.campaign.to_json(), "state": self.state}
+
+
+def enable_reporting(
+    session: Session, campaigns: Sequence[Campaign], *, dry_run: bool = False
+) -> list[ReportingChange]:
+    """Add Segment to each campaign's tracking tools, keeping the others. Each campaign is
+    read again just before the write so that a tool added meanwhile is not lost."""
+    client = session.kameleoon()
+    changes: list[ReportingChange] = []
+    for listed in campaigns:
+        campaign = _get(client, listed.kind, listed.id)
+        if campaign.reports_to_segment:
+            changes.append(ReportingChange(campaign, "already"))
+            continue
+        tools = [*campaign.tools, {"name": SEGMENT_TOOL}]
+        if dry_run:
+            changes.append(ReportingChange(campaign, "planned"))
+            continue
+        updated = client.patch(campaign.path, {TRACKING_TOOLS_FIELD: tools})
+        after = (
+            Campaign.from_api(campaign.kind, updated)
+            if isinstance(updated, dict) and "id" in updated
+            else Campaign(
+                campaign.kind, campaign.id, campaign.name, campaign.site_id, campaign.status, tools
+            )
+        )
+        changes.append(ReportingChange(after, "enabled"))
+    return changes
+
+
+def projects_without_segment_tool(session: Session, campaigns: Sequence[Campaign]) -> list[int]:
+    """Ids of the campaigns' projects where the Segment tool is not installed: there a
+    campaign reporting to Segment sends nothing. Projects whose tools cannot be read
+    (the endpoint is inferred) are left out rather than reported wrongly."""
+    from ksegcli.core import integration
+    from ksegcli.errors import KsegError
+
+    client = session.kameleoon()
+    wanted = {c.site_id for c in campaigns if c.site_id}
+    sites = [s for s in client.list_sites() if s.id in wanted]
+    missing: list[int] = []
+    for site_id, tools in integration.read_all_tools(client, sites).items():
+        if not isinstance(tools, KsegError) and not integration.is_installed(tools):
+            missing.append(site_id)
+    return sorted(missing)

@@ -1,0 +1,184 @@
+"""`ksegcli doctor` as a subprocess against the fake server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from conftest import ProcRunner
+
+from ksegcli.core.apikey import derive_api_key
+from ksegcli.testing import FakeConfig, FakeServer
+
+CLIENT_ID = "doc-client-1"
+CLIENT_SECRET = "doc-secret-never-shown-77"
+TOKEN = "sgp_doctor_token_hidden_5555"
+SITECODE = "docsite001"
+SECRETS = (CLIENT_SECRET, TOKEN, derive_api_key(CLIENT_ID, CLIENT_SECRET))
+
+
+@pytest.fixture
+def server() -> Iterator[FakeServer]:
+    srv = FakeServer(FakeConfig(time_scale=0.01)).start()
+    srv.add_account(CLIENT_ID, CLIENT_SECRET)
+    srv.add_site(CLIENT_ID, name="Docs", code=SITECODE)
+    srv.add_segment_workspace(TOKEN)
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def source(server: FakeServer) -> str:
+    return str(server.add_segment_source(TOKEN, "Web")["id"])
+
+
+def env_for(srv: FakeServer, **extra: str) -> dict[str, str]:
+    return {
+        "KSEG_API_URL": srv.url,
+        "KSEG_CUSTOMERS_URL": srv.url,
+        "KSEG_DATA_API_URL": srv.url,
+        "KSEG_SEGMENT_API_URL": srv.url,
+        "KAMELEOON_CLIENT_ID": CLIENT_ID,
+        "KAMELEOON_CLIENT_SECRET": CLIENT_SECRET,
+        "KAMELEOON_SITECODE": SITECODE,
+        "SEGMENT_API_TOKEN": TOKEN,
+        "KSEG_SEGMENT_WRITE_LIMIT": "5/0.6",
+        **extra,
+    }
+
+
+def statuses(doc: dict[str, Any]) -> dict[str, str]:
+    return {c["id"]: c["status"] for c in doc["checks"]}
+
+
+def test_doctor_fails_before_setup_and_passes_after(
+    proc: ProcRunner, server: FakeServer, source: str
+) -> None:
+    env = env_for(server)
+    server.set_remote_data(SITECODE, "COHORTS_u-9", {"vip": True})
+    args = ("doctor", "--source", source, "--user", "u-9")
+
+    before = proc(*args, env=env)
+    assert before.exit_code == 9
+    assert "✓ Kameleoon API credentials" in before.stdout
+    assert "✗ Segment tool installed on the project: not installed on docsite001" in before.stdout
+    assert f"fix: Run `ksegcli integration install --project {SITECODE}`" in before.stdout
+    assert "✗ Personas custom data" in before.stdout
+    assert f"fix: Run `ksegcli segment destination create --source {source}`" in before.stdout
+    assert "✓ Remote data for user u-9: personas: vip" in before.stdout
+    assert "failed" in before.stderr
+    doc = proc(*args, "--json", env=env).json()
+    assert doc["ok"] is False
+    assert list(statuses(doc)) == [
+        "credentials",
+        "api_key",
+        "sitecode",
+        "integration",
+        "customdata.personas",
+        "customdata.group",
+        "customdata.traits",
+        "destination",
+        "remote_data",
+    ]
+    assert statuses(doc)["integration"] == "fail"
+
+    for step in (
+        ("integration", "install"),
+        ("customdata", "create", "personas"),
+        ("customdata", "create", "group"),
+        ("segment", "destination", "create", "--source", source),
+        ("auth", "getapikey"),
+    ):
+        done = proc(*step, env=env)
+        assert done.exit_code == 0, (step, done.stderr)
+
+    after = proc(*args, env=env)
+    assert after.exit_code == 0, after.stdout
+    assert "✗" not in after.stdout
+    assert "✓ Segment destination and mappings" in after.stdout
+    assert "five mappings as expected" in after.stdout
+    doc = proc(*args, "--json", env=env).json()
+    assert doc["ok"] is True
+    assert set(statuses(doc).values()) == {"pass"}
+    for result in (before, after):
+        for secret in SECRETS:
+            assert secret not in result.stdout + result.stderr
+
+
+def test_doctor_without_credentials_skips_dependants(proc: ProcRunner, server: FakeServer) -> None:
+    env = env_for(server)
+    for name in ("KAMELEOON_CLIENT_ID", "KAMELEOON_CLIENT_SECRET", "SEGMENT_API_TOKEN"):
+        del env[name]
+    result = proc("doctor", "--json", env=env)
+    assert result.exit_code == 9
+    doc = result.json()
+    assert statuses(doc) == {
+        "credentials": "fail",
+        "api_key": "fail",
+        "sitecode": "skip",
+        "integration": "skip",
+        "customdata.personas": "skip",
+        "customdata.group": "skip",
+        "customdata.traits": "skip",
+        "destination": "skip",
+    }
+    first = doc["checks"][0]
+    assert "auth login" in first["fix"] and "KAMELEOON_CLIENT_ID" in first["fix"]
+    human = proc("doctor", env=env)
+    assert human.exit_code == 9
+    assert "– Integration" not in human.stdout  # titles, not ids
+    assert "– Segment tool installed on the project: needs credentials" in human.stdout
+    assert "Error" not in human.stderr  # failures are checks, not crashes
+
+
+def test_doctor_wrong_secret_and_unknown_sitecode(proc: ProcRunner, server: FakeServer) -> None:
+    wrong = proc("doctor", "--json", env=env_for(server, KAMELEOON_CLIENT_SECRET="nope-nope-nope"))
+    assert wrong.exit_code == 9
+    checks = statuses(wrong.json())
+    assert checks["credentials"] == "fail" and checks["integration"] == "skip"
+    assert "nope-nope-nope" not in wrong.stdout + wrong.stderr
+
+    other = proc("doctor", "--sitecode", "zzzzz99999", "--json", env=env_for(server))
+    checks = statuses(other.json())
+    assert checks["credentials"] == "pass"
+    assert checks["sitecode"] == "fail" and checks["integration"] == "skip"
+    assert "projects list" in other.json()["checks"][2]["fix"]
+
+
+def test_doctor_destination_drift_and_missing_user(
+    proc: ProcRunner, server: FakeServer, source: str
+) -> None:
+    env = env_for(server)
+    assert proc("segment", "destination", "create", "--source", source, env=env).exit_code == 0
+    (dest,) = server.segment_destinations(TOKEN)
+    server.state.destinations[dest["id"]]["enabled"] = False
+    result = proc("doctor", "--source", source, "--user", "ghost", "--json", env=env)
+    assert result.exit_code == 9
+    checks = {c["id"]: c for c in result.json()["checks"]}
+    assert checks["destination"]["status"] == "fail"
+    assert "destination is disabled" in checks["destination"]["detail"]
+    assert checks["destination"]["fix"].endswith("--update`.")
+    assert checks["remote_data"]["status"] == "fail"
+    assert "COHORTS_ghost" in checks["remote_data"]["detail"]
+
+
+def test_doctor_bad_segment_token_is_a_failed_check(
+    proc: ProcRunner, server: FakeServer, source: str
+) -> None:
+    bad = "sgp_bad_token_for_doctor_0000"
+    result = proc("doctor", "--source", source, env=env_for(server, SEGMENT_API_TOKEN=bad))
+    assert result.exit_code == 9
+    assert "✗ Segment destination and mappings" in result.stdout
+    assert "HTTP 401" in result.stdout
+    assert bad not in result.stdout + result.stderr
+
+
+def test_doctor_when_the_integration_endpoint_is_refused(
+    proc: ProcRunner, server: FakeServer
+) -> None:
+    server.configure(integration_tools_supported=False)
+    result = proc("doctor", "--json", env=env_for(server))
+    check = next(c for c in result.json()["checks"] if c["id"] == "integration")
+    assert check["status"] == "warn"
+    assert "Admin › Integrations › Segment" in check["fix"]
