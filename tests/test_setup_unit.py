@@ -451,3 +451,24 @@ def test_build_spec_rejects_bad_input() -> None:
         build_spec("group", fmt="number")
     with pytest.raises(BadInputError, match="user-id"):
         build_spec("group", user_id="email")
+
+
+def test_drift_reasons_say_what_differs() -> None:
+    spec = build_spec("trait", trait="plan")
+    other_mode = existing(
+        spec, 1, customEvalCode=render_snippet("trait", user_id="segment", trait="plan").code
+    )
+    other_kind = existing(spec, 2, customEvalCode=render_snippet("group").code)
+    edited = existing(spec, 3, customEvalCode=spec.code + "\n// tweaked", format="NUMBER")
+    reasons = [
+        plan_custom_data(SHOP, [spec], [item])[0].reason
+        for item in (other_mode, other_kind, edited)
+    ]
+    assert reasons[0].startswith(
+        "its code is the trait snippet for user id segment, not visitor-code"
+    )
+    assert reasons[1].startswith("its code is ksegcli's group snippet, not the trait one")
+    assert reasons[2].startswith("format is NUMBER, not STRING; its code is an older or edited")
+    full = [CustomData.from_api(cd(i, f"x{i}", None)) for i in range(255)]
+    (blocked,) = plan_custom_data(SHOP, [spec], full)
+    assert blocked.reason.startswith("Shop (id 11, sitecode SHOP000011) has 255 custom data: ")

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from ksegcli.state import get_state
+
+if TYPE_CHECKING:
+    from ksegcli.output import Output
 
 HELP = """Make the Kameleoon side of the integration match FILE (TOML).
 
@@ -52,6 +56,12 @@ def apply(
         help="Also overwrite custom data of a declared name that ksegcli did not create "
         "(by default they are reported as drifted and left alone).",
     ),
+    project: list[str] | None = typer.Option(
+        None,
+        "--project",
+        metavar="ID|SITECODE",
+        help="Only this project of the file (repeatable): to apply a big file in parts.",
+    ),
     workers: int = typer.Option(
         8, "--workers", min=1, max=32, help="Requests in flight at once (the rate limit holds)."
     ),
@@ -77,13 +87,22 @@ def apply(
     out = state.output
     desired = desired_mod.load(file)  # every problem of the file, before any request
     client = state.session.kameleoon()
-    plan = core.plan_apply(client, desired, prune=prune, update=update, workers=workers)
+    plan = core.plan_apply(
+        client, desired, prune=prune, update=update, workers=workers, only=project or ()
+    )
     for warning in plan.warnings:
         out.warn(warning)
 
     if dry_run:
-        # The table, not every request body (JSON has them): 600 code bodies help nobody.
-        out.result(plan.to_json(), human=lambda: render_plan(out, plan.actions))
+        # The table of what would change, not every request body (JSON has them all).
+        changing = [a for a in plan.actions if a.action != "unchanged"]
+
+        def human_plan() -> None:
+            if changing:
+                render_plan(out, changing)
+            _not_shown(out, len(plan.actions) - len(changing))
+
+        out.result(plan.to_json(), human=human_plan)
         out.info(
             f"Dry run: {describe_counts(counts(plan.actions))}; "
             f"{len(plan.writes)} write request(s) needed, nothing written."
@@ -99,10 +118,14 @@ def apply(
         return
 
     if not plan.has_changes and not plan.blocked:
-        out.result(
-            core.run_apply(client, plan, started=started).to_json(),
-            human=lambda: render_plan(out, plan.actions),
-        )
+        noop = core.run_apply(client, plan, started=started)
+        drifted = [a for a in plan.actions if a.action == "drifted"]
+
+        def human_noop() -> None:
+            if drifted:
+                render_plan(out, drifted)
+
+        out.result(noop.to_json(), human=human_noop)
         out.info(f"Nothing to change: {describe_counts(counts(plan.actions))}.")
         return
     advance, close = progress_reporter(out, len(plan.writes), enabled=True)
@@ -110,7 +133,13 @@ def apply(
         run = core.run_apply(client, plan, workers=workers, progress=advance, started=started)
     finally:
         close()
-    out.result(run.to_json(), human=lambda: render_results(out, run.results))
+    shown = [r for r in run.results if r.status != "unchanged"]
+
+    def human_results() -> None:
+        render_results(out, shown)
+        _not_shown(out, len(run.results) - len(shown))
+
+    out.result(run.to_json(), human=human_results)
     report_failures(out, run.results)
     if not out.json_mode:
         failed = sum(1 for r in run.results if r.failed)
@@ -121,10 +150,17 @@ def apply(
         (out.warn if failed else out.success)(message)
         if failed:
             out.info("Everything else stands; fix the failures (or just rerun) to converge.")
-        drifted = sum(1 for r in run.results if r.status == "drifted")
-        if drifted:
+        n_drifted = sum(1 for r in run.results if r.status == "drifted")
+        if n_drifted:
             out.warn(
-                f"{drifted} custom data of a declared name were not made by ksegcli and were "
+                f"{n_drifted} custom data of a declared name were not made by ksegcli and were "
                 "left alone; --update overwrites them."
             )
+        for step in run.next_steps():
+            out.info(step)
     finish(run.results)
+
+
+def _not_shown(out: Output, unchanged: int) -> None:
+    if unchanged:
+        out.info(f"{unchanged} unchanged item(s) not shown (--json lists every item).")

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from ksegcli.core import customdata, integration
@@ -97,6 +98,25 @@ def _resolve(client: KameleoonClient, desired: Desired) -> dict[str, Site]:
     return out
 
 
+def _select(
+    projects: list[tuple[ProjectDesired, Site]], only: Sequence[str], desired: Desired
+) -> list[tuple[ProjectDesired, Site]]:
+    wanted = {ref.strip() for ref in only}
+    chosen = [
+        (p, s) for p, s in projects if p.ref in wanted or str(s.id) in wanted or s.code in wanted
+    ]
+    known = (
+        {p.ref for p, _ in chosen} | {str(s.id) for _, s in chosen} | {s.code for _, s in chosen}
+    )
+    missing = sorted(wanted - known)
+    if missing:
+        raise BadInputError(
+            f"--project {', '.join(missing)}: not a project of {desired.path}.",
+            hint="--project picks projects of the file; add a [projects.<ref>] table first.",
+        )
+    return chosen
+
+
 def _spent(client: KameleoonClient) -> int:
     limiter = client.limiter
     return limiter.total if limiter is not None else client.http.requests_sent
@@ -109,13 +129,21 @@ def plan_apply(
     prune: bool = False,
     update: bool = False,
     workers: int = DEFAULT_WORKERS,
+    only: Sequence[str] = (),
 ) -> ApplyPlan:
-    """Read what exists (minimal reads) and plan every item of the file."""
+    """Read what exists (minimal reads) and plan every item of the file
+    (or of the file's projects that ``only`` names, by id or sitecode)."""
     before = _spent(client)
     sites = _resolve(client, desired)
     projects: list[tuple[ProjectDesired, Site]] = [(p, sites[p.ref]) for p in desired.projects]
-    tools = integration.read_all_tools(client, [s for _, s in projects], workers=workers)
-    existing = customdata.list_custom_data(client, [s.id for _, s in projects])
+    if only:
+        projects = _select(projects, only, desired)
+        desired = replace(desired, projects=tuple(p for p, _ in projects))
+    # The two reads do not depend on each other: overlap them (latency, not rate, is saved).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        listing = pool.submit(customdata.list_custom_data, client, [s.id for _, s in projects])
+        tools = integration.read_all_tools(client, [s for _, s in projects], workers=workers)
+        existing = listing.result()
     actions: list[Action] = []
     for project, site in projects:
         actions.append(
@@ -146,7 +174,7 @@ def budget_warnings(needed: int, client: KameleoonClient) -> list[str]:
         out.append(
             f"This run needs about {needed} requests; Kameleoon allows {HOURLY_BUDGET} an hour "
             "per account, so it will be throttled (HTTP 429) and take more than an hour. "
-            "Consider applying part of the file (fewer projects) at a time."
+            "Consider applying the file in parts (`ksegcli apply FILE --project REF ...`)."
         )
     limiter = client.limiter
     if limiter is not None and needed > limiter.limit:
@@ -167,9 +195,29 @@ class ApplyRun:
     requests: int  # all requests of the run (reads, writes, retries, look-ups)
     throttled: int  # HTTP 429 answers
 
+    def next_steps(self) -> list[str]:
+        """The one step left by hand, for each project whose personas custom data exists now."""
+        sites = {
+            r.action.site.code: r.action.name
+            for r in self.results
+            if r.action.kind == "personas"
+            and r.action.resource == "custom-data"
+            and r.status in ("created", "updated")
+        }
+        if not sites:
+            return []
+        codes = ", ".join(sorted(sites))
+        return [
+            f"One step left by hand for the personas custom data of {len(sites)} project(s) "
+            f"({codes}): in Kameleoon, open it, click Next, turn on 'Save the values for the "
+            "targeting condition associated with the custom data point' and paste the code of "
+            "`ksegcli snippet render persona-values --sitecode <SITECODE>`."
+        ]
+
     def to_json(self) -> dict[str, Any]:
         return {
             "file": str(self.plan.desired.path),
+            "next_steps": self.next_steps(),
             "results": [r.to_json() for r in self.results],
             "summary": counts(self.results),
             "seconds": round(self.seconds, 3),

@@ -299,15 +299,27 @@ def _differences(spec: CustomDataSpec, item: CustomData) -> list[str]:
     return diffs
 
 
+def _describe_code(spec: CustomDataSpec, item: CustomData) -> str:
+    kind = item.ours
+    if kind is None:
+        return "its code is not ksegcli's snippet" if item.code else "it has no code"
+    if kind != spec.kind:
+        return f"its code is ksegcli's {kind} snippet, not the {spec.kind} one"
+    from ksegcli.core.snippets import USER_ID_MODES, render_snippet
+
+    for mode in USER_ID_MODES:
+        if mode != spec.user_id:
+            other = render_snippet(spec.kind, user_id=mode, trait=spec.trait).code
+            if normalize_code(other) == normalize_code(item.code):
+                return f"its code is the {kind} snippet for user id {mode}, not {spec.user_id}"
+    return f"its code is an older or edited ksegcli {kind} snippet"
+
+
 def _describe(diffs: Sequence[str], spec: CustomDataSpec, item: CustomData) -> str:
     parts = []
     for key in diffs:
         if key == "customEvalCode":
-            kind = item.ours
-            if kind is None:
-                parts.append("its code is not ksegcli's snippet" if item.code else "it has no code")
-            else:
-                parts.append("its code differs from the current snippet")
+            parts.append(_describe_code(spec, item))
         else:
             parts.append(f"{key} is {item.fields()[key] or 'empty'}, not {spec.fields()[key]}")
     return "; ".join(parts)
@@ -334,7 +346,7 @@ def plan_custom_data(
     for item in existing:
         by_name.setdefault(item.name, []).append(item)
     actions: list[Action] = []
-    count = len(existing)
+    count = len(existing)  # what the project will have, creates of this plan included
     wanted: set[str] = set()
     for spec in specs:
         wanted.add(spec.name)
@@ -348,8 +360,14 @@ def plan_custom_data(
                         "custom-data",
                         spec.name,
                         "blocked",
-                        f"{site.label()} already has {count} custom data: Kameleoon allows at most "
-                        f"{limit} per project. Delete unused ones first.",
+                        f"{site.label()} has {len(existing)} custom data"
+                        + (
+                            f" (+{count - len(existing)} created by this run)"
+                            if count > len(existing)
+                            else ""
+                        )
+                        + f": Kameleoon allows at most {limit} per project. "
+                        "Delete unused ones first.",
                         kind=spec.kind,
                         desired=desired,
                     )

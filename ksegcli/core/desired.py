@@ -168,28 +168,46 @@ def _key_path(raw: str) -> list[str] | None:
     return parts
 
 
+def _common(a: Sequence[str], b: Sequence[str]) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
 def locate(text: str, path: Path_) -> tuple[int, int] | None:
-    """(line, column), 1-based, of the key ``path`` in TOML ``text``; or of its
-    nearest written ancestor (a table header, or the key holding an inline table
-    or array). None when nothing of it is written (e.g. a missing table)."""
+    """(line, column), 1-based, of the key ``path`` in TOML ``text``; else of the
+    written key or table header that shares most of its path (its table, or the
+    key holding the inline table or array it is in). None when nothing does."""
     target = [p for p in path if isinstance(p, str)]
-    best: tuple[int, tuple[int, int]] | None = None  # (matched parts, position)
+    best: tuple[int, tuple[int, int]] | None = None  # (parts matched, position)
     current: list[str] = []
+
+    def consider(matched: int, where: tuple[int, int]) -> None:
+        nonlocal best
+        if matched > 0 and (best is None or matched > best[0]):
+            best = (matched, where)
+
     for number, line in enumerate(text.splitlines(), start=1):
+        if line.lstrip().startswith("#"):
+            continue
         header = _HEADER_RE.match(line)
-        if header and not line.lstrip().startswith("#"):
-            parts = _key_path(header.group("key")) or []
-            current = parts
-            if target[: len(parts)] == parts and (best is None or len(parts) > best[0]):
-                best = (len(parts), (number, line.index("[") + 1))
+        if header:
+            current = _key_path(header.group("key")) or []
+            consider(_common(target, current), (number, line.index("[") + 1))
+            if current == target:
+                return (number, line.index("[") + 1)
             continue
         match = _KEY_RE.match(line)
         if not match:
             continue
         parts = current + (_key_path(match.group("key")) or [])
-        if target[: len(parts)] != parts:
-            continue
         col = match.start("key") + 1
+        if target[: len(parts)] != parts:
+            consider(_common(target, parts), (number, col))
+            continue
         matched = len(parts)
         # Inline tables: look for the remaining keys further along the same line.
         pos = match.end()
@@ -203,21 +221,21 @@ def locate(text: str, path: Path_) -> tuple[int, int] | None:
             col = pos + found.start() + 1
             pos += found.end()
             matched += 1
-        if best is None or matched > best[0]:
-            best = (matched, (number, col))
         if matched == len(target):
             return (number, col)
+        consider(matched, (number, col))
     return best[1] if best else None
 
 
-def _syntax_position(exc: tomllib.TOMLDecodeError) -> tuple[int | None, int | None, str]:
+def _syntax_position(exc: tomllib.TOMLDecodeError, text: str) -> tuple[int | None, int | None, str]:
     message = str(exc)
     match = re.search(r"\s*\(at line (\d+), column (\d+)\)\s*$", message)
     if match:
         return int(match.group(1)), int(match.group(2)), message[: match.start()]
     match = re.search(r"\s*\(at end of document\)\s*$", message)
     if match:
-        return None, None, message[: match.start()] + " (at end of document)"
+        lines = text.splitlines() or [""]
+        return len(lines), len(lines[-1]) + 1, message[: match.start()] + " (at end of file)"
     return None, None, message
 
 
@@ -262,7 +280,7 @@ def parse(text: str, path: Path) -> Desired:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        line, column, message = _syntax_position(exc)
+        line, column, message = _syntax_position(exc, text)
         raise FileError(path, [FileProblem((), f"invalid TOML: {message}", line, column)]) from None
     check = _Checker(text)
     check.keys(data, TOP_KEYS, ())

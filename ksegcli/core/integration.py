@@ -145,8 +145,8 @@ def handle(client: KameleoonClient, action: Action) -> ActionResult:
         raise
     status = DONE[action.action]
     others = len([t for t in request.body if str(t.get("name", "")).upper() != SEGMENT_TOOL.tool])
-    verb = "added to" if action.action == "install" else "removed from"
-    message = f"Segment tool {verb} the project's tools ({others} other tool(s) kept)"
+    verb = "added" if action.action == "install" else "removed"
+    message = f"{verb}; {others} other tool(s) kept"
     return ActionResult(action, status, message)  # type: ignore[arg-type]
 
 

@@ -38,7 +38,9 @@ class KeyringStore:
         *,
         timeout: float | None = None,
         warn: Callable[[str], None] | None = None,
-        env_hint: str = "the KAMELEOON_CLIENT_ID / KAMELEOON_CLIENT_SECRET env vars",
+        env_hint: str = (
+            "env vars for secrets (KAMELEOON_CLIENT_SECRET, KAMELEOON_API_KEY, SEGMENT_API_TOKEN)"
+        ),
     ) -> None:
         if timeout is None:
             try:
