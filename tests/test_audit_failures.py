@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ProcRunner, Result
+from conftest import CliRunner, ProcRunner, Result
 
 from ksegcli.core.apikey import derive_api_key
 from ksegcli.errors import ExitCode
@@ -335,3 +335,27 @@ def test_invalid_sitecode_and_unknown_project_write_nothing(
         assert any(word in message for word in ("sitecode", "project", "Sitecode")), message
     writes = [r for r in server.requests if r.method in ("POST", "PUT", "PATCH", "DELETE")]
     assert [r for r in writes if r.path != "/oauth/token"] == []
+
+
+# --- bad input: the message names the mistake, in the command's own words --------------------
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (
+            ("customdata", "create", "trait", "", "--project", SITECODE),
+            "The trait custom data needs the trait's name",
+        ),
+        (("data", "cohorts", "", "--sitecode", SITECODE), "The user id is empty."),
+    ],
+    ids=["empty-trait", "empty-user"],
+)
+def test_empty_arguments_are_usage_errors_before_any_request(
+    cli: CliRunner, args: tuple[str, ...], says: str
+) -> None:
+    env = base_env("http://127.0.0.1:9")  # nothing listens: a request would be exit 6
+    human = cli(*args, env=env)
+    assert human.exit_code == ExitCode.USAGE, human.stderr
+    assert human.stderr.startswith(f"Error: {says}"), human.stderr
+    assert ".." not in human.stderr and "snippet render" not in human.stderr, human.stderr
+    doc = cli(*args, "--json", env=env).json()
+    assert doc["error"]["code"] == "bad_input" and doc["error"]["message"].startswith(says)

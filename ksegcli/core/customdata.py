@@ -112,10 +112,17 @@ def build_spec(
         raise BadInputError(f"Unknown format {fmt!r}; choose one of: {', '.join(FORMATS)}.")
     if kind != "trait" and fmt != "string":
         raise BadInputError(f"The {kind} custom data is always of format string.")
+    if kind == "trait" and not (trait or "").strip():
+        # The snippet's own message points at `snippet render`, the wrong command here.
+        raise BadInputError(
+            "The trait custom data needs the trait's name, as Segment sends it.",
+            hint="For example: `ksegcli customdata create trait plan`.",
+        )
     try:
         snippet = render_snippet(kind, user_id=user_id, trait=trait if kind == "trait" else None)
     except SnippetError as exc:
-        raise BadInputError(f"{str(exc)[:1].upper()}{str(exc)[1:]}.") from None
+        text = str(exc).rstrip(".")
+        raise BadInputError(f"{text[:1].upper()}{text[1:]}.") from None
     final_name = (name if name is not None else DEFAULT_NAMES.get(kind, trait or "")).strip()
     if not final_name:
         raise BadInputError("A custom data needs a non-empty name.")
