@@ -345,9 +345,10 @@ def test_invalid_sitecode_and_unknown_project_write_nothing(
             ("customdata", "create", "trait", "", "--project", SITECODE),
             "The trait custom data needs the trait's name",
         ),
+        (("data", "get", " ", "--sitecode", SITECODE), "The key is empty."),
         (("data", "cohorts", "", "--sitecode", SITECODE), "The user id is empty."),
     ],
-    ids=["empty-trait", "empty-user"],
+    ids=["empty-trait", "empty-key", "empty-user"],
 )
 def test_empty_arguments_are_usage_errors_before_any_request(
     cli: CliRunner, args: tuple[str, ...], says: str

@@ -69,6 +69,12 @@ def get_value(session: Session, key: str, *, sitecode: str, region: str | None =
     """The map stored under ``key`` (``{}`` when there is none)."""
     from ksegcli.core.http import response_json
 
+    if not key.strip():
+        # The Data API would answer 400, which reads as the service failing (exit 5).
+        raise BadInputError(
+            "The key is empty.",
+            hint="The integration writes COHORTS_<userId>, IDENTIFY_<userId> and common.",
+        )
     http = data_client(session, region)
     return response_json(http.request("GET", MAP_PATH, params={"siteCode": sitecode, "key": key}))
 
