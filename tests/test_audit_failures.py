@@ -360,3 +360,24 @@ def test_empty_arguments_are_usage_errors_before_any_request(
     assert ".." not in human.stderr and "snippet render" not in human.stderr, human.stderr
     doc = cli(*args, "--json", env=env).json()
     assert doc["error"]["code"] == "bad_input" and doc["error"]["message"].startswith(says)
+
+
+# --- credentials HTTP cannot carry ------------------------------------------------------------
+@pytest.mark.parametrize(
+    "token",
+    ["“sgp_pasted-with-quotes”", "sgp_first-half\nsecond-half-secret"],
+    ids=["non-ascii", "line-break"],
+)
+def test_a_token_http_cannot_carry_is_an_auth_error_that_does_not_quote_it(
+    proc: ProcRunner, ready: tuple[FakeServer, str], token: str
+) -> None:
+    server, _ = ready
+    env = {**base_env(server.url), "SEGMENT_API_TOKEN": token}
+    for mode in ((), ("--json",), ("-v",)):
+        result = proc("segment", "sources", "list", *mode, env=env)
+        clean("segment sources list", "--json" in mode, result)
+        assert result.exit_code == ExitCode.AUTH, (mode, result.stdout, result.stderr)
+        output = result.stdout + result.stderr
+        assert "a credential holds a character HTTP headers cannot carry" in output, output
+        for part in token.split("\n"):
+            assert part.strip("“”") not in output, (mode, output)

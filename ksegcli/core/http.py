@@ -260,6 +260,11 @@ class HttpClient:
                     content=content,
                     headers=req_headers,
                 )
+            except (UnicodeEncodeError, httpx.LocalProtocolError):
+                # The request could not be built: a header value (a credential, in practice)
+                # holds a non-ASCII character, a line break or edge spaces. The exception's
+                # text quotes the header, so it must not reach the user; no retry helps.
+                raise _unsendable(method, path, self.label) from None
             except httpx.TimeoutException as exc:
                 err = NetworkError(
                     f"{self.label} did not answer in time ({method} {path}).",
@@ -409,6 +414,15 @@ def _json(response: httpx.Response) -> Any:
 
 def response_json(response: httpx.Response) -> Any:
     return _json(response)
+
+
+def _unsendable(method: str, path: str, label: str) -> AuthError:
+    return AuthError(
+        f"Cannot send {method} {path} to the {label}: a credential holds a character HTTP "
+        "headers cannot carry (non-ASCII, a line break, or spaces at either end).",
+        hint="Copy the token or key again, without quotes or spaces, into its env var, "
+        "--…-stdin, or `ksegcli auth login` / `ksegcli segment login`.",
+    )
 
 
 def _reason(exc: Exception) -> str:
