@@ -381,3 +381,49 @@ def test_a_token_http_cannot_carry_is_an_auth_error_that_does_not_quote_it(
         assert "a credential holds a character HTTP headers cannot carry" in output, output
         for part in token.split("\n"):
             assert part.strip("“”") not in output, (mode, output)
+
+
+def test_a_damaged_cached_token_is_replaced_never_shown(
+    proc: ProcRunner, ready: tuple[FakeServer, str]
+) -> None:
+    """The access token cached in the keyring is a secret loaded like any other: masked
+    wherever it appears; a damaged one is dropped for a fresh token."""
+    server, _ = ready
+    env = {k: v for k, v in base_env(server.url).items() if k != "KAMELEOON_CLIENT_SECRET"}
+    damaged = "cached-token-never-print\n"
+    cached = json.dumps(
+        {"client_id": CLIENT_ID, "token": damaged, "expires_at": time.time() + 3600}
+    )
+    for mode in ((), ("-v",), ("--json",)):
+        proc.keyring_file.write_text(
+            json.dumps(
+                {
+                    "ksegcli/default:client_secret": CLIENT_SECRET,
+                    "ksegcli/default:access_token": cached,
+                }
+            )
+        )
+        result = proc("projects", "list", *mode, env=env)
+        clean("projects list", "--json" in mode, result)
+        assert result.exit_code == ExitCode.OK, (mode, result.stderr)
+        assert SITECODE in result.stdout
+        assert damaged.strip() not in result.stdout + result.stderr, (mode, result.stderr)
+        fresh = json.loads(proc.keyring_entries()["ksegcli/default:access_token"])
+        assert fresh["token"] in server.state.tokens  # replaced by a token the server gave
+
+
+def test_a_cached_token_is_registered_for_redaction(memory_keyring: Any) -> None:
+    from ksegcli.core.redact import MASK, redact
+    from ksegcli.core.session import Session
+
+    token = "cached-token-from-the-keyring-7"
+    memory_keyring.entries[("ksegcli", "default:client_secret")] = CLIENT_SECRET
+    memory_keyring.entries[("ksegcli", "default:access_token")] = json.dumps(
+        {"client_id": CLIENT_ID, "token": token, "expires_at": time.time() + 3600}
+    )
+    session = Session(env={"KAMELEOON_CLIENT_ID": CLIENT_ID})
+    try:
+        assert session.kameleoon().tokens.get() == token  # from the cache, no request
+    finally:
+        session.close()
+    assert redact(f"Bearer {token}.") == f"Bearer {MASK}."

@@ -84,6 +84,11 @@ class TokenProvider:
             token = AccessToken(str(data["token"]), float(data["expires_at"]))
         except (ValueError, KeyError, TypeError, AttributeError):
             return None
+        from ksegcli.core.redact import register_secret
+
+        register_secret(token.token)  # a secret loaded is a secret masked, fetched or cached
+        if not _sendable(token.token):
+            return None  # a damaged cache entry: fetch a fresh token instead
         return token if token.valid() else None
 
     def get(self) -> str:
@@ -153,6 +158,11 @@ class TokenProvider:
             if self._save is not None:
                 self._save("")
         return True
+
+
+def _sendable(token: str) -> bool:
+    """Printable ASCII without spaces: what a bearer token is, and an HTTP header can carry."""
+    return bool(token) and token.isascii() and token.isprintable() and " " not in token
 
 
 def _tail(message: str) -> str:
