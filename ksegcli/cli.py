@@ -138,12 +138,9 @@ def _no_help_for_missing_args(command: object) -> None:
 
 
 def _interrupted() -> KsegError:
-    return KsegError(
-        "Interrupted.",
-        code="interrupted",
-        exit_code=ExitCode.INTERRUPTED,
-        hint="Nothing was left half-written; rerunning the command is safe.",
-    )
+    from ksegcli.errors import interrupted
+
+    return interrupted()
 
 
 def run(argv: Sequence[str] | None = None) -> int:
@@ -215,4 +212,8 @@ def run(argv: Sequence[str] | None = None) -> int:
 
 
 def main() -> None:
-    sys.exit(run())
+    # The console script and `python -m ksegcli` go through ksegcli.__main__.main, which
+    # also covers a Ctrl-C while this module loads.
+    from ksegcli.__main__ import main as entry
+
+    entry()

@@ -132,3 +132,13 @@ class ConfigError(KsegError):
 class KeyringUnavailableError(KsegError):
     code: ErrorCode = "keyring"
     exit_code = ExitCode.CONFIG
+
+
+def interrupted() -> KsegError:
+    """Ctrl-C, wherever it lands: one message, exit 130."""
+    return KsegError(
+        "Interrupted.",
+        code="interrupted",
+        exit_code=ExitCode.INTERRUPTED,
+        hint="Nothing was left half-written; rerunning the command is safe.",
+    )

@@ -427,3 +427,58 @@ def test_a_cached_token_is_registered_for_redaction(memory_keyring: Any) -> None
     finally:
         session.close()
     assert redact(f"Bearer {token}.") == f"Bearer {MASK}."
+
+
+# --- Ctrl-C while the CLI is still loading --------------------------------------------------
+# A real SIGINT in the first ~150 ms lands in some import; these raise KeyboardInterrupt at
+# two such points on purpose, so the test does not depend on timing.
+_CTRL_C_WHILE_LOADING = """
+import builtins, sys
+real_import = builtins.__import__
+def ctrl_c_at_typer(name, *args, **kwargs):
+    if name == "typer":
+        raise KeyboardInterrupt
+    return real_import(name, *args, **kwargs)
+builtins.__import__ = ctrl_c_at_typer
+sys.argv = ["ksegcli", *sys.argv[1:]]
+from ksegcli.__main__ import main
+main()
+"""
+_CTRL_C_BUILDING_THE_TREE = """
+import sys
+import typer.main
+def ctrl_c(app):
+    raise KeyboardInterrupt
+typer.main.get_command = ctrl_c
+sys.argv = ["ksegcli", *sys.argv[1:]]
+from ksegcli.__main__ import main
+main()
+"""
+
+
+@pytest.mark.parametrize(
+    "program", [_CTRL_C_WHILE_LOADING, _CTRL_C_BUILDING_THE_TREE], ids=["import", "tree"]
+)
+@pytest.mark.parametrize("as_json", [False, True], ids=["human", "json"])
+def test_ctrl_c_while_loading_is_a_clean_interrupt(
+    proc: ProcRunner, program: str, as_json: bool
+) -> None:
+    import subprocess
+    import sys
+
+    args = ["projects", "list", *(["--json"] if as_json else [])]
+    done = subprocess.run(
+        [sys.executable, "-c", program, *args],
+        capture_output=True,
+        text=True,
+        env=proc.env,
+        timeout=30,
+    )
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == ExitCode.INTERRUPTED, done.stderr
+    if as_json:
+        assert json.loads(done.stdout)["error"]["code"] == "interrupted"
+        assert done.stderr == ""
+    else:
+        assert done.stdout == ""
+        assert done.stderr.startswith("Error: Interrupted.\nHint: Nothing was left half-written")
