@@ -482,3 +482,31 @@ def test_ctrl_c_while_loading_is_a_clean_interrupt(
     else:
         assert done.stdout == ""
         assert done.stderr.startswith("Error: Interrupted.\nHint: Nothing was left half-written")
+
+
+# --- logout without a keyring must not claim it removed anything ------------------------------
+@pytest.mark.parametrize(
+    ("backend", "timeout"),
+    [("BrokenKeyring", None), ("HangingKeyring", "0.5")],
+    ids=["broken", "hanging"],
+)
+def test_logout_without_a_keyring_fails_and_keeps_the_profile(
+    proc: ProcRunner, tmp_path: Path, backend: str, timeout: str | None
+) -> None:
+    from ksegcli.core.config import Profile
+
+    profile = Profile("default", tmp_path / "config" / "default.toml", {"client_id": CLIENT_ID})
+    profile.save()
+    before = profile.path.read_bytes()
+    env = {"PYTHON_KEYRING_BACKEND": f"ksegcli.testing.keyrings.{backend}"}
+    if timeout:
+        env["KSEG_KEYRING_TIMEOUT"] = timeout
+    human = proc("auth", "logout", env=env)
+    clean("auth logout", False, human)
+    assert human.exit_code == ExitCode.CONFIG, human.stderr
+    assert "Nothing stored" not in human.stderr
+    assert "Error: Cannot remove the secrets of profile 'default'" in human.stderr
+    assert "rerun `ksegcli auth logout`" in human.stderr
+    doc = clean("auth logout", True, proc("auth", "logout", "--json", env=env))
+    assert doc is not None and doc["error"]["code"] == "keyring"
+    assert profile.path.read_bytes() == before  # client id kept: status still says whose

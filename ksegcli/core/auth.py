@@ -183,14 +183,24 @@ def check_client_credentials(session: Session) -> tuple[bool, str]:
 def logout(session: Session) -> list[str]:
     """Forget this profile's secrets (keyring) and client id (profile file)."""
     removed = []
+    store = session.keyring
     for name in (
         credentials.CLIENT_SECRET.name,
         credentials.API_KEY.name,
         credentials.SEGMENT_TOKEN.name,
         credentials.ACCESS_TOKEN_ENTRY,
     ):
-        if session.keyring.delete(session.profile_name, name):
+        if store.delete(session.profile_name, name):
             removed.append(name)
+    if not store.available:
+        # The secrets may still be there: saying "nothing stored" would be a lie. The
+        # client id stays in the profile, so `auth status` still says whose they are.
+        done = f" (removed: {', '.join(removed)})" if removed else ""
+        raise KeyringUnavailableError(
+            f"Cannot remove the secrets of profile {session.profile_name!r}: the OS keyring "
+            f"is not usable ({store.disabled_reason}){done}.",
+            hint="Unlock or start the keyring, then rerun `ksegcli auth logout`.",
+        )
     profile = session.profile
     if profile.get("client_id"):
         profile.set("client_id", None)
