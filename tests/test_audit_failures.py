@@ -514,3 +514,23 @@ def test_logout_without_a_keyring_fails_and_keeps_the_profile(
     doc = clean("auth logout", True, proc("auth", "logout", "--json", env=env))
     assert doc is not None and doc["error"]["code"] == "keyring"
     assert profile.path.read_bytes() == before  # client id kept: status still says whose
+
+
+# --- a config folder that cannot be written -------------------------------------------------
+def test_an_unwritable_config_folder_is_a_config_error(
+    proc: ProcRunner, ready: tuple[FakeServer, str], tmp_path: Path
+) -> None:
+    """A dangling symlink: reading finds no profile, creating the folder fails (even as
+    root, unlike a permission)."""
+    server, _ = ready
+    folder = tmp_path / "dangling"
+    folder.symlink_to(tmp_path / "missing" / "config")
+    env = {**base_env(server.url), "KSEG_CONFIG_DIR": str(folder)}
+    for args in (("sitecode", "set", SITECODE), ("auth", "login")):
+        for mode in ((), ("--json",)):
+            result = proc(*args, *mode, env=env)
+            doc = clean(" ".join(args), bool(mode), result)
+            assert result.exit_code == ExitCode.CONFIG, (args, mode, result.stderr)
+            message = error_of(" ".join(args), result, doc)
+            assert f"Cannot write {folder / 'default.toml'}" in message, message
+    assert not (tmp_path / "missing").exists()

@@ -49,7 +49,7 @@ def test_failed_write_keeps_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
     monkeypatch.setattr(os, "fsync", boom)
     profile.set("sitecode", "BBBBBBBBBB")
-    with pytest.raises(OSError):
+    with pytest.raises(ConfigError, match="disk full"):  # the user's problem, not a bug
         profile.save()
     assert "AAAAAAAAAA" in path.read_text()
     assert [p.name for p in path.parent.iterdir()] == ["default.toml"]

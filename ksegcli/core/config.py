@@ -189,9 +189,16 @@ class Profile:
     def save(self) -> None:
         import tomli_w
 
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        os.chmod(self.path.parent, 0o700)
-        atomic_write(self.path, tomli_w.dumps(self.values).encode("utf-8"))
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            os.chmod(self.path.parent, 0o700)
+            atomic_write(self.path, tomli_w.dumps(self.values).encode("utf-8"))
+        except OSError as exc:  # a folder that cannot be made or written: the user's to fix
+            raise ConfigError(
+                f"Cannot write {self.path}: {exc.strerror or exc}.",
+                hint=f"Check that this folder can be created and written, or set "
+                f"{ENV_CONFIG_DIR} to one that can.",
+            ) from None
 
 
 def load_profile(name: str, env: Mapping[str, str] | None = None) -> Profile:
