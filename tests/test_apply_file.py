@@ -50,7 +50,10 @@ def test_example_file_is_valid() -> None:
     assert all("Segment user id" in s.code for s in shop.custom_data)
     other = by_ref["10002"]
     assert [s.name for s in other.custom_data] == ["Segment audiences", "plan"]
-    assert desired.segment is not None and desired.segment.region == "us"
+    # The destination is declared per project: a source holds one sitecode.
+    assert shop.segment is not None and shop.segment.region == "us"
+    assert shop.segment.source_id == "qQEHquLrjRDN9j1ByrChyn"
+    assert other.segment is None
 
 
 def test_defaults_and_project_values_merge() -> None:

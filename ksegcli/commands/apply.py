@@ -10,12 +10,14 @@ import typer
 from ksegcli.state import get_state
 
 if TYPE_CHECKING:
+    from ksegcli.core.apply import SegmentOutcome
     from ksegcli.output import Output
 
 HELP = """Make the Kameleoon side of the integration match FILE (TOML).
 
 FILE declares, per project (sitecode or id): the Segment tool installed,
-the personas, group and trait custom data, the user-id strategy. Schema
+the personas, group and trait custom data, the user-id strategy, and the
+Segment destination on a source ([projects.<REF>.segment]). Schema
 and example: docs/apply.md and examples/account.toml. The smallest useful
 file is two lines:
 
@@ -86,7 +88,9 @@ def apply(
     state = get_state(ctx)
     out = state.output
     desired = desired_mod.load(file)  # every problem of the file, before any request
-    client = state.session.kameleoon()
+    session = state.session
+    client = session.kameleoon()
+    api_key = core.check_segment_credentials(session, desired)
     plan = core.plan_apply(
         client, desired, prune=prune, update=update, workers=workers, only=project or ()
     )
@@ -102,7 +106,15 @@ def apply(
                 render_plan(out, changing)
             _not_shown(out, len(plan.actions) - len(changing))
 
-        out.result(plan.to_json(), human=human_plan)
+        segment = core.ensure_segment(session, plan, api_key, dry_run=True) if api_key else []
+
+        def human_dry_run() -> None:
+            human_plan()
+            _render_segment(out, segment)
+
+        out.result(
+            {**plan.to_json(), "segment": [o.to_json() for o in segment]}, human=human_dry_run
+        )
         out.info(
             f"Dry run: {describe_counts(counts(plan.actions))}; "
             f"{len(plan.writes)} write request(s) needed, nothing written."
@@ -113,33 +125,43 @@ def apply(
             failures = [not_written(a) for a in plan.blocked]
             report_failures(out, failures)
             raise typer.Exit(int(exit_code(failures)))
-        if detailed_exitcode and plan.has_changes:
+        if segment_code := _segment_failures(out, segment):
+            raise typer.Exit(segment_code)
+        if detailed_exitcode and (plan.has_changes or any(o.pending for o in segment)):
             raise typer.Exit(int(ExitCode.CHANGES_PENDING))
         return
 
     if not plan.has_changes and not plan.blocked:
         noop = core.run_apply(client, plan, started=started)
+        segment = core.ensure_segment(session, plan, api_key, dry_run=False) if api_key else []
         drifted = [a for a in plan.actions if a.action == "drifted"]
 
         def human_noop() -> None:
             if drifted:
                 render_plan(out, drifted)
+            _render_segment(out, segment)
 
-        out.result(noop.to_json(), human=human_noop)
+        out.result({**noop.to_json(), "segment": [o.to_json() for o in segment]}, human=human_noop)
         out.info(f"Nothing to change: {describe_counts(counts(plan.actions))}.")
+        if segment_code := _segment_failures(out, segment):
+            raise typer.Exit(segment_code)
         return
     advance, close = progress_reporter(out, len(plan.writes), enabled=True)
     try:
         run = core.run_apply(client, plan, workers=workers, progress=advance, started=started)
     finally:
         close()
+    # The Segment side after the Kameleoon side: it needs only the sitecodes, and a
+    # Segment failure must not keep the Kameleoon changes from being made.
+    segment = core.ensure_segment(session, plan, api_key, dry_run=False) if api_key else []
     shown = [r for r in run.results if r.status != "unchanged"]
 
     def human_results() -> None:
         render_results(out, shown)
         _not_shown(out, len(run.results) - len(shown))
+        _render_segment(out, segment)
 
-    out.result(run.to_json(), human=human_results)
+    out.result({**run.to_json(), "segment": [o.to_json() for o in segment]}, human=human_results)
     report_failures(out, run.results)
     if not out.json_mode:
         failed = sum(1 for r in run.results if r.failed)
@@ -158,9 +180,43 @@ def apply(
             )
         for step in run.next_steps():
             out.info(step)
-    finish(run.results)
+    segment_code = _segment_failures(out, segment)
+    finish(run.results)  # a Kameleoon failure's code first; else the Segment one
+    if segment_code:
+        raise typer.Exit(segment_code)
 
 
 def _not_shown(out: Output, unchanged: int) -> None:
     if unchanged:
         out.info(f"{unchanged} unchanged item(s) not shown (--json lists every item).")
+
+
+def _render_segment(out: Output, outcomes: list[SegmentOutcome]) -> None:
+    if not outcomes:
+        return
+    rows = []
+    for o in outcomes:
+        if o.error is not None:
+            detail = o.error.message
+        elif o.result is not None and o.result.applied:
+            detail = "; ".join(c.what for c in o.result.applied)
+        elif o.result is not None and o.result.pending:
+            detail = "; ".join(c.what for c in o.result.pending)
+        else:
+            detail = "destination, settings and five mappings as declared"
+        destination = o.result.destination_id if o.result is not None else None
+        rows.append((o.project, o.source_id, o.region, destination or "-", o.state, detail))
+    out.table(
+        ["PROJECT", "SOURCE", "REGION", "DESTINATION", "STATE", "DETAILS"],
+        rows,
+        title="Segment destinations",
+    )
+
+
+def _segment_failures(out: Output, outcomes: list[SegmentOutcome]) -> int:
+    """Report each failed destination (human mode); the first failure's exit code, or 0."""
+    errors = [o.error for o in outcomes if o.error is not None]
+    if not out.json_mode:
+        for error in errors:
+            out.error(error)
+    return int(errors[0].exit_code) if errors else 0

@@ -26,6 +26,9 @@ from ksegcli.errors import BadInputError
 if TYPE_CHECKING:
     from ksegcli.core.desired import Desired, ProjectDesired
     from ksegcli.core.kameleoon import KameleoonClient, Site
+    from ksegcli.core.segment import DestinationResult
+    from ksegcli.core.session import Session
+    from ksegcli.errors import KsegError
 
 # Kameleoon's limits (API_NOTES §1, confirmed): 50 requests per 10 s, 1,000 per hour.
 HOURLY_BUDGET = 1000
@@ -160,11 +163,6 @@ def plan_apply(
         )
     plan = ApplyPlan(desired, sites, actions, reads=_spent(client) - before)
     plan.warnings.extend(budget_warnings(plan.requests_needed(), client))
-    if any(p.segment is not None for p in desired.projects):
-        plan.warnings.append(
-            "The [segment] settings are validated but not applied by this version: set up the "
-            "Segment destination with `ksegcli segment destination create`."
-        )
     return plan
 
 
@@ -206,12 +204,15 @@ class ApplyRun:
         }
         if not sites:
             return []
-        codes = ", ".join(sorted(sites))
+        codes = sorted(sites)
+        command = "ksegcli snippet render persona-values --sitecode " + (
+            codes[0] if len(codes) == 1 else "<SITECODE>"
+        )
         return [
-            f"One step left by hand for the personas custom data of {len(sites)} project(s) "
-            f"({codes}): in Kameleoon, open it, click Next, turn on 'Save the values for the "
-            "targeting condition associated with the custom data point' and paste the code of "
-            "`ksegcli snippet render persona-values --sitecode <SITECODE>`."
+            f"One step left by hand for the personas custom data of {len(codes)} project(s) "
+            f"({', '.join(codes)}): in Kameleoon, open it, click Next, turn on 'Save the values "
+            "for the targeting condition associated with the custom data point' and paste the "
+            f"code of `{command}`."
         ]
 
     def to_json(self) -> dict[str, Any]:
@@ -250,3 +251,94 @@ def summarize(items: Sequence[ActionResult]) -> str:
     from ksegcli.core.plan import describe_counts
 
     return describe_counts(counts(items))
+
+
+# --- the Segment side: one Kameleoon (Actions) destination per declared source -------------
+
+
+@dataclass
+class SegmentOutcome:
+    """The destination of one project's ``[segment]`` source: planned, done, or failed."""
+
+    project: str  # the file's ref
+    sitecode: str
+    source_id: str
+    region: str
+    result: DestinationResult | None = None
+    error: KsegError | None = None
+
+    @property
+    def pending(self) -> bool:
+        """Writes still needed (dry run) or left undone."""
+        if self.result is None:
+            return False
+        return bool(self.result.pending) or self.result.state == "planned"
+
+    @property
+    def state(self) -> str:
+        if self.error is not None:
+            return "failed"
+        assert self.result is not None
+        if self.result.dry_run:
+            return "in_sync" if not self.pending else "planned"
+        return self.result.state
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "project": self.project,
+            "sitecode": self.sitecode,
+            "source_id": self.source_id,
+            "region": self.region,
+            "state": self.state,
+            "destination": None if self.result is None else self.result.to_json(),
+            "error": None if self.error is None else self.error.to_json()["error"],
+        }
+
+
+def segment_targets(plan: ApplyPlan) -> list[tuple[ProjectDesired, Site]]:
+    return [
+        (p, plan.sites[p.ref])
+        for p in plan.desired.projects
+        if p.segment is not None and p.segment.source_id is not None
+    ]
+
+
+def check_segment_credentials(session: Session, desired: Desired) -> str | None:
+    """The API key for the destinations, resolved before anything is written (a missing
+    Segment token or key fails the run here, not half-way). None: no [segment] source."""
+    if not any(p.segment is not None and p.segment.source_id for p in desired.projects):
+        return None
+    from ksegcli.core import credentials
+    from ksegcli.core.segment import destination_api_key
+
+    session.credentials.require(credentials.SEGMENT_TOKEN)
+    return destination_api_key(session).value
+
+
+def ensure_segment(
+    session: Session, plan: ApplyPlan, api_key: str, *, dry_run: bool
+) -> list[SegmentOutcome]:
+    """Plan (dry run) or make each declared destination match the file. The file is the
+    desired state, so differences are fixed (``update``); failures are reported per source."""
+    from ksegcli.core.segment import ensure_destination
+    from ksegcli.errors import KsegError
+
+    outcomes = []
+    for project, site in segment_targets(plan):
+        hook = project.segment
+        assert hook is not None and hook.source_id is not None
+        outcome = SegmentOutcome(project.ref, site.code, hook.source_id, hook.region)
+        try:
+            outcome.result = ensure_destination(
+                session,
+                hook.source_id,
+                region=hook.region,
+                sitecode=site.code,
+                api_key=api_key,
+                update=True,
+                dry_run=dry_run,
+            )
+        except KsegError as exc:
+            outcome.error = exc
+        outcomes.append(outcome)
+    return outcomes

@@ -30,6 +30,7 @@ class CredentialSpec:
     env: str
     flag: str  # how to give it on the command line
     secret: bool
+    store_command: str = "ksegcli auth login"  # the command that keeps it in the keyring
 
 
 CLIENT_ID = CredentialSpec(
@@ -43,7 +44,12 @@ CLIENT_SECRET = CredentialSpec(
     secret=True,
 )
 API_KEY = CredentialSpec(
-    "api_key", "Segment destination API key", config.ENV_API_KEY, "--api-key-stdin", secret=True
+    "api_key",
+    "Segment destination API key",
+    config.ENV_API_KEY,
+    "--api-key-stdin",
+    secret=True,
+    store_command="ksegcli auth getapikey",
 )
 SEGMENT_TOKEN = CredentialSpec(
     "segment_token",
@@ -51,6 +57,7 @@ SEGMENT_TOKEN = CredentialSpec(
     config.ENV_SEGMENT_TOKEN,
     "--token-stdin",
     secret=True,
+    store_command="ksegcli segment login",
 )
 ALL = (CLIENT_ID, CLIENT_SECRET, API_KEY, SEGMENT_TOKEN)
 # Cached OAuth access token (JSON with expiry); a secret, never shown.
@@ -110,8 +117,8 @@ class Credentials:
                 return Credential(spec, value, "prompt")
         raise NotLoggedInError(
             f"No {spec.label} for profile {self.profile.name!r}.",
-            hint=f"Run `ksegcli auth login`, or set {spec.env}"
-            + (f" (or pass {spec.flag})." if spec.flag else "."),
+            hint=f"Run `{spec.store_command}`, or set {spec.env}"
+            + (f" (or pass {spec.flag} where the command has it)." if spec.flag else "."),
         )
 
 

@@ -19,9 +19,9 @@ Schema (version 1) — see docs/apply.md::
     [projects.ABCDE12345]             # a sitecode, or a numeric project id ("10001")
     traits = { plan = "Plan", age = { name = "Age", format = "number" } }
 
-    [segment]                         # hook for the Segment destination (validated only)
+    [projects.ABCDE12345.segment]     # the Kameleoon (Actions) destination on a source
     source_id = "qQEHquLrjRDN9j1ByrChyn"
-    region = "us"                     # or "eu"
+    region = "us"                     # or "eu"; a top-level [segment] sets defaults
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ Path_ = tuple[str | int, ...]
 
 @dataclass(frozen=True)
 class SegmentHook:
-    """The Segment destination a project should have (wired by `segment destination`)."""
+    """The Segment source whose Kameleoon destination should carry this project's sitecode."""
 
     source_id: str | None
     region: str
@@ -308,9 +308,33 @@ def parse(text: str, path: Path) -> Desired:
             project = _project(check, ref, table, defaults, segment)
             if project is not None:
                 projects.append(project)
+    _one_project_per_source(check, projects, projects_raw)
     if check.problems:
         raise FileError(path, check.problems)
     return Desired(path=path, projects=tuple(projects), segment=segment)
+
+
+def _one_project_per_source(check: _Checker, projects: Sequence[ProjectDesired], raw: Any) -> None:
+    """A Segment source gets one Kameleoon destination, which holds one sitecode: two
+    projects on one source would make each apply rewrite the other's settings."""
+    owners: dict[tuple[str, str], str] = {}
+    for project in projects:
+        hook = project.segment
+        if hook is None or hook.source_id is None:
+            continue
+        key = (hook.source_id, hook.region)
+        if key not in owners:
+            owners[key] = project.ref
+            continue
+        own = isinstance(raw, dict) and isinstance(raw.get(project.ref), dict)
+        declared = own and "segment" in raw[project.ref]
+        where: Path_ = ("projects", project.ref, "segment") if declared else ("segment",)
+        check.add(
+            where,
+            f"Segment source {hook.source_id!r} is declared for projects {owners[key]} and "
+            f"{project.ref}: a source sends to one Kameleoon destination, with one sitecode "
+            "(give each project its own source, under [projects.<ref>.segment])",
+        )
 
 
 def _table(check: _Checker, parent: Mapping[str, Any], path: Path_) -> dict[str, Any]:
