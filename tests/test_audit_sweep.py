@@ -92,7 +92,11 @@ NO_CREDENTIALS = frozenset(
 
 # Every leaf command, with the arguments it needs. A new command must get an entry here.
 LEAVES: dict[str, tuple[Case, ...]] = {
-    "apply": (Case(("apply", "{apply_file}")),),
+    "apply": (
+        Case(("apply", "{apply_file}")),
+        # The dry run shows request bodies, the destination's apiKey among them: masked.
+        Case(("apply", "{apply_file}", "--dry-run"), modes=VARIANT),
+    ),
     "doctor": (Case(("doctor", "--source", "{main_source}", "--user", USER)),),
     # The one long-running command: --print-env reads the fake (it holds the demo data).
     "sandbox": (Case(("sandbox", "--print-env", "--port", "{port}", "--wait", "2")),),
@@ -231,7 +235,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         source = server.add_segment_source(SEGMENT_TOKEN, f"Audit new {mode}")
         bare = server.add_segment_source(SEGMENT_TOKEN, f"Audit bare {mode}")
         apply_file = root / f"apply-{mode}.toml"
-        apply_file.write_text(f'[projects.{scratch["code"]}]\ntraits = ["tier"]\n')
+        apply_source = server.add_segment_source(SEGMENT_TOKEN, f"Audit apply {mode}")
+        apply_file.write_text(
+            f'[projects.{scratch["code"]}]\ntraits = ["tier"]\n'
+            f'[projects.{scratch["code"]}.segment]\nsource_id = "{apply_source["id"]}"\n'
+        )
         world.values[mode] = {
             "scratch": scratch["code"],
             "uninstall": uninstall["code"],
