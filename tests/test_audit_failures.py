@@ -534,3 +534,29 @@ def test_an_unwritable_config_folder_is_a_config_error(
             message = error_of(" ".join(args), result, doc)
             assert f"Cannot write {folder / 'default.toml'}" in message, message
     assert not (tmp_path / "missing").exists()
+
+
+def test_an_invalid_sitecode_in_the_profile_is_a_config_error(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    """Valid TOML, invalid value: still the config file's fault (exit 7), and `sitecode set`
+    is the way out."""
+    from ksegcli.core.config import Profile
+
+    path = tmp_path / "config" / "default.toml"
+    Profile("default", path, {"sitecode": "too-short"}).save()
+    env = base_env("http://127.0.0.1:9")
+    for args in (
+        ("sitecode", "show"),
+        ("data", "cohorts", USER),
+        ("integration", "install"),
+        ("snippet", "render", "persona-values"),
+    ):
+        result = cli(*args, env=env)
+        assert result.exit_code == ExitCode.CONFIG, (args, result.stderr)
+        assert "Invalid sitecode 'too-short'" in result.stderr and str(path) in result.stderr
+        assert "Hint: Store a valid one with `ksegcli sitecode set CODE`." in result.stderr
+    # Flag and env values stay input errors (exit 2).
+    assert cli("data", "cohorts", USER, "--sitecode", "nope", env=env).exit_code == ExitCode.USAGE
+    assert cli("sitecode", "set", SITECODE).exit_code == ExitCode.OK
+    assert cli("sitecode", "show").stdout == f"{SITECODE}\n"

@@ -66,9 +66,16 @@ class Session:
                 try:
                     return config.validate_sitecode(value)
                 except Exception as exc:
-                    from ksegcli.errors import BadInputError
+                    from ksegcli.errors import BadInputError, ConfigError
 
                     if isinstance(exc, BadInputError):
+                        if source == str(self.profile.path):
+                            # A bad value in the profile file is a config problem (exit 7),
+                            # like any other invalid setting there.
+                            raise ConfigError(
+                                f"{exc.message} (from {source})",
+                                hint="Store a valid one with `ksegcli sitecode set CODE`.",
+                            ) from None
                         raise BadInputError(
                             f"{exc.message} (from {source})", hint=exc.hint
                         ) from None
