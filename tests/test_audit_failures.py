@@ -560,3 +560,22 @@ def test_an_invalid_sitecode_in_the_profile_is_a_config_error(
     assert cli("data", "cohorts", USER, "--sitecode", "nope", env=env).exit_code == ExitCode.USAGE
     assert cli("sitecode", "set", SITECODE).exit_code == ExitCode.OK
     assert cli("sitecode", "show").stdout == f"{SITECODE}\n"
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "says"),
+    [
+        ("--region", "mars", "Unknown Segment region 'mars'"),
+        ("--data-region", "moon", "Unknown Data API region 'moon'"),
+        ("--sitecode", "short", "Invalid sitecode 'short'"),
+    ],
+)
+def test_doctor_flag_typos_are_usage_errors_not_failed_checks(
+    cli: CliRunner, flag: str, value: str, says: str
+) -> None:
+    env = base_env("http://127.0.0.1:9")  # nothing listens: a check would be a request
+    human = cli("doctor", flag, value, env=env)
+    assert human.exit_code == ExitCode.USAGE, human.output
+    assert human.stdout == "" and human.stderr.startswith(f"Error: {says}"), human.output
+    doc = cli("doctor", flag, value, "--json", env=env).json()
+    assert doc["error"]["code"] == "bad_input" and says in doc["error"]["message"]

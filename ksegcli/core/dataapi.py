@@ -39,16 +39,21 @@ IDENTIFY_KEY = "IDENTIFY_{user_id}"
 COMMON_KEY = "common"
 
 
+def normalize_region(region: str) -> str:
+    value = region.strip().lower()
+    if value not in DATA_API_REGIONS:
+        raise BadInputError(
+            f"Unknown Data API region {region!r}.",
+            hint=f"Use one of: {', '.join(DATA_API_REGIONS)} (or omit --region).",
+        )
+    return value
+
+
 def data_base_url(session: Session, region: str | None = None) -> str:
     """``KSEG_DATA_API_URL`` → ``--region`` → profile ``data_api_url`` → data.kameleoon.io."""
     service = config.DATA_API
     if region:
-        value = region.strip().lower()
-        if value not in DATA_API_REGIONS:
-            raise BadInputError(
-                f"Unknown Data API region {region!r}.",
-                hint=f"Use one of: {', '.join(DATA_API_REGIONS)} (or omit --region).",
-            )
+        value = normalize_region(region)
         if not session.env.get(service.env):
             return DATA_API_REGIONS[value]
     return config.base_url(service, session.profile, session.env)

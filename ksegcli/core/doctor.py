@@ -523,4 +523,22 @@ def run_doctor(
     on_check: Callable[[Check], None] | None = None,
 ) -> DoctorReport:
     """Run every check in order; ``on_check`` sees each as soon as it is done."""
+    _check_options(options)
     return _Doctor(session, options, on_check or (lambda check: None)).run()
+
+
+def _check_options(options: DoctorOptions) -> None:
+    """A typo in a flag is a usage error (exit 2) before any check, not a failed check
+    (exit 9) that a script would take for a broken integration. Values from env vars and
+    the profile stay checks: finding those is doctor's job."""
+    from ksegcli.core import dataapi, segment
+
+    if options.sitecode:
+        try:
+            config.validate_sitecode(options.sitecode)
+        except KsegError as exc:
+            raise type(exc)(f"{exc.message} (from --sitecode)", hint=exc.hint) from None
+    if options.segment_region:
+        segment.normalize_region(options.segment_region)
+    if options.data_region:
+        dataapi.normalize_region(options.data_region)
