@@ -235,10 +235,13 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         source = server.add_segment_source(SEGMENT_TOKEN, f"Audit new {mode}")
         bare = server.add_segment_source(SEGMENT_TOKEN, f"Audit bare {mode}")
         apply_file = root / f"apply-{mode}.toml"
+        # apply sets up a whole project (tool, personas, group, traits, destination): one of
+        # its own, so that it never races the customdata and integration runs on scratch.
+        apply_site = server.add_site(CLIENT_ID, name=f"Apply {mode}")
         apply_source = server.add_segment_source(SEGMENT_TOKEN, f"Audit apply {mode}")
         apply_file.write_text(
-            f'[projects.{scratch["code"]}]\ntraits = ["tier"]\n'
-            f'[projects.{scratch["code"]}.segment]\nsource_id = "{apply_source["id"]}"\n'
+            f'[projects.{apply_site["code"]}]\ntraits = ["tier"]\n'
+            f'[projects.{apply_site["code"]}.segment]\nsource_id = "{apply_source["id"]}"\n'
         )
         world.values[mode] = {
             "scratch": scratch["code"],
