@@ -579,3 +579,19 @@ def test_doctor_flag_typos_are_usage_errors_not_failed_checks(
     assert human.stdout == "" and human.stderr.startswith(f"Error: {says}"), human.output
     doc = cli("doctor", flag, value, "--json", env=env).json()
     assert doc["error"]["code"] == "bad_input" and says in doc["error"]["message"]
+
+
+def test_getapikey_without_a_keyring_reports_the_keyring_once(
+    proc: ProcRunner, ready: tuple[FakeServer, str]
+) -> None:
+    server, _ = ready
+    env = {
+        **base_env(server.url),
+        "PYTHON_KEYRING_BACKEND": "ksegcli.testing.keyrings.BrokenKeyring",
+    }
+    result = proc("auth", "getapikey", env=env)
+    clean("auth getapikey", False, result)
+    assert result.exit_code == ExitCode.OK, result.stderr
+    assert result.stderr.count("the collection is locked") == 1, result.stderr
+    assert result.stderr.count(KEYRING_WARNING) == 1, result.stderr
+    assert "Warning: The API key was not kept: set KAMELEOON_API_KEY" in result.stderr

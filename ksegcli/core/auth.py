@@ -121,9 +121,13 @@ def fetch_api_key(
         try:
             session.keyring.set(session.profile_name, credentials.API_KEY.name, key)
             stored = True
-        except KeyringUnavailableError as exc:
+        except KeyringUnavailableError:
+            # The keyring's failure was reported once already (KeyringStore); say only
+            # what it means for this key.
             if session.warn:
-                session.warn(f"{exc.message} Set {config.ENV_API_KEY} where it is needed.")
+                session.warn(
+                    f"The API key was not kept: set {config.ENV_API_KEY} where it is needed."
+                )
     return ApiKeyResult(api_key=key, origin=origin, stored=stored, client_id=client_id.value)
 
 
