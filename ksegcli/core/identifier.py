@@ -42,6 +42,9 @@ _SNIPPET_HEADER = "// ksegcli identifier snippet"
 LABEL = "identifier script"
 SCRIPT_LOCATION = "Project › Settings › Global custom script"
 MANUAL_ROUTE = f"{SCRIPT_LOCATION}: paste the code of `ksegcli snippet render identifier`"
+MANUAL_REMOVAL = (
+    f"{SCRIPT_LOCATION}: delete the lines from {BEGIN_MARKER!r} to {END_MARKER!r}, both included"
+)
 REFUSAL_STATUSES = frozenset({400, 404, 405})
 
 State = Literal["current", "outdated", "absent", "manual", "broken"]
@@ -220,18 +223,24 @@ def own_lines(script: str) -> int:
 Script = str | KsegError
 
 
-def refused(exc: ApiError, method: str, site: Site) -> ApiError:
+def manual_hint(removing: bool = False) -> str:
+    if removing:
+        return f"Remove it by hand in Kameleoon: {MANUAL_REMOVAL}."
+    return f"Add it by hand in Kameleoon: {MANUAL_ROUTE}."
+
+
+def refused(exc: ApiError, method: str, site: Site, *, removing: bool = False) -> ApiError:
     """The API does not take the site endpoint as we read it: say so, with the way by hand."""
     message = exc.message.split(": ", 1)[-1] if ": " in exc.message else exc.message
     path = SITE_PATH.format(site_id=site.id)
     return ApiError(
         f"The Automation API refused {method} {path} (HTTP {exc.status}): {message}. "
-        f"Writing the global custom script ({TRACKING_SCRIPT_FIELD}) by API rests on an "
-        "inference (API_NOTES §1).",
+        f"The global custom script as the site's {TRACKING_SCRIPT_FIELD!r}, read and written "
+        "there, is an inference (API_NOTES §1).",
         status=exc.status,
         code="api_refused",
         exit_code=ExitCode.API,
-        hint=f"Add it by hand in Kameleoon: {MANUAL_ROUTE}.",
+        hint=manual_hint(removing),
     )
 
 
@@ -241,7 +250,7 @@ def _field_missing(site: Site) -> ApiError:
         f"GET {path} answered without a string {TRACKING_SCRIPT_FIELD!r}: the global custom "
         "script field is an inference (API_NOTES §1) that this API does not confirm.",
         code="api_refused",
-        hint=f"Add it by hand in Kameleoon: {MANUAL_ROUTE}.",
+        hint=manual_hint(),
     )
 
 
@@ -381,7 +390,8 @@ def handle(client: KameleoonClient, action: Action) -> ActionResult:
         )
     except ApiError as exc:
         if exc.status in REFUSAL_STATUSES:
-            raise refused(exc, request.method, action.site) from None
+            removing = action.action == "uninstall"
+            raise refused(exc, request.method, action.site, removing=removing) from None
         raise
     data = response_json(response)
     if isinstance(data, dict) and TRACKING_SCRIPT_FIELD in data:
@@ -393,7 +403,7 @@ def handle(client: KameleoonClient, action: Action) -> ActionResult:
                 f"{TRACKING_SCRIPT_FIELD!r} is not the script sent: the field is an inference "
                 "(API_NOTES §1).",
                 code="api_refused",
-                hint=f"Add it by hand in Kameleoon: {MANUAL_ROUTE}.",
+                hint=manual_hint(action.action == "uninstall"),
             )
     lines = own_lines(sent)
     verb = {"install": "appended", "update": "block replaced", "uninstall": "block removed"}[
