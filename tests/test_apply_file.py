@@ -202,3 +202,22 @@ def test_budget_warnings() -> None:
     assert "at least 70 s" in slow
     hourly, _ = budget_warnings(HOURLY_BUDGET + 5, Client())  # type: ignore[arg-type]
     assert "1000 an hour" in hourly and "1005 requests" in hourly
+
+
+def test_identifier_is_inherited_overridden_or_left_unmanaged() -> None:
+    text = """
+[defaults]
+identifier = true
+
+[projects.ABCDE12345]
+[projects.FGHIJ67890]
+identifier = false
+"""
+    first, second = parse(text, F).projects
+    assert (first.identifier, second.identifier) == (True, False)
+    assert first.to_json()["identifier"] is True
+    (alone,) = parse("[projects.ABCDE12345]\n", F).projects
+    assert alone.identifier is None and alone.to_json()["identifier"] is None
+    assert problems("[defaults]\nidentifier = 1\n[projects.ABCDE12345]\n") == [
+        "acct.toml:2:1: 'defaults.identifier' must be true or false, not an integer"
+    ]
