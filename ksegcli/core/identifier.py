@@ -166,8 +166,9 @@ def inspect(script: str, code: str | None = None) -> Inspection:
                 hand_copy=hand,
             )
         return Inspection("absent", "not in the global custom script")
-    where = f"(lines {script.count(chr(10), 0, block.start) + 1}-"
-    where += f"{script.count(chr(10), 0, block.stop) + 1})"
+    first = script.count("\n", 0, block.start) + 1
+    last = script.count("\n", 0, block.stop) + 1
+    where = f"(lines {first}-{last})"
     if _normalize(block.text(script)) == _normalize(render_block(code)):
         return Inspection("current", f"in the global custom script {where}, current", block, hand)
     return Inspection(
