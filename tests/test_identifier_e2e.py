@@ -158,6 +158,8 @@ def test_broken_markers_are_blocked(srv: FakeServer, run: Any) -> None:
     (doc,) = result.json()
     assert doc["status"] == "failed"
     assert "a begin marker (line 3) without its end marker" in doc["message"]
+    assert doc["error"]["code"] == "conflict"
+    assert "Project › Settings › Global custom script" in doc["error"]["hint"]
     assert writes(srv) == []
     assert script(srv, shop["id"]) == broken
 

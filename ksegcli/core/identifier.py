@@ -311,9 +311,12 @@ def _blocked(site: Site, reason: str) -> Action:
         LABEL,
         "blocked",
         reason,
+        # Not the API's refusal but the script's state: "conflict", with the exit code of a
+        # failed item (5) like every other item that could not be done.
         error=ApiError(
             f"{site.label()}: {reason}.",
-            code="api_refused",
+            code="conflict",
+            exit_code=ExitCode.API,
             hint=f"Fix it by hand in Kameleoon ({SCRIPT_LOCATION}), then rerun.",
         ),
     )
