@@ -154,14 +154,34 @@ def test_markers_that_do_not_pair_up_block_every_write(script: str, why: str) ->
         assert action.error is not None and "Global custom script" in (action.error.hint or "")
 
 
-def test_a_copy_pasted_by_hand_blocks_install_and_is_left_alone_by_uninstall() -> None:
-    script = USER + CODE
+# The help article's code (Step 4), as users paste it today.
+ARTICLE = """Kameleoon.API.Core.runWhenConditionTrue(
+     () => window.analytics && window.analytics.track && window.analytics.user,
+     () => {
+         window.analytics.track('Kameleoon identifier', {'k_visitorCode': Kameleoon.API.Visitor.code})
+     }
+ );
+"""
+
+
+@pytest.mark.parametrize(("copy", "line"), [(CODE, 3), (ARTICLE, 6)])
+def test_a_copy_pasted_by_hand_blocks_install_and_is_left_alone_by_uninstall(
+    copy: str, line: int
+) -> None:
+    script = USER + copy
     assert inspect(script).state == "manual"
     action = plan_identifier(SHOP, script)
-    assert action.action == "blocked" and "pasted by hand" in action.reason
-    assert "line 3" in action.reason
+    assert action.action == "blocked" and action.request is None
+    assert f"already sends the identifier at line {line}" in action.reason
+    assert "pasted by hand" in action.reason and "remove that copy" in action.reason
+    assert action.error is not None and action.error.code == "conflict"
     removal = plan_identifier(SHOP, script, install=False)
     assert removal.action == "unchanged" and "left alone" in removal.reason
+    # Next to a ksegcli block, a hand copy still blocks install; uninstall takes only the block.
+    both = with_block(USER) + copy
+    assert plan_identifier(SHOP, both).action == "blocked"
+    removal = plan_identifier(SHOP, both, install=False)
+    assert removal.request is not None and removal.request.body == {"trackingScript": USER + copy}
 
 
 def test_planning_each_state() -> None:

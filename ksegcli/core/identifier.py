@@ -19,6 +19,7 @@ whose.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -36,8 +37,9 @@ END_MARKER = "// <<< ksegcli identifier <<<"
 # A marker line is recognised by its start, so a reworded comment is still ours.
 _BEGIN_PREFIX = "// >>> ksegcli identifier"
 _END_PREFIX = "// <<< ksegcli identifier"
-# The first line of the identifier snippet (ksegcli/snippets/identifier.js).
-_SNIPPET_HEADER = "// ksegcli identifier snippet"
+# An identifier pasted by hand: ksegcli's snippet (its first line) or the help article's
+# code, both of which send this event.
+_HAND_COPY_RE = re.compile(r"""^\s*// ksegcli identifier snippet|["']Kameleoon identifier["']""")
 
 LABEL = "identifier script"
 SCRIPT_LOCATION = "Project › Settings › Global custom script"
@@ -132,11 +134,11 @@ def find_block(script: str) -> Block | None:
 
 
 def _hand_copy(script: str, block: Block | None) -> int | None:
-    """The line of ksegcli's snippet header outside the block (pasted by hand), if any."""
+    """The first line of an identifier outside the block (pasted by hand), if any."""
     for number, (offset, line) in enumerate(_lines(script), start=1):
         if block is not None and block.start <= offset < block.end:
             continue
-        if line.strip().startswith(_SNIPPET_HEADER):
+        if _HAND_COPY_RE.search(line):
             return number
     return None
 
@@ -162,7 +164,7 @@ def inspect(script: str, code: str | None = None) -> Inspection:
         if hand is not None:
             return Inspection(
                 "manual",
-                f"ksegcli's identifier snippet pasted by hand (line {hand}), outside a ksegcli block",
+                f"an identifier pasted by hand (line {hand}), outside a ksegcli block",
                 hand_copy=hand,
             )
         return Inspection("absent", "not in the global custom script")
@@ -354,9 +356,10 @@ def plan_identifier(
     if found.hand_copy is not None:
         return _blocked(
             site,
-            f"ksegcli's identifier snippet is in the global custom script at line "
-            f"{found.hand_copy}, outside a ksegcli block (pasted by hand); ksegcli never edits "
-            "code outside its block: remove that copy, then rerun",
+            f"the global custom script already sends the identifier at line {found.hand_copy} "
+            "(ksegcli's snippet or a 'Kameleoon identifier' track call pasted by hand), outside "
+            "a ksegcli block; ksegcli never edits code outside its block: remove that copy, "
+            "then rerun",
         )
     if found.state == "current":
         return Action(site, "identifier", LABEL, "unchanged", found.detail)
