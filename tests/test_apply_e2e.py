@@ -225,6 +225,9 @@ def test_faults_converge_without_duplicates(srv: FakeServer, apply: Any) -> None
     srv.inject("POST", r"^/custom-datas$", "429", 3)
     srv.inject("GET", r"^/custom-datas$", "429", 1)
     srv.inject("POST", r"^/custom-datas$", "timeout", 1)
+    # Random draws depend on thread timing: make sure each kind of fault happens at least once.
+    srv.inject("POST", r"^/custom-datas$", "drop_after_commit", 2)
+    srv.inject("PUT", r"^/sites/\d+/integration-tools$", "503", 1)
     srv.configure(timeout_fault_seconds=0.5)
     runs = []
     for _ in range(3):

@@ -26,6 +26,7 @@ def test_smallest_file_gets_the_defaults() -> None:
     desired = parse("[projects.ABCDE12345]\n", F)
     (project,) = desired.projects
     assert project.ref == "ABCDE12345" and project.integration is True
+    assert project.identifier is None  # not managed unless declared
     assert project.user_id == "visitor-code"
     assert [(s.kind, s.name, s.type, s.format) for s in project.custom_data] == [
         ("personas", "SegmentIO personas", "LIST", "STRING"),
@@ -41,6 +42,7 @@ def test_example_file_is_valid() -> None:
     by_ref = {p.ref: p for p in desired.projects}
     shop = by_ref["ABCDE12345"]
     assert shop.user_id == "segment"
+    assert shop.identifier is True  # from [defaults]
     assert {(s.name, s.format, s.trait) for s in shop.custom_data if s.kind == "trait"} == {
         ("plan", "STRING", "plan"),
         ("Company", "STRING", "company"),
@@ -90,7 +92,7 @@ age = { name = "Age", formt = "number" }
     lines = problems(text)
     assert lines[0] == (
         "acct.toml:2:1: unknown key 'defaults.integraton'; did you mean 'integration'? "
-        "(allowed: integration, user_id, personas, group, traits)"
+        "(allowed: integration, identifier, user_id, personas, group, traits)"
     )
     assert lines[1].startswith(
         "acct.toml:5:1: unknown key 'projects.ABCDE12345.trait'; did you mean 'traits'?"
@@ -200,3 +202,22 @@ def test_budget_warnings() -> None:
     assert "at least 70 s" in slow
     hourly, _ = budget_warnings(HOURLY_BUDGET + 5, Client())  # type: ignore[arg-type]
     assert "1000 an hour" in hourly and "1005 requests" in hourly
+
+
+def test_identifier_is_inherited_overridden_or_left_unmanaged() -> None:
+    text = """
+[defaults]
+identifier = true
+
+[projects.ABCDE12345]
+[projects.FGHIJ67890]
+identifier = false
+"""
+    first, second = parse(text, F).projects
+    assert (first.identifier, second.identifier) == (True, False)
+    assert first.to_json()["identifier"] is True
+    (alone,) = parse("[projects.ABCDE12345]\n", F).projects
+    assert alone.identifier is None and alone.to_json()["identifier"] is None
+    assert problems("[defaults]\nidentifier = 1\n[projects.ABCDE12345]\n") == [
+        "acct.toml:2:1: 'defaults.identifier' must be true or false, not an integer"
+    ]

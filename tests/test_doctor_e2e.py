@@ -65,6 +65,14 @@ def test_doctor_fails_before_setup_and_passes_after(
     assert "✗ Segment tool installed on the project: not installed on docsite001" in before.stdout
     assert f"fix: Run `ksegcli integration install --project {SITECODE}`" in before.stdout
     assert "✗ Personas custom data" in before.stdout
+    # The visitor-code strategy (the default) needs the identifier: a warning, not a failure.
+    assert (
+        f"! Identifier script in the global custom script: not in the global custom script of {SITECODE}"
+        in before.stdout
+    )
+    assert (
+        f"fix: Run `ksegcli integration identifier install --project {SITECODE}`" in before.stdout
+    )
     assert f"fix: Run `ksegcli segment destination create --source {source}`" in before.stdout
     assert "✓ Remote data for user u-9: personas: vip" in before.stdout
     assert "failed" in before.stderr
@@ -78,13 +86,16 @@ def test_doctor_fails_before_setup_and_passes_after(
         "customdata.personas",
         "customdata.group",
         "customdata.traits",
+        "identifier",
         "destination",
         "remote_data",
     ]
     assert statuses(doc)["integration"] == "fail"
+    assert statuses(doc)["identifier"] == "warn"
 
     for step in (
         ("integration", "install"),
+        ("integration", "identifier", "install"),
         ("customdata", "create", "personas"),
         ("customdata", "create", "group"),
         ("segment", "destination", "create", "--source", source),
@@ -121,6 +132,7 @@ def test_doctor_without_credentials_skips_dependants(proc: ProcRunner, server: F
         "customdata.personas": "skip",
         "customdata.group": "skip",
         "customdata.traits": "skip",
+        "identifier": "skip",
         "destination": "skip",
     }
     first = doc["checks"][0]
@@ -182,3 +194,40 @@ def test_doctor_when_the_integration_endpoint_is_refused(
     check = next(c for c in result.json()["checks"] if c["id"] == "integration")
     assert check["status"] == "warn"
     assert "Admin › Integrations › Segment" in check["fix"]
+
+
+def test_doctor_identifier_states(proc: ProcRunner, server: FakeServer) -> None:
+    from ksegcli.core.identifier import BEGIN_MARKER, with_block
+
+    env = env_for(server)
+    (site,) = server.sites()
+
+    def identifier_check(**extra: str) -> dict[str, Any]:
+        doc = proc("doctor", "--json", env={**env, **extra}).json()
+        check: dict[str, Any] = next(c for c in doc["checks"] if c["id"] == "identifier")
+        return check
+
+    # Custom data written for Segment's user id: the identifier is not needed.
+    assert proc("customdata", "create", "group", "--user-id", "segment", env=env).exit_code == 0
+    check = identifier_check()
+    assert check["status"] == "pass" and "not needed" in check["detail"]
+    # An older block: a warning with the command that brings it up to date.
+    old = with_block("mine();\n", "// ksegcli identifier snippet\nold();\n")
+    server.state.sites[site["id"]]["trackingScript"] = old
+    check = identifier_check()
+    assert check["status"] == "warn" and "older or edited" in check["detail"]
+    assert check["fix"] == f"Run `ksegcli integration identifier install --project {SITECODE}`."
+    # A marker without its pair: a warning that says so, never a guess.
+    server.state.sites[site["id"]]["trackingScript"] = f"mine();\n{BEGIN_MARKER}\nx();\n"
+    check = identifier_check()
+    assert check["status"] == "warn" and "without its end marker" in check["detail"]
+    assert "Global custom script" in check["fix"]
+    # Up to date, read through GET /sites/{id} when the listing leaves the script out.
+    assert proc("integration", "identifier", "uninstall", env=env).exit_code == 5  # broken
+    server.state.sites[site["id"]]["trackingScript"] = "mine();\n"
+    assert proc("integration", "identifier", "install", env=env).exit_code == 0
+    server.configure(sites_list_tracking_script=False)
+    server.clear_requests()
+    check = identifier_check()
+    assert check["status"] == "pass" and "current" in check["detail"]
+    assert ("GET", f"/sites/{site['id']}") in [(r.method, r.path) for r in server.requests]

@@ -176,6 +176,22 @@ def test_site_patch_validates(srv: FakeServer, client: httpx.Client) -> None:
         f"/sites/{site['id']}", headers={**auth, "Content-Type": "application/json"}, content=b"{"
     )
     assert r.status_code == 400
+    r = client.patch(f"/sites/{site['id']}", headers=auth, json={"trackingScript": 7})
+    assert r.status_code == 400 and "'trackingScript'" in r.json()["message"]
+
+
+def test_site_flags_refuse_patch_and_hide_the_script_in_lists(
+    srv: FakeServer, client: httpx.Client
+) -> None:
+    site = srv.add_site("acme", tracking_script="mine();")
+    auth = bearer(client)
+    assert client.get("/sites", headers=auth).json()[0]["trackingScript"] == "mine();"
+    srv.configure(site_patch_supported=False, sites_list_tracking_script=False)
+    assert "trackingScript" not in client.get("/sites", headers=auth).json()[0]
+    assert client.get(f"/sites/{site['id']}", headers=auth).json()["trackingScript"] == "mine();"
+    r = client.patch(f"/sites/{site['id']}", headers=auth, json={"trackingScript": ""})
+    assert r.status_code == 405 and "not supported" in r.json()["message"]
+    assert srv.sites()[0]["trackingScript"] == "mine();"
 
 
 def test_paging_answers_bare_arrays_and_refuses_big_pages(

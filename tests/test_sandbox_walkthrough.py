@@ -62,6 +62,7 @@ def test_walkthrough_runs_as_written(tmp_path: Path, proc: ProcRunner) -> None:
     # doctor: every check passed, destination included.
     assert "✓ Segment destination and mappings" in out
     assert "✓ Segment tool installed on the project" in out
+    assert "✓ Identifier script in the global custom script" in out
     assert "✓ Remote data for user demo-user" in out
     assert "✗" not in out
     assert "five mappings as expected" in out

@@ -72,6 +72,7 @@ def test_terminal_output_is_highlighted_with_a_note(
     code = render_snippet("identifier").code
     assert [line.rstrip() for line in result.stdout.splitlines()] == code.splitlines()
     assert "Paste it into: Project › Global custom script" in result.stderr
+    assert "`ksegcli integration identifier install`" in result.stderr
 
 
 class _TtyStream:

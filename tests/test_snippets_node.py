@@ -459,3 +459,25 @@ def test_js_sdk_snippets_read_the_same_values() -> None:
     assert value(results[3]) == "g7"
     assert value(results[4]) == []
     assert results[5]["undefined"] is True
+
+
+def test_identifier_block_in_a_global_custom_script_compiles_and_tracks() -> None:
+    # What `integration identifier install` writes: the user's code, then ksegcli's block.
+    from ksegcli.core.identifier import with_block
+
+    full = with_block("var shopOwnCode = 1") + "// the user's code may follow\n"
+    [checked] = harness(
+        {"mode": "check", "items": [{"name": "global", "code": full, "wrap": "script"}]}
+    )
+    assert checked["ok"], checked
+    [results] = run_scenarios(
+        scenario(
+            {"global": {"code": full, "wrap": "script"}},
+            [{"script": "global"}, {"state": 1}],
+            visitorCode=VC,
+            analytics={"anonymousId": "anon-1"},
+        )
+    )
+    assert results[1]["tracks"] == [
+        {"event": "Kameleoon identifier", "properties": {"k_visitorCode": VC}}
+    ]

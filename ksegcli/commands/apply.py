@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 HELP = """Make the Kameleoon side of the integration match FILE (TOML).
 
 FILE declares, per project (sitecode or id): the Segment tool installed,
+the identifier snippet in the global custom script (identifier = true),
 the personas, group and trait custom data, the user-id strategy, and the
 Segment destination on a source ([projects.<REF>.segment]). Schema
 and example: docs/apply.md and examples/account.toml. The smallest useful

@@ -38,7 +38,8 @@ def doctor(
     """Check the whole integration, one line per check, each with its fix.
 
     In order: credentials, API key, sitecode and project, Segment tool, custom data,
-    Segment destination (with a token and --source), remote data (with --user).
+    identifier script (global custom script), Segment destination (with a token
+    and --source), remote data (with --user).
     Exit 9 when a check fails.
     """
     from ksegcli.core.doctor import DoctorOptions, run_doctor

@@ -1,6 +1,9 @@
-"""``ksegcli integration install | uninstall | status``."""
+"""``ksegcli integration install | uninstall | status`` and
+``ksegcli integration identifier install | uninstall | status``."""
 
 from __future__ import annotations
+
+from typing import Literal
 
 import typer
 
@@ -24,7 +27,13 @@ DRY_RUN_OPTION = typer.Option(
 
 
 def _change(
-    state: AppState, project: list[str] | None, all_projects: bool, *, install: bool, dry_run: bool
+    state: AppState,
+    project: list[str] | None,
+    all_projects: bool,
+    *,
+    install: bool,
+    dry_run: bool,
+    what: Literal["integration", "identifier"] = "integration",
 ) -> None:
     from ksegcli.commands._results import (
         finish,
@@ -32,18 +41,19 @@ def _change(
         report_failures,
         show_dry_run,
     )
-    from ksegcli.core import integration
+    from ksegcli.core import identifier, integration
     from ksegcli.core.plan import counts, describe_counts, execute
 
+    module = identifier if what == "identifier" else integration
     session = state.session
     sites = session.projects(project or [], all_projects=all_projects)
     client = session.kameleoon()
-    actions = integration.plan(client, sites, install=install)
+    actions = module.plan(client, sites, install=install)
     out = state.output
     if dry_run:
         show_dry_run(out, actions, client.http.base_url)
         return
-    results = execute(client, actions, integration.HANDLERS)
+    results = execute(client, actions, module.HANDLERS)
     out.result(
         [r.to_json() for r in results],
         human=lambda: render_results(out, results),
@@ -115,3 +125,76 @@ def status(
     failed = [r.error for r in rows if r.error is not None]
     if failed:
         raise typer.Exit(int(failed[0].exit_code if failed[0] else ExitCode.API))
+
+
+# -- the identifier snippet in the project's global custom script --------------------------
+
+identifier_app = typer.Typer(
+    help="The identifier snippet in each project's global custom script (sends the "
+    "Kameleoon visitor code to Segment).",
+    no_args_is_help=True,
+)
+app.add_typer(identifier_app, name="identifier")
+
+
+@identifier_app.command("install")
+def identifier_install(
+    ctx: typer.Context,
+    project: list[str] | None = PROJECT_OPTION,
+    all_projects: bool = ALL_OPTION,
+    dry_run: bool = DRY_RUN_OPTION,
+) -> None:
+    """Add (or bring up to date) ksegcli's block in the global custom script.
+
+    The block sits between two marker lines, after the project's own code,
+    which is sent back exactly as it was.
+    """
+    _change(get_state(ctx), project, all_projects, install=True, dry_run=dry_run, what="identifier")
+
+
+@identifier_app.command("uninstall")
+def identifier_uninstall(
+    ctx: typer.Context,
+    project: list[str] | None = PROJECT_OPTION,
+    all_projects: bool = ALL_OPTION,
+    dry_run: bool = DRY_RUN_OPTION,
+) -> None:
+    """Remove ksegcli's block from the global custom script (nothing else)."""
+    _change(
+        get_state(ctx), project, all_projects, install=False, dry_run=dry_run, what="identifier"
+    )
+
+
+@identifier_app.command("status")
+def identifier_status(
+    ctx: typer.Context,
+    project: list[str] | None = PROJECT_OPTION,
+    all_projects: bool = ALL_OPTION,
+) -> None:
+    """Whether each project's global custom script holds the current identifier block."""
+    from ksegcli.core import identifier
+
+    state = get_state(ctx)
+    session = state.session
+    sites = session.projects(project or [], all_projects=all_projects)
+    rows = identifier.status(session.kameleoon(), sites)
+    out = state.output
+
+    def human() -> None:
+        out.table(
+            ["PROJECT", "SITECODE", "IDENTIFIER", "DETAILS"],
+            [
+                (f"{r.site.name or '-'} ({r.site.id})", r.site.code, r.state or "unknown", r.detail)
+                for r in rows
+            ],
+        )
+        seen: set[str] = set()
+        for r in rows:
+            if r.error is not None and r.error.message not in seen:
+                seen.add(r.error.message)
+                out.error(r.error)
+
+    out.result([r.to_json() for r in rows], human=human)
+    failed = [r.error for r in rows if r.error is not None]
+    if failed:
+        raise typer.Exit(int(failed[0].exit_code))

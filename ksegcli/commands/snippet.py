@@ -209,3 +209,5 @@ def _emit(state: AppState, snippet: Snippet, output_file: Path | None) -> None:
     # For a person at a terminal; a pipeline or CI log gets the code alone, and no Rich import.
     if sys.stderr.isatty():
         out.info(f"Paste it into: {snippet.paste_into}")
+        if snippet.kind == "identifier" and snippet.language == "javascript":
+            out.info("Or let ksegcli put it there: `ksegcli integration identifier install`.")

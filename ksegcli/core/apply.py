@@ -2,9 +2,12 @@
 
 Reads are minimal and fixed: one paged list of projects, one paged list of the
 custom data of every project in the file, and the integration tools of each
-project (the API has no account-wide list of those). The plan is built purely
-from what was read (:mod:`ksegcli.core.customdata`, :mod:`ksegcli.core.integration`)
-and executed with bounded concurrency under the shared rate limiter.
+project (the API has no account-wide list of those). The global custom script
+of projects that declare ``identifier`` comes with the list of projects when it
+carries ``trackingScript``; otherwise one ``GET /sites/{id}`` each. The plan is
+built purely from what was read (:mod:`ksegcli.core.customdata`,
+:mod:`ksegcli.core.integration`, :mod:`ksegcli.core.identifier`) and executed
+with bounded concurrency under the shared rate limiter.
 
 Nothing the file does not mention is deleted, unless ``prune``: then
 ksegcli's own custom data (recognised by the snippet header) that the file no
@@ -19,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from ksegcli.core import customdata, integration
+from ksegcli.core import customdata, identifier, integration
 from ksegcli.core.plan import Action, ActionResult, Progress, counts, execute
 from ksegcli.errors import BadInputError
 
@@ -33,7 +36,7 @@ if TYPE_CHECKING:
 # Kameleoon's limits (API_NOTES §1, confirmed): 50 requests per 10 s, 1,000 per hour.
 HOURLY_BUDGET = 1000
 DEFAULT_WORKERS = 8
-HANDLERS = {**integration.HANDLERS, **customdata.HANDLERS}
+HANDLERS = {**integration.HANDLERS, **identifier.HANDLERS, **customdata.HANDLERS}
 
 
 @dataclass
@@ -146,12 +149,18 @@ def plan_apply(
     with ThreadPoolExecutor(max_workers=1) as pool:
         listing = pool.submit(customdata.list_custom_data, client, [s.id for _, s in projects])
         tools = integration.read_all_tools(client, [s for _, s in projects], workers=workers)
+        managed = [s for p, s in projects if p.identifier is not None]
+        scripts = identifier.read_all_scripts(client, managed, workers=workers)
         existing = listing.result()
     actions: list[Action] = []
     for project, site in projects:
         actions.append(
             integration.plan_integration(site, tools[site.id], install=project.integration)
         )
+        if project.identifier is not None:
+            actions.append(
+                identifier.plan_identifier(site, scripts[site.id], install=project.identifier)
+            )
         actions.extend(
             customdata.plan_custom_data(
                 site,

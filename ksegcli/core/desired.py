@@ -11,6 +11,8 @@ Schema (version 1) — see docs/apply.md::
     version = 1                       # optional
     [defaults]                        # optional; every project inherits it
     integration = true                # Segment tool installed (false: uninstalled)
+    identifier = true                 # identifier block in the global custom script
+                                      # (false: removed; absent: not managed)
     user_id = "visitor-code"          # or "segment"
     personas = true                   # true, false (not managed) or the name
     group = true                      # true, false or the name
@@ -39,8 +41,8 @@ from ksegcli.errors import BadInputError, KsegError
 
 SCHEMA_VERSION = 1
 TOP_KEYS = ("version", "defaults", "projects", "segment")
-PROJECT_KEYS = ("integration", "user_id", "personas", "group", "traits", "segment")
-DEFAULT_KEYS = ("integration", "user_id", "personas", "group", "traits")
+PROJECT_KEYS = ("integration", "identifier", "user_id", "personas", "group", "traits", "segment")
+DEFAULT_KEYS = ("integration", "identifier", "user_id", "personas", "group", "traits")
 TRAIT_KEYS = ("name", "format")
 SEGMENT_KEYS = ("source_id", "region")
 SEGMENT_REGIONS = ("us", "eu")
@@ -67,11 +69,15 @@ class ProjectDesired:
     custom_data: tuple[CustomDataSpec, ...]
     segment: SegmentHook | None
     line: int | None = None
+    # The identifier block in the global custom script: True installed, False removed,
+    # None (the key absent) not managed, so files written before the key keep their meaning.
+    identifier: bool | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
             "ref": self.ref,
             "integration": self.integration,
+            "identifier": self.identifier,
             "user_id": self.user_id,
             "custom_data": [
                 {
@@ -480,6 +486,8 @@ def _project(
 
     raw, where = value("integration")
     integration = True if raw is None else _bool(check, raw, where)
+    raw, where = value("identifier")
+    identifier = None if raw is None else _bool(check, raw, where)
     raw, where = value("user_id")
     user_id = "visitor-code" if raw is None else _choice(check, raw, USER_IDS, where)
     flags: dict[str, str | bool | None] = {}
@@ -529,4 +537,5 @@ def _project(
         custom_data=tuple(specs),
         segment=hook,
         line=(locate(check.text, path) or (None, None))[0],
+        identifier=identifier,
     )

@@ -18,6 +18,7 @@ from ksegcli.core import config, credentials
 from ksegcli.errors import KsegError
 
 if TYPE_CHECKING:
+    from ksegcli.core.customdata import CustomData
     from ksegcli.core.kameleoon import Site
     from ksegcli.core.session import Session
 
@@ -91,6 +92,7 @@ class _Doctor:
         self.api_key: str | None = None
         self.sitecode: str | None = None
         self.site: Site | None = None
+        self.custom_data: list[CustomData] | None = None  # the project's, once read
 
     def add(
         self,
@@ -316,6 +318,7 @@ class _Doctor:
             for id, title in zip(ids[:2], titles[:2], strict=True):
                 self.add(id, title, "fail", exc.message, _fix(exc, "Rerun with -v."))
             return
+        self.custom_data = items
         for kind, id, title in (("personas", ids[0], titles[0]), ("group", ids[1], titles[1])):
             ours = [i for i in items if i.ours == kind]
             current = [i for i in ours if i.current()]
@@ -372,7 +375,74 @@ class _Doctor:
                 traits=[],
             )
 
-    # -- 6. Segment destination ------------------------------------------------------------
+    # -- 6. identifier -----------------------------------------------------------------------
+    def check_identifier(self) -> None:
+        """Only a warning when absent: a site may send the visitor code to Segment its own way."""
+        from ksegcli.core import identifier
+        from ksegcli.core.snippets import user_id_mode
+
+        title = "Identifier script in the global custom script"
+        if self._skip_without_project("identifier", title):
+            return
+        assert self.site is not None
+        site = self.site
+        install = f"ksegcli integration identifier install --project {site.code}"
+        try:
+            script = identifier.read_script(self.session.kameleoon(), site)
+        except KsegError as exc:
+            if exc.code == "api_refused":
+                self.add(
+                    "identifier",
+                    title,
+                    "warn",
+                    "cannot be read through the API here (the trackingScript field is inferred)",
+                    _fix(exc, identifier.manual_hint()),
+                )
+                return
+            self.add("identifier", title, "fail", exc.message, _fix(exc, "Rerun with -v."))
+            return
+        found = identifier.inspect(script)
+        if found.state in ("current", "manual"):
+            self.add("identifier", title, "pass", f"{site.code}: {found.detail}")
+            return
+        if found.state == "outdated":
+            self.add(
+                "identifier", title, "warn", f"{site.code}: {found.detail}", f"Run `{install}`."
+            )
+            return
+        if found.state == "broken":
+            self.add(
+                "identifier",
+                title,
+                "warn",
+                f"{site.code}: {found.detail}",
+                f"Fix the marker lines by hand ({identifier.SCRIPT_LOCATION}), then run "
+                f"`{install}`.",
+            )
+            return
+        # Absent: needed when the custom data find users by the visitor code (the default).
+        modes = {user_id_mode(item.code) for item in self.custom_data or [] if item.ours}
+        modes.discard(None)
+        if modes == {"segment"}:
+            self.add(
+                "identifier",
+                title,
+                "pass",
+                f"not in the global custom script of {site.code}; not needed: the custom data "
+                "use Segment's user id",
+            )
+            return
+        why = "the custom data use" if modes else "the default user id strategy is"
+        self.add(
+            "identifier",
+            title,
+            "warn",
+            f"not in the global custom script of {site.code}; {why} the Kameleoon visitor "
+            "code, which reaches Segment only through this script",
+            f"Run `{install}`.",
+        )
+
+    # -- 7. Segment destination ------------------------------------------------------------
     def check_destination(self) -> None:
         from ksegcli.core.segment import destination_status
 
@@ -458,7 +528,7 @@ class _Doctor:
             destination=data,
         )
 
-    # -- 7. remote data --------------------------------------------------------------------
+    # -- 8. remote data --------------------------------------------------------------------
     def check_remote_data(self) -> None:
         from ksegcli.core import dataapi
 
@@ -511,6 +581,7 @@ class _Doctor:
         self.check_sitecode()
         self.check_integration()
         self.check_custom_data()
+        self.check_identifier()
         self.check_destination()
         self.check_remote_data()
         return self.report

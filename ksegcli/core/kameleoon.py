@@ -12,7 +12,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ksegcli.core.http import HttpClient, RateLimiter, response_json
@@ -25,6 +25,8 @@ TOKEN_EXPIRY_MARGIN = 60.0  # seconds: treat a token as expired this much early,
 PER_PAGE_MAX = 200  # list endpoints: page (1-based) + perPage, bare JSON array answers
 SITES_PATH = "/sites"
 SITE_BY_CODE_PATH = "/sites/byCode/{code}"
+SITE_PATH = "/sites/{site_id}"  # GET one project; PATCH changes its fields
+TRACKING_SCRIPT_FIELD = "trackingScript"  # a site's field: the project's global custom script
 
 
 def filter_param(field: str, operator: str, values: Sequence[Any]) -> str:
@@ -178,15 +180,23 @@ class Site:
     url: str
     code: str
     type: str
+    # The project's global custom script when the listing carried it (null = empty);
+    # None when it did not, so a reader knows to ask GET /sites/{id} (core/identifier.py).
+    tracking_script: str | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> Site:
+        script: str | None = None
+        if TRACKING_SCRIPT_FIELD in data:
+            raw = data[TRACKING_SCRIPT_FIELD]
+            script = "" if raw is None else raw if isinstance(raw, str) else None
         return cls(
             id=int(data["id"]),
             name=str(data.get("name") or ""),
             url=str(data.get("url") or ""),
             code=str(data.get("code") or ""),
             type=str(data.get("type") or ""),
+            tracking_script=script,
         )
 
     def to_json(self) -> dict[str, Any]:

@@ -35,7 +35,7 @@ DONE: Mapping[str, str] = {
     "uninstall": "uninstalled",
 }
 
-Resource = Literal["integration", "custom-data"]
+Resource = Literal["integration", "custom-data", "identifier"]
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ class Action:
 
     site: Site
     resource: Resource
-    name: str  # the custom data's name, or the integration tool's label
+    name: str  # the custom data's name, the integration tool's label, or "identifier script"
     action: ActionKind
     reason: str
     request: Request | None = None

@@ -30,6 +30,7 @@ __all__ = [
     "js_string",
     "persona_values_url",
     "render_snippet",
+    "user_id_mode",
 ]
 
 
@@ -97,6 +98,21 @@ SNIPPET_KINDS: dict[str, SnippetKind] = {
 
 USER_ID_MODES = ("visitor-code", "segment")
 _USER_ID_LABELS = {"visitor-code": "Kameleoon visitor code", "segment": "Segment user id"}
+# The header line of the acquisition templates names the mode they were rendered for.
+_HEADER_MODE_RE = re.compile(r"\A\s*// ksegcli [a-z-]+ snippet - user id: (.+?)\s*$", re.MULTILINE)
+
+
+def user_id_mode(code: str | None) -> str | None:
+    """The user-id mode an acquisition snippet was rendered for (from its header line),
+    None when the code is not one of them."""
+    match = _HEADER_MODE_RE.match(code or "")
+    if not match:
+        return None
+    for mode, label in _USER_ID_LABELS.items():
+        if match.group(1) == label:
+            return mode
+    return None
+
 
 # Data API hosts for the persona list. "legacy" is the host the help article documents; the
 # others are the current Data API (API_NOTES §3), read through /map/map.

@@ -156,6 +156,8 @@ class FakeConfig:
     drop_rate: float = 0.0  # chance, for a write, of committing then closing without answer
     seed: int = 0
     integration_tools_supported: bool = True
+    site_patch_supported: bool = True  # False: PATCH /sites/{id} answers 405
+    sites_list_tracking_script: bool = True  # False: GET /sites items leave trackingScript out
     segment_write_limit: int = 5  # subscription writes per window per workspace; <= 0 disables
     segment_write_window: float = 60.0
     fault_oauth: bool = False  # let random faults hit /oauth/token too
@@ -1590,6 +1592,8 @@ class FakeServer:
     def _sites_list(self, call: _Call) -> _Response:
         owned = self._owned_sites(call)
         items = [s for i, s in self._state.sites.items() if i in owned]
+        if not self._config.sites_list_tracking_script:
+            items = [{k: v for k, v in s.items() if k != "trackingScript"} for s in items]
         return self._list(call, items, frozenset({"id", "name", "code", "url", "type"}))
 
     def _site_get(self, call: _Call) -> _Response:
@@ -1604,6 +1608,8 @@ class FakeServer:
         raise ApiError(404, f"Site with code '{code}' not found")
 
     def _site_patch(self, call: _Call) -> _Response:
+        if not self._config.site_patch_supported:
+            raise ApiError(405, f"Request method '{call.method}' is not supported")
         site = self._owned_site(call, call.params["id"])
         changes = _validate(call.json_body(), _SITE_PATCH_SPEC)
         site.update(copy.deepcopy(changes))
@@ -2370,6 +2376,7 @@ def _build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="answer 405 on /sites/{id}/integration-tools",
     )
+    p.add_argument("--no-site-patch", action="store_true", help="answer 405 on PATCH /sites/{id}")
     p.add_argument("--fault-oauth", action="store_true")
     p.add_argument("--log", action="store_true", help="one line per request on stderr")
     return p
@@ -2388,6 +2395,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         drop_rate=args.drop_rate,
         seed=args.seed,
         integration_tools_supported=not args.no_integration_tools,
+        site_patch_supported=not args.no_site_patch,
         segment_write_limit=args.segment_write_limit,
         fault_oauth=args.fault_oauth,
         log=args.log,
