@@ -226,6 +226,7 @@ def ready(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FakeServer
     env = base_env(server.url)
     setup = [
         ("integration", "install", "--project", SITECODE),
+        ("integration", "identifier", "install", "--project", SITECODE),
         ("customdata", "create", "personas", "--project", SITECODE),
         ("customdata", "create", "group", "--project", SITECODE),
         ("segment", "destination", "create", "--source", source, "--sitecode", SITECODE),

@@ -122,6 +122,18 @@ LEAVES: dict[str, tuple[Case, ...]] = {
     "integration install": (Case(("integration", "install", "--project", "{scratch}")),),
     "integration uninstall": (Case(("integration", "uninstall", "--project", "{uninstall}")),),
     "integration status": (Case(("integration", "status", "--all")),),
+    "integration identifier install": (
+        Case(("integration", "identifier", "install", "--project", "{scratch}")),
+        # The dry run prints the whole new script it would PATCH.
+        Case(
+            ("integration", "identifier", "install", "--project", "{uninstall}", "--dry-run"),
+            modes=VARIANT,
+        ),
+    ),
+    "integration identifier uninstall": (
+        Case(("integration", "identifier", "uninstall", "--project", "{uninstall}")),
+    ),
+    "integration identifier status": (Case(("integration", "identifier", "status", "--all")),),
     "customdata list": (Case(("customdata", "list", "--project", MAIN_SITECODE)),),
     "customdata delete": (
         Case(("customdata", "delete", "{delete}", "--project", MAIN_SITECODE, "--yes")),
@@ -257,6 +269,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     # The main project fully set up, so that doctor and the status commands pass.
     setup = [
         ("integration", "install", "--project", MAIN_SITECODE),
+        ("integration", "identifier", "install", "--project", MAIN_SITECODE),
         ("customdata", "create", "personas", "--project", MAIN_SITECODE),
         ("customdata", "create", "group", "--project", MAIN_SITECODE),
         ("segment", "destination", "create", "--source", main_source),
