@@ -27,9 +27,13 @@ app = typer.Typer(
 )
 
 
-def _version_callback(value: bool) -> None:
+def _version_callback(ctx: typer.Context, value: bool) -> None:
     if value:
-        sys.stdout.write(f"ksegcli {__version__}\n")
+        state = ctx.obj
+        if isinstance(state, AppState) and state.json_mode:  # --json: one document, always
+            state.output.emit_json({"version": __version__})
+        else:
+            sys.stdout.write(f"ksegcli {__version__}\n")
         raise typer.Exit()
 
 

@@ -507,3 +507,14 @@ def test_an_incomplete_command_is_a_usage_error_in_every_mode(cli: CliRunner) ->
             else:
                 assert f"Usage: {command} [OPTIONS]" in result.stdout, where
                 assert result.stderr == "", (where, result.stderr)  # no stray empty line
+
+
+def test_version_is_one_json_document_with_json(cli: CliRunner) -> None:
+    from ksegcli import __version__
+
+    assert cli("--version").stdout == f"ksegcli {__version__}\n"
+    for args in (("--json", "--version"), ("auth", "status", "--version", "--json")):
+        result = cli(*args)
+        assert result.exit_code == ExitCode.OK
+        assert json.loads(result.stdout) == {"version": __version__}, args
+        assert result.stderr == ""
