@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -71,7 +71,7 @@ def base_env(url: str) -> dict[str, str]:
 
 
 def run_all(
-    proc: ProcRunner,
+    proc: Callable[..., Result],
     env: dict[str, str],
     *,
     source: str = SOURCE,
@@ -272,8 +272,9 @@ def test_no_keyring_env_credentials_still_work(
 
 
 # --- a bad flag ------------------------------------------------------------------------------
-def test_bad_flag_is_a_usage_error_with_the_help_hint(proc: ProcRunner) -> None:
-    results = run_all(proc, base_env("http://127.0.0.1:9"), extra=("--no-such-flag",))
+def test_bad_flag_is_a_usage_error_with_the_help_hint(cli: CliRunner) -> None:
+    # In-process (one at a time): parsing is the same code path as in a subprocess.
+    results = run_all(cli, base_env("http://127.0.0.1:9"), extra=("--no-such-flag",), workers=1)
     for (name, as_json), (result, _) in results.items():
         doc = clean(name, as_json, result)
         assert result.exit_code == ExitCode.USAGE, (name, result.stderr)
@@ -294,7 +295,7 @@ BROKEN_TOML = 'sitecode = "AUDITfail1"\nclient_id = "x\n'  # unterminated string
 
 
 def test_broken_profile_is_a_config_error_and_stays_untouched(
-    proc: ProcRunner, tmp_path: Path
+    cli: CliRunner, tmp_path: Path
 ) -> None:
     folder = tmp_path / "config"
     folder.mkdir(mode=0o700)
@@ -302,7 +303,7 @@ def test_broken_profile_is_a_config_error_and_stays_untouched(
     profile.write_text(BROKEN_TOML)
     profile.chmod(0o600)
     before = (profile.read_bytes(), profile.stat().st_mtime_ns)
-    results = run_all(proc, base_env("http://127.0.0.1:9"))
+    results = run_all(cli, base_env("http://127.0.0.1:9"), workers=1)  # in-process
     for (name, as_json), (result, _) in results.items():
         doc = clean(name, as_json, result)
         assert result.exit_code == ExitCode.CONFIG, (name, as_json, result.stdout, result.stderr)

@@ -84,9 +84,25 @@ class Case:
 
 # Further variants of a leaf run in two modes only, to keep the sweep fast.
 VARIANT = frozenset({"plain", "json-verbose"})
-# Leaves that read no credential: nothing for the keyring mode to add.
-NO_CREDENTIALS = frozenset(
-    {"sandbox", "snippet render", "sitecode set", "data get", "data cohorts", "data traits"}
+# The keyring mode runs the leaves where credentials from the keyring and profile take
+# other paths than env vars: logins, status, the token cache, the derived key, doctor.
+KEYRING_LEAVES = frozenset(
+    {
+        "auth login",
+        "auth getapikey",
+        "auth status",
+        "auth logout",
+        "auth token",
+        "sitecode show",
+        "projects list",
+        "integration install",
+        "customdata list",
+        "segment login",
+        "segment destination create",
+        "segment sources list",
+        "apply",
+        "doctor",
+    }
 )
 
 
@@ -426,7 +442,7 @@ def jobs_for(mode: str) -> list[tuple[str, int, Case, str]]:
     return [
         (leaf, index, case, mode)
         for leaf, cases in LEAVES.items()
-        if not (MODES[mode].keyring and leaf in NO_CREDENTIALS)
+        if not MODES[mode].keyring or leaf in KEYRING_LEAVES
         for index, case in enumerate(cases)
         if case.modes is None or mode in case.modes
     ]
@@ -437,9 +453,7 @@ def test_every_command_keeps_the_standards(world: World, mode: str) -> None:
     jobs = jobs_for(mode)
     with ThreadPoolExecutor(max_workers=6) as pool:
         runs = list(pool.map(lambda job: _run(world, *job), jobs))
-    leaves = set(leaf_commands())
-    if MODES[mode].keyring:
-        leaves -= NO_CREDENTIALS
+    leaves = KEYRING_LEAVES if MODES[mode].keyring else set(leaf_commands())
     assert {run.leaf for run in runs} == leaves
 
     access_tokens = list(world.server.state.tokens)  # every token handed out (none in flight)
