@@ -197,5 +197,9 @@ def test_redaction() -> None:
     register_secret("hunter2hunter2")
     text = redact("GET /x?id=a&secret=abc123&y=1 Authorization: Bearer tok.en hunter2hunter2")
     assert "abc123" not in text and "tok.en" not in text and "hunter2hunter2" not in text
-    assert mask("abcdefghijklmnopqrstuvwxyz") == "abcd…wxyz"
+    assert mask("abcdefghijklmnopqrstuvwxyz012345") == "abcd…2345"
+    assert mask("abcdefghijklmnopqrstuvwxyz") == "abc…xyz"
     assert mask("short") == "****"
+    # Never more than a quarter of a secret: a 13-character one shows 1 + 1.
+    assert mask("0123456789abc") == "0…c"
+    assert mask("0123456") == "****"

@@ -49,9 +49,14 @@ def redact(text: str) -> str:
 
 
 def mask(value: str | None, *, keep: int = 4) -> str:
-    """``abcd…wxyz``-style preview of a secret, safe to print; short values are fully masked."""
+    """``abcd…wxyz``-style preview of a secret, safe to print.
+
+    At most a quarter of the value shows (``keep`` characters at each end, fewer
+    for shorter values); a value too short for that is fully masked.
+    """
     if not value:
         return ""
-    if len(value) <= keep * 3:
+    keep = min(keep, len(value) // 8)
+    if keep == 0:
         return MASK
     return f"{value[:keep]}…{value[-keep:]}"
