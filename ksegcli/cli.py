@@ -126,17 +126,25 @@ def _app_for(args: Sequence[str]) -> typer.Typer:
             i += 2
             continue
         if arg.startswith("-"):
-            if arg in ("--help", "-h", "--version"):
+            if arg == "--version":  # answered by the root callback: no command tree needed
+                return _single(None)
+            if arg in ("--help", "-h"):
                 return app
             i += 1
             continue
         if arg not in _COMMANDS:
             return app
-        single = typer.Typer(**_APP_SETTINGS)  # type: ignore[arg-type]
-        single.callback()(root)
-        _register(single, only=arg)
-        return single
+        return _single(arg)
     return app
+
+
+def _single(name: str | None) -> typer.Typer:
+    """The root with one command (or none, for ``--version``)."""
+    single = typer.Typer(**_APP_SETTINGS)  # type: ignore[arg-type]
+    single.callback()(root)
+    if name is not None:
+        _register(single, only=name)
+    return single
 
 
 # Options that belong to the root but that users type after the subcommand.
