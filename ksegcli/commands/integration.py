@@ -3,11 +3,23 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import typer
 
 from ksegcli.state import AppState, get_state
+
+if TYPE_CHECKING:
+    from ksegcli.errors import KsegError
+
+
+class _StatusRow(Protocol):
+    @property
+    def error(self) -> KsegError | None: ...
+
+    def to_json(self) -> dict[str, Any]: ...
+
 
 app = typer.Typer(
     help="The Segment tool on Kameleoon projects (sends 'Experiment Viewed' to Segment).",
@@ -94,27 +106,36 @@ def status(
 ) -> None:
     """Whether the Segment tool is installed on each project."""
     from ksegcli.core import integration
-    from ksegcli.errors import ExitCode
 
     state = get_state(ctx)
     session = state.session
     sites = session.projects(project or [], all_projects=all_projects)
     rows = integration.status(session.kameleoon(), sites)
+    _show_status(
+        state,
+        rows,
+        ["PROJECT", "SITECODE", "SEGMENT", "TOOLS"],
+        [
+            (
+                f"{r.site.name or '-'} ({r.site.id})",
+                r.site.code,
+                "unknown" if r.installed is None else ("installed" if r.installed else "no"),
+                ", ".join(r.tools) or "-",
+            )
+            for r in rows
+        ],
+    )
+
+
+def _show_status(
+    state: AppState, rows: Sequence[_StatusRow], columns: list[str], cells: list[tuple[str, ...]]
+) -> None:
+    """A per-project status table (or JSON list); each distinct error once; exit with the
+    first error's code after everything is shown."""
     out = state.output
 
     def human() -> None:
-        out.table(
-            ["PROJECT", "SITECODE", "SEGMENT", "TOOLS"],
-            [
-                (
-                    f"{r.site.name or '-'} ({r.site.id})",
-                    r.site.code,
-                    "unknown" if r.installed is None else ("installed" if r.installed else "no"),
-                    ", ".join(r.tools) or "-",
-                )
-                for r in rows
-            ],
-        )
+        out.table(columns, cells)
         seen: set[str] = set()
         for r in rows:
             if r.error is not None and r.error.message not in seen:
@@ -124,7 +145,7 @@ def status(
     out.result([r.to_json() for r in rows], human=human)
     failed = [r.error for r in rows if r.error is not None]
     if failed:
-        raise typer.Exit(int(failed[0].exit_code if failed[0] else ExitCode.API))
+        raise typer.Exit(int(failed[0].exit_code))
 
 
 # -- the identifier snippet in the project's global custom script --------------------------
@@ -178,23 +199,12 @@ def identifier_status(
     session = state.session
     sites = session.projects(project or [], all_projects=all_projects)
     rows = identifier.status(session.kameleoon(), sites)
-    out = state.output
-
-    def human() -> None:
-        out.table(
-            ["PROJECT", "SITECODE", "IDENTIFIER", "DETAILS"],
-            [
-                (f"{r.site.name or '-'} ({r.site.id})", r.site.code, r.state or "unknown", r.detail)
-                for r in rows
-            ],
-        )
-        seen: set[str] = set()
-        for r in rows:
-            if r.error is not None and r.error.message not in seen:
-                seen.add(r.error.message)
-                out.error(r.error)
-
-    out.result([r.to_json() for r in rows], human=human)
-    failed = [r.error for r in rows if r.error is not None]
-    if failed:
-        raise typer.Exit(int(failed[0].exit_code))
+    _show_status(
+        state,
+        rows,
+        ["PROJECT", "SITECODE", "IDENTIFIER", "DETAILS"],
+        [
+            (f"{r.site.name or '-'} ({r.site.id})", r.site.code, r.state or "unknown", r.detail)
+            for r in rows
+        ],
+    )
