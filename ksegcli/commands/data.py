@@ -36,7 +36,6 @@ def get(
 
     state = get_state(ctx)
     code = state.session.sitecode(sitecode, required=True)
-    assert code is not None
     value = get_value(state.session, key, sitecode=code, region=region)
     if is_empty(value):
         raise NotFoundError(
@@ -61,7 +60,6 @@ def cohorts(
 
     state = get_state(ctx)
     code = state.session.sitecode(sitecode, required=True)
-    assert code is not None
     result = dataapi.cohorts(state.session, user_id, sitecode=code, region=region)
     if not result.memberships:
         raise NotFoundError(
@@ -96,7 +94,6 @@ def traits(
 
     state = get_state(ctx)
     code = state.session.sitecode(sitecode, required=True)
-    assert code is not None
     result = dataapi.traits(state.session, user_id, sitecode=code, region=region)
     if result.empty:
         raise NotFoundError(

@@ -153,7 +153,6 @@ def create_destination(
     session = state.session
     token, key_flag = _read_stdin(token_stdin, api_key_stdin)
     code = session.sitecode(sitecode, required=True)
-    assert code is not None
     site = verify_sitecode(session, code)
     state.output.debug(
         f"Sitecode {code}: {site.label()}." if site else "Sitecode not checked: no credentials."
@@ -197,7 +196,6 @@ def destination_status(
     session = state.session
     token, key_flag = _read_stdin(token_stdin, api_key_stdin)
     code = session.sitecode(sitecode, required=True)
-    assert code is not None
     try:
         api_key: str | None = destination_api_key(session, key_flag).value
     except NotLoggedInError:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, overload
 
 from ksegcli.core import config, credentials
 from ksegcli.core.credentials import Credential, Credentials
@@ -54,6 +54,12 @@ class Session:
 
     def base_url(self, service: config.Service) -> str:
         return config.base_url(service, self.profile, self.env)
+
+    @overload
+    def sitecode(self, flag: str | None = None, *, required: Literal[True]) -> str: ...
+
+    @overload
+    def sitecode(self, flag: str | None = None, *, required: bool = False) -> str | None: ...
 
     def sitecode(self, flag: str | None = None, *, required: bool = False) -> str | None:
         """Flag → KAMELEOON_SITECODE → profile; validated."""
