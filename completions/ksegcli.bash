@@ -7,7 +7,7 @@ _ksegcli() {
     subs["ksegcli"]="apply auth customdata data doctor goals integration projects reporting sandbox segment sitecode snippet"
     opts["ksegcli"]="--profile --json --verbose -v --no-input --version --help -h"
     vals["ksegcli"]=" --profile "
-    opts["ksegcli apply"]="--dry-run --detailed-exitcode --prune --update --project --workers --help -h --profile --json --verbose -v --no-input"
+    opts["ksegcli apply"]="--dry-run --detailed-exitcode --prune --update --project --workers --schema --help -h --profile --json --verbose -v --no-input"
     vals["ksegcli apply"]=" --project --workers --profile "
     subs["ksegcli auth"]="getapikey login logout status token"
     opts["ksegcli auth"]="--help -h --profile --json --verbose -v --no-input"

@@ -40,6 +40,7 @@ complete -c ksegcli -n "test (__ksegcli_path) = 'apply'" -l prune
 complete -c ksegcli -n "test (__ksegcli_path) = 'apply'" -l update
 complete -c ksegcli -n "test (__ksegcli_path) = 'apply'" -l project -r
 complete -c ksegcli -n "test (__ksegcli_path) = 'apply'" -l workers -r
+complete -c ksegcli -n "test (__ksegcli_path) = 'apply'" -l schema
 complete -c ksegcli -n "test (__ksegcli_path) = 'apply'" -l help
 complete -c ksegcli -n "test (__ksegcli_path) = 'apply'" -l profile -r
 complete -c ksegcli -n "test (__ksegcli_path) = 'apply'" -l json

@@ -112,6 +112,7 @@ LEAVES: dict[str, tuple[Case, ...]] = {
         Case(("apply", "{apply_file}")),
         # The dry run shows request bodies, the destination's apiKey among them: masked.
         Case(("apply", "{apply_file}", "--dry-run"), modes=VARIANT),
+        Case(("apply", "--schema"), modes=VARIANT),
     ),
     "doctor": (Case(("doctor", "--source", "{main_source}", "--user", USER)),),
     # The one long-running command: --print-env reads the fake (it holds the demo data).

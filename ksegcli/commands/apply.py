@@ -18,14 +18,16 @@ HELP = """Make the Kameleoon side of the integration match FILE (TOML).
 FILE declares, per project (sitecode or id): the Segment tool installed,
 the identifier snippet in the global custom script (identifier = true),
 the personas, group and trait custom data, the user-id strategy, and the
-Segment destination on a source ([projects.<REF>.segment]). Schema
+Segment destination on a source (\\[projects.<REF>.segment]). Schema
 and example: docs/apply.md and examples/account.toml. The smallest useful
 file is two lines:
 
     \\[projects.ABCDE12345]
     traits = ["plan"]
 
-The whole file is checked before any request. --dry-run prints the plan
+The whole file is checked before any request. --schema prints the
+file's JSON Schema; a first line "#:schema PATH" lets TOML editors
+complete keys and flag mistakes as you type. --dry-run prints the plan
 (create / update / unchanged / drifted, and why); without it the changes
 are made and summed up. Running it again changes nothing. Nothing the
 file does not mention is deleted, unless --prune (and then only custom
@@ -40,7 +42,9 @@ for some item (the rest was done; rerun to converge); 6 network.
 
 def apply(
     ctx: typer.Context,
-    file: Path = typer.Argument(..., metavar="FILE", help="The TOML file (see docs/apply.md)."),
+    file: Path | None = typer.Argument(
+        None, metavar="FILE", help="The TOML file (see docs/apply.md)."
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan; write nothing."),
     detailed_exitcode: bool = typer.Option(
         False,
@@ -68,6 +72,11 @@ def apply(
     workers: int = typer.Option(
         8, "--workers", min=1, max=32, help="Requests in flight at once (the rate limit holds)."
     ),
+    schema: bool = typer.Option(
+        False,
+        "--schema",
+        help="Print the file's JSON Schema (for editors: see docs/apply.md) and exit.",
+    ),
 ) -> None:
     import time
 
@@ -83,6 +92,17 @@ def apply(
     from ksegcli.core.plan import counts, describe_counts, exit_code
     from ksegcli.errors import ExitCode, UsageError
 
+    if schema:
+        import sys
+
+        from ksegcli.core.apply_schema import schema_text
+
+        if file is not None:
+            raise UsageError("--schema takes no FILE: it prints the schema every file follows.")
+        sys.stdout.write(schema_text())  # the schema is the one JSON document, with --json too
+        return
+    if file is None:
+        raise UsageError("Missing argument 'FILE'.", hint="Run 'ksegcli apply --help' for usage.")
     if detailed_exitcode and not dry_run:
         raise UsageError("--detailed-exitcode goes with --dry-run.")
     started = time.monotonic()
