@@ -36,6 +36,7 @@ ErrorCode = Literal[
     "not_found",
     "api_error",
     "api_refused",
+    "not_applied",
     "rate_limited",
     "network",
     "timeout",
@@ -117,6 +118,13 @@ class ApiError(KsegError):
     ) -> None:
         super().__init__(message, hint=hint, code=code, exit_code=exit_code)
         self.status = status
+
+
+class NotAppliedError(ApiError):
+    """The API answered a write with success, but reading back shows the change is not there."""
+
+    code: ErrorCode = "not_applied"
+    exit_code = ExitCode.API
 
 
 class NetworkError(KsegError):

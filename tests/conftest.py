@@ -28,6 +28,7 @@ KSEG_ENV_VARS = (
     "SEGMENT_API_TOKEN",
     "KSEG_PROFILE",
     "KSEG_CONFIG_DIR",
+    "KSEG_CACHE_DIR",
     "KSEG_API_URL",
     "KSEG_CUSTOMERS_URL",
     "KSEG_DATA_API_URL",
@@ -48,6 +49,7 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Memory
     for name in KSEG_ENV_VARS:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("KSEG_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("KSEG_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("COLUMNS", "200")
     previous = keyring.get_keyring()
     memory = MemoryKeyring()
@@ -114,6 +116,7 @@ class ProcRunner:
         self.env.update(
             {
                 "KSEG_CONFIG_DIR": str(tmp_path / "config"),
+                "KSEG_CACHE_DIR": str(tmp_path / "cache"),
                 "PYTHON_KEYRING_BACKEND": "ksegcli.testing.keyrings.FileKeyring",
                 FILE_ENV: str(self.keyring_file),
                 "COLUMNS": "200",

@@ -138,13 +138,13 @@ def test_refused_patch_leaves_the_script_and_shows_the_manual_route(
     srv: FakeServer, run: Any
 ) -> None:
     shop = srv.add_site("cid", code="SHOP000001", tracking_script=USER)
-    srv.configure(site_patch_supported=False)
+    srv.configure(site_patch_supported=False, site_put_supported=False)
     result = run("integration", "identifier", "install", "--project", "SHOP000001")
     assert result.exit_code == 5
     assert "failed" in result.stdout
     err = " ".join(result.stderr.split())
-    assert f"refused PATCH /sites/{shop['id']} (HTTP 405)" in err
-    assert "Request method 'PATCH' is not supported" in err  # the server's own message
+    assert f"refused PATCH and PUT /sites/{shop['id']} (HTTP 405)" in err
+    assert "Request method 'PUT' is not supported" in err  # the server's own message
     assert "Project › Settings › Global custom script" in err
     assert "ksegcli snippet render identifier" in err
     assert script(srv, shop["id"]) == USER
@@ -252,7 +252,7 @@ def test_apply_refused_patch_fails_the_item_and_does_the_rest(
     srv: FakeServer, run: Any, tmp_path: Path
 ) -> None:
     srv.add_site("cid", code="SHOP000001", tracking_script=USER)
-    srv.configure(site_patch_supported=False)
+    srv.configure(site_patch_supported=False, site_put_supported=False)
     text = "[projects.SHOP000001]\nidentifier = true\npersonas = false\n"
     result = run("apply", apply_file(tmp_path, text))
     assert result.exit_code == 5

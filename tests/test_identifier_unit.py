@@ -246,7 +246,9 @@ def test_install_appends_to_the_existing_script_with_one_patch(
         (11, "identifier", "installed"),
         (12, "identifier", "installed"),
     ]
-    assert docs[0]["message"] == "appended; 2 line(s) of the project's own code kept"
+    assert docs[0]["message"].startswith(
+        "appended; 2 line(s) of the project's own code kept (verified); backup "
+    )
     clean(result.stdout, result.stderr)
 
 
@@ -301,9 +303,11 @@ def test_refused_patch_shows_the_servers_message_and_the_manual_route(
     api: respx.MockRouter, cli: CliRunner, status: int
 ) -> None:
     sites(api, site_json(11, "SHOP000011", USER), site_json(12, "BLOG000012", ""))
-    api.patch("/sites/11").mock(
-        return_value=httpx.Response(status, json={"message": "Field trackingScript is read-only"})
-    )
+    refusal = httpx.Response(status, json={"message": "Field trackingScript is read-only"})
+    api.patch("/sites/11").mock(return_value=refusal)
+    # 400/405 to PATCH: the whole-site route is tried, and refused the same way here.
+    api.get("/sites/11").mock(return_value=httpx.Response(200, json=site_json(11, "S", USER)))
+    api.put("/sites/11").mock(return_value=refusal)
     ok = echo_patch(api, 12)
     result = cli(
         "integration", "identifier", "install", "--project", "11", "--project", "12", env=ENV
@@ -311,7 +315,8 @@ def test_refused_patch_shows_the_servers_message_and_the_manual_route(
     assert result.exit_code == 5
     assert ok.call_count == 1  # the other project is still done
     err = " ".join(result.stderr.split())
-    assert f"refused PATCH /sites/11 (HTTP {status})" in err
+    tried = "PATCH" if status == 404 else "PATCH and PUT"
+    assert f"refused {tried} /sites/11 (HTTP {status})" in err
     assert "Field trackingScript is read-only" in err
     assert (
         "Hint: Add it by hand in Kameleoon: Project › Settings › Global custom script: paste the "
@@ -323,6 +328,10 @@ def test_refused_patch_shows_the_servers_message_and_the_manual_route(
 def test_refused_removal_says_which_lines_to_delete(api: respx.MockRouter, cli: CliRunner) -> None:
     sites(api, site_json(11, "SHOP000011", with_block(USER)))
     api.patch("/sites/11").mock(return_value=httpx.Response(405, text="Method Not Allowed"))
+    api.get("/sites/11").mock(
+        return_value=httpx.Response(200, json=site_json(11, "S", with_block(USER)))
+    )
+    api.put("/sites/11").mock(return_value=httpx.Response(405, text="Method Not Allowed"))
     result = cli("integration", "identifier", "uninstall", "--project", "11", "--json", env=ENV)
     assert result.exit_code == 5
     (doc,) = result.json()
@@ -339,7 +348,9 @@ def test_a_2xx_that_did_not_store_the_script_is_a_failure(
     result = cli("integration", "identifier", "install", "--project", "11", env=ENV)
     assert result.exit_code == 5
     err = " ".join(result.stderr.split())
-    assert "accepted PATCH /sites/11 but its 'trackingScript' is not the script sent" in err
+    assert "not applied: the Automation API accepted PATCH /sites/11, but reading it back" in err
+    assert "a 'trackingScript' that is not the script sent" in err
+    assert "Hint: Add it by hand in Kameleoon" in err
 
 
 def test_site_without_the_field_is_blocked_with_the_reason(

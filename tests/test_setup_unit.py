@@ -70,7 +70,10 @@ def test_install_puts_whole_array_keeping_other_tools(
     api: respx.MockRouter, cli: CliRunner
 ) -> None:
     ga4 = {"name": "GOOGLE_ANALYTICS_4", "settings": {"measurementId": "G-1"}}
-    api.get("/sites/11/integration-tools").mock(return_value=httpx.Response(200, json=[ga4]))
+    after = [ga4, {"name": "SEGMENT", "settings": {}}]
+    api.get("/sites/11/integration-tools").mock(
+        side_effect=[httpx.Response(200, json=[ga4]), httpx.Response(200, json=after)]
+    )
     put = api.put("/sites/11/integration-tools").mock(return_value=httpx.Response(200, json=[]))
     result = cli("integration", "install", "--project", "SHOP000011", "--json", env=ENV)
     assert result.exit_code == 0, result.stderr
@@ -95,7 +98,9 @@ def test_install_already_installed_writes_nothing(api: respx.MockRouter, cli: Cl
 
 def test_uninstall_keeps_other_tools(api: respx.MockRouter, cli: CliRunner) -> None:
     tools = [{"name": "AMPLITUDE", "settings": {"k": 1}}, {"name": "SEGMENT", "settings": {}}]
-    api.get("/sites/12/integration-tools").mock(return_value=httpx.Response(200, json=tools))
+    api.get("/sites/12/integration-tools").mock(
+        side_effect=[httpx.Response(200, json=tools), httpx.Response(200, json=tools[:1])]
+    )
     put = api.put("/sites/12/integration-tools").mock(return_value=httpx.Response(200, json=[]))
     result = cli("integration", "uninstall", "--project", "12", env=ENV)
     assert result.exit_code == 0, result.stderr
@@ -108,7 +113,12 @@ def test_refused_endpoint_says_so_with_manual_route(
     api: respx.MockRouter, cli: CliRunner, status: int
 ) -> None:
     api.get("/sites/11/integration-tools").mock(return_value=httpx.Response(200, json=[]))
-    api.get("/sites/12/integration-tools").mock(return_value=httpx.Response(200, json=[]))
+    api.get("/sites/12/integration-tools").mock(
+        side_effect=[
+            httpx.Response(200, json=[]),
+            httpx.Response(200, json=[{"name": "SEGMENT", "settings": {}}]),
+        ]
+    )
     api.put("/sites/11/integration-tools").mock(
         return_value=httpx.Response(status, json={"message": "No such operation here"})
     )

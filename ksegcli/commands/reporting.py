@@ -44,6 +44,7 @@ def enable(
         SEGMENT_TOOL,
         enable_reporting,
         projects_without_segment_tool,
+        reporting_failures,
         select_campaigns,
     )
 
@@ -57,6 +58,7 @@ def enable(
         all_projects=all_projects,
     )
     changes = enable_reporting(state.session, campaigns, dry_run=dry_run)
+    failures = reporting_failures(changes)
     without_tool = projects_without_segment_tool(state.session, [c.campaign for c in changes])
     out = state.output
 
@@ -71,6 +73,8 @@ def enable(
             out.info(f"Dry run: {planned} campaign(s) would get the {SEGMENT_TOOL} tool.")
         elif done:
             out.success(f"Segment added to {done} campaign(s); other tools kept.")
+        elif failures:
+            pass
         else:
             out.success("Every campaign already reports to Segment: nothing changed.")
         if without_tool:
@@ -88,6 +92,11 @@ def enable(
         },
         human=human,
     )
+    if failures:
+        if not out.json_mode:
+            for message in dict.fromkeys(f.message for f in failures):
+                out.error(next(f for f in failures if f.message == message))
+        raise typer.Exit(int(failures[0].exit_code))
 
 
 @app.command("status")
@@ -119,7 +128,7 @@ def status(
             out.info("No campaigns.")
             return
         _table(out, campaigns, ["yes" if c.reports_to_segment else "no" for c in campaigns])
-        missing = [c for c in campaigns if not c.reports_to_segment and c.status == "ACTIVE"]
+        missing = [c for c in campaigns if not c.reports_to_segment and c.active]
         if missing:
             out.info(
                 f"{len(missing)} active campaign(s) do not report to Segment: "

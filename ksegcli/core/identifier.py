@@ -351,7 +351,13 @@ def plan_identifier(
             )
         body = {TRACKING_SCRIPT_FIELD: without_block(script)}
         return Action(
-            site, "identifier", LABEL, "uninstall", found.detail, Request("PATCH", path, body)
+            site,
+            "identifier",
+            LABEL,
+            "uninstall",
+            found.detail,
+            Request("PATCH", path, body),
+            read=script,
         )
     if found.hand_copy is not None:
         return _blocked(
@@ -369,8 +375,12 @@ def plan_identifier(
         reason = "not in the global custom script" + (
             f"; appended after the project's own code ({kept} line(s), kept as is)" if kept else ""
         )
-        return Action(site, "identifier", LABEL, "install", reason, Request("PATCH", path, body))
-    return Action(site, "identifier", LABEL, "update", found.detail, Request("PATCH", path, body))
+        return Action(
+            site, "identifier", LABEL, "install", reason, Request("PATCH", path, body), read=script
+        )
+    return Action(
+        site, "identifier", LABEL, "update", found.detail, Request("PATCH", path, body), read=script
+    )
 
 
 def plan(
@@ -384,40 +394,80 @@ def plan(
 
 
 def handle(client: KameleoonClient, action: Action) -> ActionResult:
-    """PATCH the whole script (a fixed value: safe to repeat, so retried like a PUT)."""
-    from ksegcli.core.http import response_json
+    """Write the whole script (PATCH, else GET + PUT of the site: core/script_write.py),
+    then judge what the server holds: the 2xx alone proves nothing (the field is inferred).
+    The user's own code is saved to a backup file before, and compared after."""
     from ksegcli.core.plan import DONE
+    from ksegcli.core.script_write import write_script
+    from ksegcli.core.verify import not_applied, save_backup
 
     assert action.request is not None
     request = action.request
     sent = str(request.body[TRACKING_SCRIPT_FIELD])
-    try:
-        response = client.http.request(
-            request.method, request.path, json_body=request.body, retry_unsafe=True
+    removing = action.action == "uninstall"
+    original = action.read if isinstance(action.read, str) else None
+    backup = None
+    if original is not None and own_lines(original):
+        backup = save_backup(
+            "global-custom-script", action.site.id, {TRACKING_SCRIPT_FIELD: original}
         )
+    try:
+        written = write_script(client, action.site, sent)
     except ApiError as exc:
-        if exc.status in REFUSAL_STATUSES:
-            removing = action.action == "uninstall"
-            raise refused(exc, request.method, action.site, removing=removing) from None
+        if exc.status in REFUSAL_STATUSES and exc.code != "conflict":
+            method = request.method if exc.status not in (400, 405) else "PATCH and PUT"
+            raise refused(exc, method, action.site, removing=removing) from None
         raise
-    data = response_json(response)
-    if isinstance(data, dict) and TRACKING_SCRIPT_FIELD in data:
-        stored = data[TRACKING_SCRIPT_FIELD]
-        if _normalize(stored if isinstance(stored, str) else "") != _normalize(sent):
-            # A 2xx that did not store the script: the field is not what we infer.
+    stored = written.stored
+    if stored is None:
+        stored = read_script(client, _unlisted(action.site))
+    where = f" (the script as read before is saved in {backup})" if backup else ""
+    if _normalize(stored) != _normalize(sent):
+        if original is not None and _own_code(stored) != _own_code(original):
             raise ApiError(
-                f"The Automation API accepted {request.method} {request.path} but its "
-                f"{TRACKING_SCRIPT_FIELD!r} is not the script sent: the field is an inference "
-                "(API_NOTES §1).",
-                code="api_refused",
-                hint=manual_hint(action.action == "uninstall"),
+                f"After {written.route} {request.path}, the project's own code in the global "
+                f"custom script is not what was read before{where}: someone else may have "
+                "changed it meanwhile, or the write did.",
+                code="conflict",
+                exit_code=ExitCode.API,
+                hint=f"Compare {SCRIPT_LOCATION} with the backup, restore what is missing by "
+                "hand, then rerun.",
             )
+        raise not_applied(
+            written.route,
+            request.path,
+            "writing the global custom script by API",
+            seen=f"a {TRACKING_SCRIPT_FIELD!r} that is not the script sent{where}",
+            inference=f"the site's {TRACKING_SCRIPT_FIELD!r} field",
+            hint=manual_hint(removing),
+        )
     lines = own_lines(sent)
     verb = {"install": "appended", "update": "block replaced", "uninstall": "block removed"}[
         action.action
     ]
-    message = f"{verb}; {lines} line(s) of the project's own code kept"
+    message = f"{verb}; {lines} line(s) of the project's own code kept (verified)"
+    if written.route != "PATCH":
+        message += f" (PATCH refused: written with {written.route})"
+    if backup is not None:
+        message += f"; backup {backup}"
+    if written.backup is not None:
+        message += f"; site backup {written.backup}"
     return ActionResult(action, DONE[action.action], message)  # type: ignore[arg-type]
+
+
+def _own_code(script: str) -> str:
+    """The user's part of a script, as compared."""
+    try:
+        return _normalize(without_block(script))
+    except MarkerError:
+        return _normalize(script)
+
+
+def _unlisted(site: Site) -> Site:
+    """The same project without the listing's script, so that reading it asks the API."""
+    from dataclasses import replace
+
+    return replace(site, tracking_script=None)
 
 
 # -- status ----------------------------------------------------------------------------------

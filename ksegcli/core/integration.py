@@ -13,7 +13,7 @@ GET per project; the reads run in parallel through the shared rate limiter.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -98,6 +98,19 @@ def is_installed(tools: Tools) -> bool:
     return any(str(t.get("name", "")).upper() == SEGMENT_TOOL.tool for t in tools)
 
 
+def _name(tool: Mapping[str, Any]) -> str:
+    return str(tool.get("name", ""))
+
+
+def _without_settings(tools: Tools) -> list[str]:
+    """Other tools whose settings the read did not return: sending them back would erase them."""
+    return [
+        _name(t)
+        for t in tools
+        if _name(t).upper() != SEGMENT_TOOL.tool and not isinstance(t.get("settings"), dict)
+    ]
+
+
 def plan_integration(site: Site, tools: Tools | KsegError, *, install: bool = True) -> Action:
     """One project's tools → install / uninstall / unchanged (or blocked, with the read error)."""
     label = SEGMENT_TOOL.label
@@ -109,6 +122,19 @@ def plan_integration(site: Site, tools: Tools | KsegError, *, install: bool = Tr
         return Action(site, "integration", label, "unchanged", "already installed")
     if not install and not present:
         return Action(site, "integration", label, "unchanged", "not installed")
+    partial = _without_settings(tools)
+    if partial:
+        reason = (
+            f"GET {path} listed {', '.join(partial)} without settings; writing the array back "
+            "would erase them, so nothing is sent"
+        )
+        error = ApiError(
+            f"{site.label()}: {reason}.",
+            code="api_refused",
+            exit_code=ExitCode.API,
+            hint=f"Do it by hand in Kameleoon: {MANUAL_ROUTE}.",
+        )
+        return Action(site, "integration", label, "blocked", reason, error=error)
     if install:
         # The whole array goes back: every other tool exactly as the API gave it.
         body = [*tools, {"name": SEGMENT_TOOL.tool, "settings": {}}]
@@ -119,8 +145,9 @@ def plan_integration(site: Site, tools: Tools | KsegError, *, install: bool = Tr
             "install",
             "not installed",
             Request(SEGMENT_TOOL.write_verb, path, body),
+            read=tools,
         )
-    body = [t for t in tools if str(t.get("name", "")).upper() != SEGMENT_TOOL.tool]
+    body = [t for t in tools if _name(t).upper() != SEGMENT_TOOL.tool]
     return Action(
         site,
         "integration",
@@ -128,26 +155,75 @@ def plan_integration(site: Site, tools: Tools | KsegError, *, install: bool = Tr
         "uninstall",
         "installed",
         Request(SEGMENT_TOOL.write_verb, path, body),
+        read=tools,
     )
 
 
+def _others(tools: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    return {_name(t): t.get("settings") for t in tools if _name(t).upper() != SEGMENT_TOOL.tool}
+
+
 def handle(client: KameleoonClient, action: Action) -> ActionResult:
-    """Write the project's tools back (PUT is idempotent: the client retries it safely)."""
+    """Write the project's tools back (PUT is idempotent: the client retries it safely),
+    then read them back: the write's own 2xx proves nothing (the endpoint is inferred)."""
     from ksegcli.core.plan import DONE
+    from ksegcli.core.verify import not_applied, save_backup
 
     assert action.request is not None
     request = action.request
+    kept = _others(request.body)
+    backup = (
+        save_backup("integration-tools", action.site.id, action.read if action.read else [])
+        if kept
+        else None
+    )
     try:
         client.http.request(request.method, request.path, json_body=request.body)
     except ApiError as exc:
         if _is_refusal(exc):
             raise refused(exc, request.method, action.site) from None
         raise
+    after = read_tools(client, action.site)
+    installing = action.action == "install"
+    where = f" (what was read before is saved in {backup})" if backup else ""
+    if is_installed(after) != installing:
+        seen = "no SEGMENT tool" if installing else "the SEGMENT tool still there"
+        raise not_applied(
+            request.method,
+            request.path,
+            "installing the Segment tool by API" if installing else "removing it by API",
+            seen=seen + where,
+            inference="the integration-tools endpoint",
+            hint=f"{'Install' if installing else 'Uninstall'} it by hand in Kameleoon: "
+            f"{MANUAL_ROUTE}.",
+        )
+    now = _others(after)
+    changed = sorted(
+        {name for name in kept if now.get(name, _MISSING) != kept[name]}
+        | {name for name in now if name not in kept}
+    )
+    if changed:
+        raise ApiError(
+            f"The write of {request.path} changed what it should have kept: "
+            + ", ".join(
+                f"{name} ({'gone' if name not in now else 'added' if name not in kept else 'settings differ'})"
+                for name in changed
+            )
+            + f". What was read before is saved in {backup}.",
+            code="conflict",
+            exit_code=ExitCode.API,
+            hint=f"Check the project's integrations in Kameleoon ({MANUAL_ROUTE.split(' › Segment')[0]})"
+            " against the backup, and restore what changed by hand.",
+        )
     status = DONE[action.action]
-    others = len([t for t in request.body if str(t.get("name", "")).upper() != SEGMENT_TOOL.tool])
-    verb = "added" if action.action == "install" else "removed"
-    message = f"{verb}; {others} other tool(s) kept"
+    verb = "added" if installing else "removed"
+    message = f"{verb}; {len(kept)} other tool(s) kept (verified)" + (
+        f"; backup {backup}" if backup else ""
+    )
     return ActionResult(action, status, message)  # type: ignore[arg-type]
+
+
+_MISSING = object()
 
 
 @dataclass(frozen=True)

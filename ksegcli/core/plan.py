@@ -69,6 +69,8 @@ class Action:
     desired: Mapping[str, Any] | None = None
     # why a blocked action cannot be done, when an error says it best (kept for its hint)
     error: KsegError | None = field(default=None, repr=False)
+    # what the plan read and the write sends back (another's data): saved to a backup first
+    read: Any = field(default=None, repr=False, compare=False)
 
     @property
     def writes(self) -> bool:
@@ -96,6 +98,7 @@ Status = Literal[
     "unchanged",
     "drifted",
     "failed",
+    "not applied",
 ]
 
 
@@ -109,7 +112,7 @@ class ActionResult:
 
     @property
     def failed(self) -> bool:
-        return self.status == "failed"
+        return self.status in ("failed", "not applied")
 
     def to_json(self) -> dict[str, Any]:
         data = self.action.to_json()
@@ -162,7 +165,9 @@ def execute(
             try:
                 result = handlers[action.resource](client, action)
             except KsegError as exc:
-                result = ActionResult(action, "failed", exc.message, action.existing_id, exc)
+                # A 2xx whose change the read-back does not show: "not applied", not "done".
+                status: Status = "not applied" if exc.code == "not_applied" else "failed"
+                result = ActionResult(action, status, exc.message, action.existing_id, exc)
         results[index] = result
         if progress is not None:
             with lock:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from ksegcli.core.integration import SEGMENT_TOOL as _INTEGRATION_TOOL
-from ksegcli.errors import ApiError, NotFoundError, UsageError
+from ksegcli.errors import ApiError, KsegError, NotFoundError, UsageError
 
 if TYPE_CHECKING:
     from ksegcli.core.kameleoon import KameleoonClient, Site
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 # trackingTools[].name of Segment: the same enum as the project's integration tool.
 SEGMENT_TOOL = _INTEGRATION_TOOL.tool
 TRACKING_TOOLS_FIELD = "trackingTools"
-ACTIVE_STATUSES = frozenset({"ACTIVE"})
+ACTIVE_STATUSES = frozenset({"ACTIVE"})  # compared case-blind: "active" was seen too
 CAMPAIGN_PATHS = {"experiment": "/experiments", "personalization": "/personalizations"}
 
 Kind = Literal["experiment", "personalization"]
@@ -45,6 +45,10 @@ class Campaign:
     @property
     def tool_names(self) -> list[str]:
         return [str(t.get("name")) for t in self.tools]
+
+    @property
+    def active(self) -> bool:
+        return self.status.upper() in ACTIVE_STATUSES
 
     @property
     def reports_to_segment(self) -> bool:
@@ -127,29 +131,36 @@ def select_campaigns(
     for site in session.projects(projects, all_projects=all_projects):
         kinds: tuple[Kind, ...] = ("experiment", "personalization")
         for kind in kinds:
-            campaigns += [
-                c for c in _list(client, kind, site) if every_status or c.status in ACTIVE_STATUSES
-            ]
+            campaigns += [c for c in _list(client, kind, site) if every_status or c.active]
     return campaigns
 
 
-ReportingState = Literal["enabled", "already", "planned"]
+ReportingState = Literal["enabled", "already", "planned", "not applied"]
+MANUAL_ROUTE = "the campaign › Integrations (reporting tools) › Segment"
 
 
 @dataclass
 class ReportingChange:
     campaign: Campaign
     state: ReportingState
+    error: KsegError | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {**self.campaign.to_json(), "state": self.state}
+        data = {**self.campaign.to_json(), "state": self.state}
+        if self.error is not None:
+            data["error"] = self.error.to_json()["error"]
+        return data
 
 
 def enable_reporting(
     session: Session, campaigns: Sequence[Campaign], *, dry_run: bool = False
 ) -> list[ReportingChange]:
     """Add Segment to each campaign's tracking tools, keeping the others. Each campaign is
-    read again just before the write so that a tool added meanwhile is not lost."""
+    read again just before the write so that a tool added meanwhile is not lost, and after
+    it (the answer, when it is the campaign): a change the API does not show is reported
+    ``not applied``, never ``enabled``."""
+    from ksegcli.core.verify import not_applied
+
     client = session.kameleoon()
     changes: list[ReportingChange] = []
     for listed in campaigns:
@@ -164,13 +175,27 @@ def enable_reporting(
         updated = client.patch(campaign.path, {TRACKING_TOOLS_FIELD: tools})
         after = (
             Campaign.from_api(campaign.kind, updated)
-            if isinstance(updated, dict) and "id" in updated
-            else Campaign(
-                campaign.kind, campaign.id, campaign.name, campaign.site_id, campaign.status, tools
-            )
+            if isinstance(updated, dict) and "id" in updated and TRACKING_TOOLS_FIELD in updated
+            else _get(client, campaign.kind, campaign.id)
         )
+        if not after.reports_to_segment:
+            error = not_applied(
+                "PATCH",
+                campaign.path,
+                f"Segment as reporting tool of a {campaign.kind}",
+                seen=f"{TRACKING_TOOLS_FIELD} = [{', '.join(after.tool_names)}], without "
+                f"{SEGMENT_TOOL}",
+                inference=f"the {TRACKING_TOOLS_FIELD!r} field of {campaign.kind}s",
+                hint=f"Add it by hand in Kameleoon: {MANUAL_ROUTE} (campaign {campaign.id}).",
+            )
+            changes.append(ReportingChange(after, "not applied", error))
+            continue
         changes.append(ReportingChange(after, "enabled"))
     return changes
+
+
+def reporting_failures(changes: Sequence[ReportingChange]) -> list[KsegError]:
+    return [c.error for c in changes if c.error is not None]
 
 
 def projects_without_segment_tool(session: Session, campaigns: Sequence[Campaign]) -> list[int]:
@@ -178,7 +203,6 @@ def projects_without_segment_tool(session: Session, campaigns: Sequence[Campaign
     campaign reporting to Segment sends nothing. Projects whose tools cannot be read
     (the endpoint is inferred) are left out rather than reported wrongly."""
     from ksegcli.core import integration
-    from ksegcli.errors import KsegError
 
     client = session.kameleoon()
     wanted = {c.site_id for c in campaigns if c.site_id}

@@ -131,7 +131,7 @@ KAMELEOON_ACTIONS = (
 )
 # ---------------------------------------------------------------------------
 
-FAULT_KINDS = ("500", "503", "429", "drop_before", "drop_after_commit", "timeout")
+FAULT_KINDS = ("500", "503", "429", "403", "drop_before", "drop_after_commit", "timeout")
 _ADMIN_PREFIX = "/_fake/"
 _MAX_BODY = 10 * 1024 * 1024
 _BASE62 = string.digits + string.ascii_letters
@@ -157,7 +157,14 @@ class FakeConfig:
     seed: int = 0
     integration_tools_supported: bool = True
     site_patch_supported: bool = True  # False: PATCH /sites/{id} answers 405
+    site_put_supported: bool = True  # False: PUT /sites/{id} answers 405
     sites_list_tracking_script: bool = True  # False: GET /sites items leave trackingScript out
+    # Writes answered 2xx but not stored, as a server that ignores an unknown field would:
+    # "integration-tools", "trackingScript" (PATCH and PUT of a site), "experiments",
+    # "personalizations" (their trackingTools).
+    ignore_writes: tuple[str, ...] = ()
+    filter_in_supported: bool = True  # False: the IN operator is refused (EQUAL takes arrays)
+    tools_without_settings: bool = False  # GET integration-tools items leave settings out
     segment_write_limit: int = 5  # subscription writes per window per workspace; <= 0 disables
     segment_write_window: float = 60.0
     fault_oauth: bool = False  # let random faults hit /oauth/token too
@@ -1086,7 +1093,8 @@ class FakeServer:
         tracking_tools: Sequence[Mapping[str, Any]],
         type_: str | None,
     ) -> JSONDict:
-        if status not in CAMPAIGN_STATUSES:
+        # Any case: one deploy script saw a personalization's status as lowercase "active".
+        if status.upper() not in CAMPAIGN_STATUSES:
             raise ValueError(f"status must be one of {CAMPAIGN_STATUSES}")
         with self._lock:
             self._require_site(site_id)
@@ -1201,7 +1209,7 @@ class FakeServer:
             if fault == "timeout":
                 self._stopping.wait(cfg.timeout_fault_seconds)
             response = None
-        elif fault in ("500", "503", "429"):
+        elif fault in ("500", "503", "429", "403"):
             response = self._fault_response(service, fault)
         else:
             try:
@@ -1283,6 +1291,8 @@ class FakeServer:
             )
         if kind == "500":
             return self._error_response(service, ApiError(500, "Internal server error"))
+        if kind == "403":
+            return self._error_response(service, ApiError(403, "Access denied"))
         return self._error_response(service, ApiError(503, "Service temporarily unavailable"))
 
     def _error_response(self, service: Service, err: ApiError) -> _Response:
@@ -1423,6 +1433,7 @@ class FakeServer:
             ("GET", r"/sites/byCode/(?P<code>[^/]+)", "automation", self._site_by_code),
             ("GET", r"/sites/(?P<id>[^/]+)", "automation", self._site_get),
             ("PATCH", r"/sites/(?P<id>[^/]+)", "automation", self._site_patch),
+            ("PUT", r"/sites/(?P<id>[^/]+)", "automation", self._site_put),
             ("GET", r"/sites/(?P<id>[^/]+)/integration-tools", "automation", self._tools_get),
             ("PUT", r"/sites/(?P<id>[^/]+)/integration-tools", "automation", self._tools_put),
             ("GET", r"/custom-datas", "automation", self._custom_datas_list),
@@ -1571,7 +1582,9 @@ class FakeServer:
         """Filter, page and answer a bare JSON array, as Kameleoon lists do."""
         page = _int_arg(call, "page", 1, 1, None)
         per_page = _int_arg(call, "perPage", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE)
-        filters = _parse_filter(call.arg("filter"), filterable)
+        filters = _parse_filter(
+            call.arg("filter"), filterable, in_supported=self._config.filter_in_supported
+        )
         for param, fld in extra_params:
             value = call.arg(param)
             if value is not None:
@@ -1612,6 +1625,29 @@ class FakeServer:
             raise ApiError(405, f"Request method '{call.method}' is not supported")
         site = self._owned_site(call, call.params["id"])
         changes = _validate(call.json_body(), _SITE_PATCH_SPEC)
+        if "trackingScript" in self._config.ignore_writes:
+            changes.pop("trackingScript", None)
+        site.update(copy.deepcopy(changes))
+        return _json_response(200, copy.deepcopy(site))
+
+    def _site_put(self, call: _Call) -> _Response:
+        """The whole site back: read-only fields must be as they are, the others are set."""
+        if not self._config.site_put_supported:
+            raise ApiError(405, f"Request method '{call.method}' is not supported")
+        site = self._owned_site(call, call.params["id"])
+        body = call.json_body()
+        if not isinstance(body, dict):
+            raise ApiError(400, "Request body must be a JSON object")
+        for key in ("id", "code", "dateCreated"):
+            if key in body and body[key] != site.get(key):
+                raise ApiError(400, f"Field '{key}' cannot be changed", field=key)
+        for key in ("name", "url", "type"):
+            if key not in body:
+                raise ApiError(400, f"Field '{key}' is required", field=key)
+        writable = {k: v for k, v in body.items() if k not in ("id", "code", "dateCreated")}
+        changes = _validate(writable, _SITE_PATCH_SPEC)
+        if "trackingScript" in self._config.ignore_writes:
+            changes.pop("trackingScript", None)
         site.update(copy.deepcopy(changes))
         return _json_response(200, copy.deepcopy(site))
 
@@ -1619,13 +1655,17 @@ class FakeServer:
     def _tools_get(self, call: _Call) -> _Response:
         self._tools_supported(call)
         site = self._owned_site(call, call.params["id"])
-        return _json_response(200, copy.deepcopy(self._state.integration_tools[site["id"]]))
+        tools = copy.deepcopy(self._state.integration_tools[site["id"]])
+        if self._config.tools_without_settings:
+            tools = [{"name": t["name"]} for t in tools]
+        return _json_response(200, tools)
 
     def _tools_put(self, call: _Call) -> _Response:
         self._tools_supported(call)
         site = self._owned_site(call, call.params["id"])
         tools = self._check_tools(call.json_body())
-        self._state.integration_tools[site["id"]] = tools
+        if "integration-tools" not in self._config.ignore_writes:
+            self._state.integration_tools[site["id"]] = tools
         return _json_response(200, copy.deepcopy(tools))
 
     def _tools_supported(self, call: _Call) -> None:
@@ -1764,6 +1804,8 @@ class FakeServer:
             changes = _validate(call.json_body(), _CAMPAIGN_PATCH_SPEC)
             if "trackingTools" in changes:
                 changes["trackingTools"] = self._check_tracking_tools(changes["trackingTools"])
+                if kind in self._config.ignore_writes:
+                    del changes["trackingTools"]
             item.update(copy.deepcopy(changes))  # arrays are replaced, not merged
             return _json_response(200, copy.deepcopy(item))
 
@@ -2080,7 +2122,9 @@ def _int_arg(call: _Call, name: str, default: int, minimum: int, maximum: int | 
 _Filter = tuple[str, str, list[Any]]
 
 
-def _parse_filter(raw: str | None, filterable: frozenset[str]) -> list[_Filter]:
+def _parse_filter(
+    raw: str | None, filterable: frozenset[str], *, in_supported: bool = True
+) -> list[_Filter]:
     if raw is None or raw == "":
         return []
     try:
@@ -2102,14 +2146,16 @@ def _parse_filter(raw: str | None, filterable: frozenset[str]) -> list[_Filter]:
                 f"filter[{n}]: cannot filter on field '{fld}'; use one of "
                 + ", ".join(sorted(filterable)),
             )
-        if op not in FILTER_OPERATORS:
+        operators = FILTER_OPERATORS if in_supported else ("EQUAL", "NOT_EQUAL")
+        if op not in operators:
             raise ApiError(
                 400,
-                f"filter[{n}]: unknown operator '{op}'; use one of " + ", ".join(FILTER_OPERATORS),
+                f"filter[{n}]: unknown operator '{op}'; use one of " + ", ".join(operators),
             )
         if not isinstance(params, list) or not params:
             raise ApiError(400, f"filter[{n}]: parameters must be a non-empty array")
-        if op != "IN" and len(params) != 1:
+        # Without IN, EQUAL takes an array of values (the form of Kameleoon's tutorials).
+        if op != "IN" and len(params) != 1 and (in_supported or op != "EQUAL"):
             raise ApiError(400, f"filter[{n}]: {op} takes exactly one parameter")
         out.append((str(fld), str(op), params))
     return out
