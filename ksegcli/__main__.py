@@ -11,6 +11,13 @@ import sys
 
 
 def main() -> None:
+    if sys.stdout is None:  # started with stdout closed (`ksegcli ... >&-`)
+        if sys.stderr is not None:
+            sys.stderr.write(
+                "Error: standard output is closed; ksegcli has nowhere to write its results.\n"
+                "Hint: Run it with stdout open (redirect to a file instead of closing it).\n"
+            )
+        sys.exit(2)
     try:
         from ksegcli.cli import run
 

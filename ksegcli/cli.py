@@ -10,7 +10,7 @@ import typer
 
 from ksegcli import __version__
 from ksegcli.errors import ExitCode, KsegError, UsageError
-from ksegcli.output import Output
+from ksegcli.output import Output, StdoutUnwritable, write_stdout
 from ksegcli.state import AppState
 
 _APP_SETTINGS = {
@@ -34,7 +34,7 @@ def _version_callback(ctx: typer.Context, value: bool) -> None:
         if isinstance(state, AppState) and state.json_mode:  # --json: one document, always
             state.output.emit_json({"version": __version__})
         else:
-            sys.stdout.write(f"ksegcli {__version__}\n")
+            write_stdout(f"ksegcli {__version__}\n")
         raise typer.Exit()
 
 
@@ -218,6 +218,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         return int(result) if isinstance(result, int) else ExitCode.OK
     except KsegError as exc:
         out.error(exc)
+        if isinstance(exc, StdoutUnwritable):
+            sys.stdout = None  # nothing more to flush at exit
         return int(exc.exit_code)
     except typer_exc.Exit as exc:
         if exc.exit_code == ExitCode.INTERRUPTED:
@@ -236,7 +238,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         hint = None
         if ctx is not None:
             hint = f"Run '{ctx.command_path} --help' for usage."
-        out.error(UsageError(exc.format_message(), hint=hint))
+        out.error(UsageError(_unechoed(exc.format_message()), hint=hint))
         return int(ExitCode.USAGE)
     except KeyboardInterrupt:
         out.error(_interrupted())
@@ -244,23 +246,37 @@ def run(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return int(ExitCode.OK)
     except Exception as exc:  # a bug: short report, never locals or secrets
-        detail = f"{type(exc).__name__}: {exc}"
-        if verbose:
-            import traceback
-
-            from ksegcli.core.redact import redact
-
-            sys.stderr.write(redact("".join(traceback.format_exception(exc))))
-        out.error(
-            KsegError(
-                f"Internal error ({detail}).",
-                code="internal",
-                hint="This is a bug in ksegcli. Rerun with -v for details and report it.",
-            )
-        )
-        return int(ExitCode.ERROR)
+        return _internal_error(exc, verbose, out)
     finally:
         state.close()
+
+
+def _unechoed(message: str) -> str:
+    """Click quotes extra arguments back ("(VALUE)"); one may be a pasted secret."""
+    import re
+
+    if not re.match(r"Got unexpected extra argument", message):
+        return message
+    return "Got unexpected extra argument(s) (not shown: one may be a secret)."
+
+
+def _internal_error(exc: Exception, verbose: int, out: Output) -> int:
+    """A bug of ours: a short report, never locals or secrets."""
+    detail = f"{type(exc).__name__}: {exc}"
+    if verbose:
+        import traceback
+
+        from ksegcli.core.redact import redact
+
+        sys.stderr.write(redact("".join(traceback.format_exception(exc))))
+    out.error(
+        KsegError(
+            f"Internal error ({detail}).",
+            code="internal",
+            hint="This is a bug in ksegcli. Rerun with -v for details and report it.",
+        )
+    )
+    return int(ExitCode.ERROR)
 
 
 def main() -> None:

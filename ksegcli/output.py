@@ -14,10 +14,34 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ksegcli.core.redact import redact
-from ksegcli.errors import KsegError
+from ksegcli.errors import ErrorCode, ExitCode, KsegError
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+
+class StdoutUnwritable(KsegError):
+    """Standard output is closed or full: the results cannot be written anywhere."""
+
+    code: ErrorCode = "usage"
+    exit_code = ExitCode.USAGE
+
+
+def write_stdout(text: str) -> None:
+    """Write and flush ``text`` on stdout; a closed or full stdout is a clear error."""
+    try:
+        if sys.stdout is None:
+            raise OSError(9, "standard output is closed")
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise  # the reader went away (`| head`): quiet, handled by the CLI
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        raise StdoutUnwritable(
+            f"Cannot write to standard output ({reason}).",
+            hint="Run ksegcli with stdout open and writable (redirect it to a file).",
+        ) from None
 
 
 class Output:
@@ -73,7 +97,7 @@ class Output:
             self._message(text, "dim")
 
     def error(self, exc: KsegError) -> None:
-        if self.json_mode:
+        if self.json_mode and not isinstance(exc, StdoutUnwritable):
             self.emit_json(_redacted_json(exc.to_json()))
             return
         self._message(f"Error: {exc.message}", "bold red")
@@ -83,8 +107,7 @@ class Output:
     # -- results (stdout) ---------------------------------------------------
     def emit_json(self, data: Any, *, reveal: bool = False) -> None:
         text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
-        sys.stdout.write((text if reveal else redact(text)) + "\n")
-        sys.stdout.flush()
+        write_stdout((text if reveal else redact(text)) + "\n")
 
     def result(
         self,
@@ -103,8 +126,7 @@ class Output:
 
     def line(self, text: str, *, reveal: bool = False) -> None:
         """A plain line on stdout, unstyled (for values scripts read)."""
-        sys.stdout.write((text if reveal else redact(text)) + "\n")
-        sys.stdout.flush()
+        write_stdout((text if reveal else redact(text)) + "\n")
 
     def table(
         self,
@@ -119,12 +141,11 @@ class Output:
             widths = [len(c) for c in columns]
             for row in cells:
                 widths = [max(w, len(c)) for w, c in zip(widths, row, strict=False)]
-            if title:
-                sys.stdout.write(title + "\n")
+            lines = [title] if title else []
             for row in [list(columns), *cells]:
                 line = "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False))
-                sys.stdout.write(line.rstrip() + "\n")
-            sys.stdout.flush()
+                lines.append(line.rstrip())
+            write_stdout("".join(f"{line}\n" for line in lines))
             return
         from rich.table import Table
 

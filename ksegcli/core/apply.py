@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from ksegcli.core import customdata, identifier, integration
+from ksegcli.core.config import is_project_id
 from ksegcli.core.plan import Action, ActionResult, Progress, counts, execute
 from ksegcli.errors import BadInputError
 
@@ -91,7 +92,7 @@ def _resolve(client: KameleoonClient, desired: Desired) -> dict[str, Site]:
     out: dict[str, Site] = {}
     seen: dict[int, str] = {}
     for project in desired.projects:
-        site = by_id[int(project.ref)] if project.ref.isdigit() else by_code[project.ref]
+        site = by_id[int(project.ref)] if is_project_id(project.ref) else by_code[project.ref]
         if site.id in seen:
             where = f" (line {project.line})" if project.line else ""
             raise BadInputError(

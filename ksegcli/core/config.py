@@ -65,15 +65,21 @@ PROFILE_KEYS: dict[str, type] = {
     **{s.key: str for s in SERVICES},
 }
 
-_PROFILE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-_SITECODE_RE = re.compile(r"^[A-Za-z0-9]{10}$")
+# \Z, not $: "$" also matches before a trailing newline. ASCII classes only.
+_PROFILE_RE = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z")
+_SITECODE_RE = re.compile(r"\A[A-Za-z0-9]{10}\Z")
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def is_project_id(value: str) -> bool:
+    """A numeric project id: ASCII digits only ("١٢٣".isdigit() is true, and int() takes it)."""
+    return 0 < len(value) <= 18 and value.isascii() and value.isdigit()
 
 
 def validate_profile_name(name: str) -> str:
     if not _PROFILE_RE.match(name):
         raise BadInputError(
-            f"Invalid profile name {name!r}.",
+            f"Invalid profile name {_shown(name)}.",
             hint="Use letters, digits, '.', '_' or '-' (at most 64 characters).",
         )
     return name
@@ -94,12 +100,26 @@ def is_sitecode(value: str) -> bool:
     return bool(_SITECODE_RE.match(value))
 
 
+def _shown(value: str, limit: int = 80) -> str:
+    """A value quoted for a message, cut to ``limit`` characters (a 100 KB value is not echoed)."""
+    return repr(value) if len(value) <= limit else repr(value[:limit]) + f"… ({len(value)} chars)"
+
+
 def validate_base_url(url: str, *, source: str) -> str:
     """Only https, except loopback hosts which may use http (tests and sandboxes)."""
-    parts = urlsplit(url.strip())
-    host = (parts.hostname or "").lower()
+    bad = ConfigError(
+        f"Invalid base URL {_shown(url)} from {source}: expected https://host[:port]."
+    )
+    if len(url) > 2048 or not url.isprintable() or any(c.isspace() for c in url.strip()):
+        raise bad
+    try:
+        parts = urlsplit(url.strip())
+        host = (parts.hostname or "").lower()
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number 0-65535
+    except ValueError:
+        raise bad from None
     if parts.scheme not in ("http", "https") or not host:
-        raise ConfigError(f"Invalid base URL {url!r} from {source}: expected https://host[:port].")
+        raise bad
     if parts.scheme == "http" and host not in LOOPBACK_HOSTS:
         raise ConfigError(
             f"Base URL {url!r} from {source} must use https://.",
@@ -141,6 +161,11 @@ def read_toml(path: Path) -> dict[str, Any]:
         return tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not valid UTF-8 text.") from None
+    except RecursionError:
+        raise ConfigError(
+            f"{path}: invalid TOML: nested too deeply.",
+            hint="Fix the file or delete it to start afresh.",
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(
             _format_toml_error(path, exc), hint="Fix the file or delete it to start afresh."
@@ -252,9 +277,35 @@ def _parse_limit(
         return default
     try:
         count, window = raw.split("/", 1)
+        if not (count.strip().isascii() and count.strip().isdigit()):
+            raise ValueError(count)
         parsed = int(count), float(window)
     except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not COUNT/SECONDS (for example 50/10).") from None
-    if parsed[0] < 1 or parsed[1] <= 0:
-        raise ConfigError(f"{name}={raw!r}: both numbers must be positive.")
+        raise ConfigError(
+            f"{name}={_shown(raw)} is not COUNT/SECONDS (for example 50/10)."
+        ) from None
+    # nan compares false with everything: test what is allowed, not what is not.
+    if not (1 <= parsed[0] <= 1_000_000 and 0 < parsed[1] <= 86_400):
+        raise ConfigError(
+            f"{name}={_shown(raw)}: COUNT must be 1 to 1000000 and SECONDS a finite "
+            "number above 0, at most 86400."
+        )
     return parsed
+
+
+def keyring_timeout(env: Mapping[str, str] | None = None, default: float = 5.0) -> float:
+    """Seconds a keyring call may take (KSEG_KEYRING_TIMEOUT): finite, above 0."""
+    env = os.environ if env is None else env
+    raw = env.get(ENV_KEYRING_TIMEOUT)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value <= 3600:  # false for nan too
+        raise ConfigError(
+            f"{ENV_KEYRING_TIMEOUT}={_shown(raw)} is not a number of seconds above 0 "
+            "(at most 3600)."
+        )
+    return value

@@ -18,7 +18,10 @@ from typing import Literal
 from ksegcli.core import config
 from ksegcli.core.keyring_store import KeyringStore
 from ksegcli.core.redact import register_secret
-from ksegcli.errors import NotLoggedInError
+from ksegcli.errors import ConfigError, NotLoggedInError, UsageError
+
+# Longer than any real client id, secret, key or token; a URL or header would fail on it.
+MAX_CREDENTIAL_LENGTH = 1024
 
 Source = Literal["flag", "env", "keyring", "config", "prompt", "stdin", "derived"]
 
@@ -102,6 +105,14 @@ class Credentials:
                 found = Credential(spec, stored, "keyring")
         if found is not None and spec.secret:
             register_secret(found.value)
+        if found is not None and len(found.value) > MAX_CREDENTIAL_LENGTH:
+            where = {"flag": spec.flag, "env": spec.env}.get(found.source, found.source)
+            error = ConfigError if found.source == "config" else UsageError
+            raise error(  # the value itself is never quoted: it may be a pasted secret
+                f"The {spec.label} from {where} is {len(found.value)} characters long; "
+                f"no credential is longer than {MAX_CREDENTIAL_LENGTH}.",
+                hint="Copy it again, without anything around it.",
+            )
         return found
 
     def require(self, spec: CredentialSpec, flag_value: str | None = None) -> Credential:
@@ -133,8 +144,6 @@ def prompt(label: str, *, secret: bool) -> str:
 
 def read_secret_from_stdin(label: str) -> str:
     """The first line of stdin, for --…-stdin flags (so the secret is not in argv)."""
-    from ksegcli.errors import UsageError
-
     value = sys.stdin.readline().strip()
     if not value:
         raise UsageError(f"Expected the {label} on standard input, got nothing.")

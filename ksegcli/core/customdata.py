@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from ksegcli.core.config import is_project_id
 from ksegcli.core.plan import Action, ActionResult, Request
 from ksegcli.errors import ApiError, BadInputError, KsegError, NetworkError, NotFoundError
 
@@ -273,7 +274,7 @@ def find_by_name(client: KameleoonClient, site_id: int, name: str) -> list[Custo
 def resolve(items: Sequence[CustomData], ref: str, site: Site) -> CustomData:
     """``ID|NAME`` → the one custom data it names on that project."""
     ref = ref.strip()
-    if ref.isdigit():
+    if is_project_id(ref):
         for item in items:
             if item.id == int(ref):
                 return item

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ksegcli.core.config import is_project_id
 from ksegcli.core.customdata import DEFAULT_NAMES, FORMATS, CustomDataSpec, build_spec
 from ksegcli.errors import BadInputError, KsegError
 
@@ -47,8 +48,9 @@ TRAIT_KEYS = ("name", "format")
 SEGMENT_KEYS = ("source_id", "region")
 SEGMENT_REGIONS = ("us", "eu")
 USER_IDS = ("visitor-code", "segment")
-_SOURCE_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_SITECODE_RE = re.compile(r"^[A-Za-z0-9]{10}$")
+# \Z, not $ ("$" matches before a trailing newline); ASCII classes only.
+_SOURCE_ID_RE = re.compile(r"\A[A-Za-z0-9_-]{1,64}\Z")
+_SITECODE_RE = re.compile(r"\A[A-Za-z0-9]{10}\Z")
 
 Path_ = tuple[str | int, ...]
 
@@ -285,6 +287,8 @@ def load(path: Path) -> Desired:
 def parse(text: str, path: Path) -> Desired:
     try:
         data = tomllib.loads(text)
+    except RecursionError:
+        raise FileError(path, [FileProblem((), "invalid TOML: nested too deeply")]) from None
     except tomllib.TOMLDecodeError as exc:
         line, column, message = _syntax_position(exc, text)
         raise FileError(path, [FileProblem((), f"invalid TOML: {message}", line, column)]) from None
@@ -467,10 +471,11 @@ def _project(
 ) -> ProjectDesired | None:
     path: Path_ = ("projects", ref)
     ok = True
-    if not (ref.isdigit() or _SITECODE_RE.match(ref)):
+    if not (is_project_id(ref) or _SITECODE_RE.match(ref)):
+        shown = ref if len(ref) <= 80 else ref[:80] + "…"
         check.add(
             path,
-            f"invalid project {ref!r}: use its sitecode (exactly 10 letters or digits) or its "
+            f"invalid project {shown!r}: use its sitecode (exactly 10 letters or digits) or its "
             'numeric id (quoted: [projects."10001"])',
         )
         ok = False

@@ -18,7 +18,15 @@ from typing import TYPE_CHECKING, Any
 
 from ksegcli import __version__
 from ksegcli.core.redact import redact
-from ksegcli.errors import ApiError, AuthError, ErrorCode, ExitCode, NetworkError, NotFoundError
+from ksegcli.errors import (
+    ApiError,
+    AuthError,
+    BadInputError,
+    ErrorCode,
+    ExitCode,
+    NetworkError,
+    NotFoundError,
+)
 
 if TYPE_CHECKING:
     import httpx
@@ -265,6 +273,14 @@ class HttpClient:
                 # holds a non-ASCII character, a line break or edge spaces. The exception's
                 # text quotes the header, so it must not reach the user; no retry helps.
                 raise _unsendable(method, path, self.label) from None
+            except httpx.InvalidURL:
+                # A value given by the user made the URL impossible (a 100 KB query value):
+                # the message would quote it, and no retry helps.
+                raise BadInputError(
+                    f"Cannot send {method} {path} to the {self.label}: a value given for "
+                    "this request makes the URL invalid or too long.",
+                    hint="Check the values passed on the command line or in env vars.",
+                ) from None
             except httpx.TimeoutException as exc:
                 err = NetworkError(
                     f"{self.label} did not answer in time ({method} {path}).",

@@ -272,7 +272,7 @@ class KameleoonClient:
 
         One paged list of the account's projects serves every reference.
         """
-        from ksegcli.core.config import is_sitecode
+        from ksegcli.core.config import is_project_id, is_sitecode
 
         sites = self.list_sites()
         by_id = {site.id: site for site in sites}
@@ -282,7 +282,7 @@ class KameleoonClient:
         for ref in refs:
             ref = ref.strip()
             site: Site | None = None
-            if ref.isdigit():
+            if is_project_id(ref):
                 site = by_id.get(int(ref))
             elif is_sitecode(ref):
                 site = by_code.get(ref)

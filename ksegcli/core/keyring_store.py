@@ -8,12 +8,11 @@ plaintext fallback: without a keyring, secrets come from env vars.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from ksegcli.core.config import ENV_KEYRING_TIMEOUT
+from ksegcli.core.config import keyring_timeout
 from ksegcli.errors import KeyringUnavailableError
 
 SERVICE = "ksegcli"
@@ -43,10 +42,7 @@ class KeyringStore:
         ),
     ) -> None:
         if timeout is None:
-            try:
-                timeout = float(os.environ.get(ENV_KEYRING_TIMEOUT, DEFAULT_TIMEOUT))
-            except ValueError:
-                timeout = DEFAULT_TIMEOUT
+            timeout = keyring_timeout(default=DEFAULT_TIMEOUT)
         self.timeout = timeout
         self._warn = warn
         self._env_hint = env_hint
