@@ -103,7 +103,7 @@ def test_project_references_on_the_command_line_accept_only_ascii_ids() -> None:
     from ksegcli.errors import BadInputError
 
     assert is_project_id("10001")
-    for bad in ("١٢٣", "１２３", "12\n", "", "1" * 40):
+    for bad in ("١٢٣", "１２３", "12\n", "", " 1"):
         assert not is_project_id(bad)
     with pytest.raises(BadInputError):
         validate_sitecode("ABCDE1234５")

@@ -73,7 +73,7 @@ LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 def is_project_id(value: str) -> bool:
     """A numeric project id: ASCII digits only ("١٢٣".isdigit() is true, and int() takes it)."""
-    return 0 < len(value) <= 18 and value.isascii() and value.isdigit()
+    return value.isascii() and value.isdigit()
 
 
 def validate_profile_name(name: str) -> str:

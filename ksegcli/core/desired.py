@@ -48,9 +48,10 @@ TRAIT_KEYS = ("name", "format")
 SEGMENT_KEYS = ("source_id", "region")
 SEGMENT_REGIONS = ("us", "eu")
 USER_IDS = ("visitor-code", "segment")
-# \Z, not $ ("$" matches before a trailing newline); ASCII classes only.
-_SOURCE_ID_RE = re.compile(r"\A[A-Za-z0-9_-]{1,64}\Z")
-_SITECODE_RE = re.compile(r"\A[A-Za-z0-9]{10}\Z")
+# Used with fullmatch ("$" alone also matches before a trailing newline); ASCII classes
+# only. core/apply_schema.py copies these patterns into the JSON Schema.
+_SOURCE_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_SITECODE_RE = re.compile(r"^[A-Za-z0-9]{10}$")
 
 Path_ = tuple[str | int, ...]
 
@@ -450,7 +451,7 @@ def _segment(
         return inherited
     check.keys(value, SEGMENT_KEYS, path)
     source = value.get("source_id", inherited.source_id if inherited else None)
-    if source is not None and not (isinstance(source, str) and _SOURCE_ID_RE.match(source)):
+    if source is not None and not (isinstance(source, str) and _SOURCE_ID_RE.fullmatch(source)):
         check.add(
             (*path, "source_id"),
             f"{dotted((*path, 'source_id'))!r} must be a Segment source id (letters, digits, "
@@ -471,7 +472,7 @@ def _project(
 ) -> ProjectDesired | None:
     path: Path_ = ("projects", ref)
     ok = True
-    if not (is_project_id(ref) or _SITECODE_RE.match(ref)):
+    if not (is_project_id(ref) or _SITECODE_RE.fullmatch(ref)):
         shown = ref if len(ref) <= 80 else ref[:80] + "…"
         check.add(
             path,
