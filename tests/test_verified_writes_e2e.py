@@ -203,3 +203,47 @@ def test_the_whole_site_route_also_verifies(srv: FakeServer, run: Any) -> None:
     result = run("integration", "identifier", "install", "--project", "SHOP000001")
     assert result.exit_code == 5
     assert "accepted GET+PUT" in flat(result.stderr)
+
+
+# -- fallbacks --------------------------------------------------------------------------------
+
+
+def test_custom_data_of_several_projects_are_listed_when_in_is_refused(
+    srv: FakeServer, run: Any
+) -> None:
+    shop = srv.add_site("cid", code="SHOP000001")
+    blog = srv.add_site("cid", code="BLOG000001")
+    srv.add_custom_data(shop["id"], "Plan")
+    srv.add_custom_data(blog["id"], "Tier")
+    srv.configure(filter_in_supported=False)
+    result = run("customdata", "list", "--project", "SHOP000001", "--project", "BLOG000001")
+    assert result.exit_code == 0, result.stderr
+    assert "Plan" in result.stdout and "Tier" in result.stdout
+    statuses = [r.status for r in srv.requests if r.path == "/custom-datas"]
+    assert statuses == [400, 200]
+
+
+def test_a_403_on_the_integration_endpoint_says_the_client_is_not_allowed(
+    srv: FakeServer, run: Any
+) -> None:
+    srv.add_site("cid", code="SHOP000001")
+    srv.inject("GET", r"/integration-tools$", "403", count=5)
+    result = run("integration", "install", "--project", "SHOP000001")
+    assert result.exit_code == 3
+    err = flat(result.stderr)
+    assert "Your API client is not allowed to read a project's integration tools" in err
+    assert MANUAL_ROUTE in err
+
+
+def test_a_403_on_a_campaign_write_says_the_client_is_not_allowed(
+    srv: FakeServer, run: Any
+) -> None:
+    site = srv.add_site("cid", code="SHOP000001")["id"]
+    exp = srv.add_experiment(site, "Hero")
+    srv.inject("PATCH", r"/experiments/", "403", count=5)
+    result = run("reporting", "enable", "--experiment", str(exp["id"]), "--json")
+    assert result.exit_code == 3
+    (campaign,) = result.json()["campaigns"]
+    assert campaign["state"] == "failed"
+    assert "not allowed to change a campaign's reporting tools" in campaign["error"]["message"]
+    assert "by hand" in campaign["error"]["hint"]

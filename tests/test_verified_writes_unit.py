@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -133,3 +134,45 @@ def test_a_backup_folder_that_cannot_be_made_stops_the_write(
     assert result.exit_code == 7
     assert put.call_count == 0
     assert "Cannot save a backup before the write" in flat(result.stderr)
+
+
+CUSTOMERS = "https://customers.kameleoon.com"
+
+
+@pytest.mark.parametrize("answer", ["<html>maintenance</html>", '{"status": "ok"}'])
+def test_an_unreadable_getapikey_answer_points_at_the_offline_key(
+    cli: CliRunner, answer: str
+) -> None:
+    with respx.mock(assert_all_called=False) as mock:
+        mock.get(f"{CUSTOMERS}/kameleoon/segmentio/getapikey").mock(
+            return_value=httpx.Response(200, text=answer)
+        )
+        result = cli(
+            "auth",
+            "getapikey",
+            env={"KAMELEOON_CLIENT_ID": "cid-1", "KAMELEOON_CLIENT_SECRET": SECRET},
+        )
+    assert result.exit_code == 5
+    assert "auth getapikey --offline" in flat(result.stderr)
+    assert SECRET not in result.stdout + result.stderr
+
+
+def test_a_refused_in_filter_is_sent_again_as_equal_with_the_array(
+    api: respx.MockRouter, cli: CliRunner
+) -> None:
+    blog = {**SITE, "id": 12, "code": "BLOG000012", "name": "Blog"}
+    api.get("/sites").mock(return_value=httpx.Response(200, json=[SITE, blog]))
+    filters: list[Any] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        conditions = json.loads(request.url.params["filter"])
+        filters.append(conditions)
+        if conditions[0]["operator"] == "IN":
+            return httpx.Response(400, json={"message": "unknown operator 'IN'"})
+        return httpx.Response(200, json=[])
+
+    api.get("/custom-datas").mock(side_effect=answer)
+    result = cli("customdata", "list", "--project", "11", "--project", "12", "--json", env=ENV)
+    assert result.exit_code == 0, result.stderr
+    assert [f[0]["operator"] for f in filters] == ["IN", "EQUAL"]
+    assert filters[1][0]["parameters"] == [11, 12]

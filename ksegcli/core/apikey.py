@@ -42,7 +42,9 @@ def check_api_key(key: str, client_id: str, client_secret: str | None = None) ->
         key_id, key_secret = decode_api_key(key)
     except BadInputError as exc:
         raise ApiError(
-            f"The API-key service answered something unexpected: {exc.message}"
+            f"The API-key service answered something unexpected: {exc.message}",
+            hint="The key is the client id and secret encoded: `ksegcli auth getapikey "
+            "--offline` computes it without the service.",
         ) from None
     if key_id != client_id:
         raise ApiError(

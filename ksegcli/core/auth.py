@@ -111,7 +111,11 @@ def fetch_api_key(
         )
         key = _parse_key(response.text)
         if not key:
-            raise ApiError("The API-key service answered with an empty body.")
+            raise ApiError(
+                "The API-key service answered with an empty body.",
+                hint="`ksegcli auth getapikey --offline` computes the key from the client id "
+                "and secret, without the service.",
+            )
         register_secret(key)
         check_api_key(key, client_id.value, client_secret.value)
         origin = "server"

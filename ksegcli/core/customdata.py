@@ -27,7 +27,7 @@ from ksegcli.core.plan import Action, ActionResult, Request
 from ksegcli.errors import ApiError, BadInputError, KsegError, NetworkError, NotFoundError
 
 if TYPE_CHECKING:
-    from ksegcli.core.kameleoon import KameleoonClient, Site
+    from ksegcli.core.kameleoon import Condition, KameleoonClient, Site
 
 # --- inferred (I), API_NOTES §1 ---------------------------------------------------
 CUSTOM_DATAS_PATH = "/custom-datas"
@@ -239,13 +239,6 @@ class CustomData:
 # -- reads --------------------------------------------------------------------------
 
 
-def _filter(*conditions: tuple[str, str, Sequence[Any]]) -> str:
-    return json.dumps(
-        [{"field": f, "operator": op, "parameters": list(values)} for f, op, values in conditions],
-        separators=(",", ":"),
-    )
-
-
 def list_custom_data(
     client: KameleoonClient, site_ids: Iterable[int]
 ) -> dict[int, list[CustomData]]:
@@ -255,7 +248,7 @@ def list_custom_data(
     for start in range(0, len(ids), SITE_IDS_PER_FILTER):
         chunk = ids[start : start + SITE_IDS_PER_FILTER]
         condition = ("siteId", "EQUAL", chunk) if len(chunk) == 1 else ("siteId", "IN", chunk)
-        for item in client.paginate(CUSTOM_DATAS_PATH, {"filter": _filter(condition)}):
+        for item in client.paginate_filtered(CUSTOM_DATAS_PATH, [condition]):
             data = CustomData.from_api(item)
             if data.site_id in found:
                 found[data.site_id].append(data)
@@ -266,8 +259,11 @@ def list_custom_data(
 
 def find_by_name(client: KameleoonClient, site_id: int, name: str) -> list[CustomData]:
     """The custom data of that name on the project (one filtered list request)."""
-    query = {"filter": _filter(("siteId", "EQUAL", [site_id]), ("name", "EQUAL", [name]))}
-    items = [CustomData.from_api(item) for item in client.paginate(CUSTOM_DATAS_PATH, query)]
+    conditions: list[Condition] = [("siteId", "EQUAL", [site_id]), ("name", "EQUAL", [name])]
+    items = [
+        CustomData.from_api(item)
+        for item in client.paginate_filtered(CUSTOM_DATAS_PATH, conditions)
+    ]
     return sorted((i for i in items if i.site_id == site_id and i.name == name), key=lambda i: i.id)
 
 

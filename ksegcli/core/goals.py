@@ -1,7 +1,7 @@
 """Goals the Segment integration created in Kameleoon.
 
 Kameleoon turns each Segment event it receives into a custom goal (seed
-article, API_NOTES §1). The names follow one of two conventions (I):
+article; docs/api-facts.md). The names follow one of two conventions (I):
 ``SegmentIO <eventType> – <eventName>`` (classic destination) and
 ``Segment.io – <eventName>`` (Actions destination). The dash is an en dash
 in the documentation; we accept a hyphen or an em dash too.
@@ -71,7 +71,7 @@ def list_goals(session: Session, sites: Sequence[Site], *, segment_only: bool) -
     client = session.kameleoon()
     found: list[Goal] = []
     for site in sites:
-        for goal in client.paginate(GOALS_PATH, {"siteId": site.id}):
+        for goal in client.paginate_filtered(GOALS_PATH, [("siteId", "EQUAL", [site.id])]):
             if int(goal.get("siteId", site.id)) != site.id:
                 continue
             name = str(goal.get("name") or "")

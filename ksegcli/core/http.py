@@ -188,6 +188,10 @@ class HttpClient:
         if self._log is not None:
             self._log(redact(text))
 
+    def note(self, text: str) -> None:
+        """A decision worth a line in the -v log (redacted like every line of it)."""
+        self._debug(text)
+
     # -- requests -------------------------------------------------------------
     def request(
         self,

@@ -1,7 +1,7 @@
 """The identifier snippet in a project's global custom script (help article, Step 4).
 
 The global custom script is the site's ``trackingScript`` field, written with
-``PATCH /sites/{id}`` (API_NOTES §1, inferred: the path and field are the
+``PATCH /sites/{id}`` (docs/api-facts.md, inferred: the path and field are the
 constants ``SITE_PATH`` and ``TRACKING_SCRIPT_FIELD`` of :mod:`ksegcli.core.kameleoon`).
 The script is the user's own code: ksegcli owns only a block between two marker
 lines (:data:`BEGIN_MARKER`, :data:`END_MARKER`), appended after whatever is
@@ -47,7 +47,6 @@ MANUAL_ROUTE = f"{SCRIPT_LOCATION}: paste the code of `ksegcli snippet render id
 MANUAL_REMOVAL = (
     f"{SCRIPT_LOCATION}: delete the lines from {BEGIN_MARKER!r} to {END_MARKER!r}, both included"
 )
-REFUSAL_STATUSES = frozenset({400, 404, 405})
 
 State = Literal["current", "outdated", "absent", "manual", "broken"]
 
@@ -232,17 +231,19 @@ def manual_hint(removing: bool = False) -> str:
     return f"Add it by hand in Kameleoon: {MANUAL_ROUTE}."
 
 
-def refused(exc: ApiError, method: str, site: Site, *, removing: bool = False) -> ApiError:
-    """The API does not take the site endpoint as we read it: say so, with the way by hand."""
-    message = exc.message.split(": ", 1)[-1] if ": " in exc.message else exc.message
-    path = SITE_PATH.format(site_id=site.id)
-    return ApiError(
-        f"The Automation API refused {method} {path} (HTTP {exc.status}): {message}. "
-        f"The global custom script as the site's {TRACKING_SCRIPT_FIELD!r}, read and written "
-        "there, is an inference (API_NOTES §1).",
-        status=exc.status,
-        code="api_refused",
-        exit_code=ExitCode.API,
+def explain(exc: KsegError, method: str, site: Site, *, removing: bool = False) -> KsegError:
+    """A refusal or a 403 of the site endpoint, with the way by hand (core/refusals.py)."""
+    from ksegcli.core.refusals import explain as _explain
+
+    return _explain(
+        exc,
+        method,
+        SITE_PATH.format(site_id=site.id),
+        doing="read a project's global custom script"
+        if method == "GET"
+        else "change a project's global custom script",
+        inference=f"the global custom script as the site's {TRACKING_SCRIPT_FIELD!r}, read and "
+        "written there,",
         hint=manual_hint(removing),
     )
 
@@ -251,7 +252,7 @@ def _field_missing(site: Site) -> ApiError:
     path = SITE_PATH.format(site_id=site.id)
     return ApiError(
         f"GET {path} answered without a string {TRACKING_SCRIPT_FIELD!r}: the global custom "
-        "script field is an inference (API_NOTES §1) that this API does not confirm.",
+        "script field is an inference (docs/api-facts.md) that this API does not confirm.",
         code="api_refused",
         hint=manual_hint(),
     )
@@ -266,9 +267,7 @@ def read_script(client: KameleoonClient, site: Site) -> str:
     try:
         data = client.get(path)
     except ApiError as exc:
-        if exc.status in REFUSAL_STATUSES:
-            raise refused(exc, "GET", site) from None
-        raise
+        raise explain(exc, "GET", site) from None
     if not isinstance(data, dict) or TRACKING_SCRIPT_FIELD not in data:
         raise _field_missing(site)
     value = data[TRACKING_SCRIPT_FIELD]
@@ -398,7 +397,7 @@ def handle(client: KameleoonClient, action: Action) -> ActionResult:
     then judge what the server holds: the 2xx alone proves nothing (the field is inferred).
     The user's own code is saved to a backup file before, and compared after."""
     from ksegcli.core.plan import DONE
-    from ksegcli.core.script_write import write_script
+    from ksegcli.core.script_write import PATCH_FALLBACK_STATUSES, write_script
     from ksegcli.core.verify import not_applied, save_backup
 
     assert action.request is not None
@@ -414,10 +413,10 @@ def handle(client: KameleoonClient, action: Action) -> ActionResult:
     try:
         written = write_script(client, action.site, sent)
     except ApiError as exc:
-        if exc.status in REFUSAL_STATUSES and exc.code != "conflict":
-            method = request.method if exc.status not in (400, 405) else "PATCH and PUT"
-            raise refused(exc, method, action.site, removing=removing) from None
-        raise
+        if exc.code == "conflict":
+            raise
+        method = "PATCH and PUT" if exc.status in PATCH_FALLBACK_STATUSES else request.method
+        raise explain(exc, method, action.site, removing=removing) from None
     stored = written.stored
     if stored is None:
         stored = read_script(client, _unlisted(action.site))

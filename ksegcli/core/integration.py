@@ -1,11 +1,12 @@
 """The Segment tool in a project's integration tools (Kameleoon → Segment events).
 
-How to install a tool by API is not published (API_NOTES §1, the least certain
-part): our reading is that ``GET /sites/{id}/integration-tools`` lists the
+How to install a tool by API is not published (docs/api-facts.md, the least
+certain part): our reading is that ``GET /sites/{id}/integration-tools`` lists the
 project's tools and ``PUT`` on the same path takes the whole array back, the
 Segment tool being named ``SEGMENT``. Path, verb and name are the one constant
 :data:`SEGMENT_TOOL`. When the API answers 400/404/405 to it, the user gets the
-server's message and the manual route (:data:`MANUAL_ROUTE`).
+server's message and the manual route (:data:`MANUAL_ROUTE`); a 403 says the API
+client is not allowed to (core/refusals.py). Every write is read back (core/verify.py).
 
 There is no account-wide list of integration tools, so reading them costs one
 GET per project; the reads run in parallel through the shared rate limiter.
@@ -41,27 +42,27 @@ SEGMENT_TOOL = ToolEndpoint(
 )
 # ------------------------------------------------------------------------------------------
 MANUAL_ROUTE = "Admin › Integrations › Segment › Install the tool › select projects › Validate"
-REFUSAL_STATUSES = frozenset({400, 404, 405})
 
 Tools = list[dict[str, Any]]
 
 
-def refused(exc: ApiError, method: str, site: Site) -> ApiError:
-    """The API does not take the integration endpoint as we read it: say so, with the way by hand."""
-    message = exc.message.split(": ", 1)[-1] if ": " in exc.message else exc.message
-    path = SEGMENT_TOOL.path.format(site_id=site.id)
-    return ApiError(
-        f"The Automation API refused {method} {path} (HTTP {exc.status}): {message}. "
-        "Installing the Segment tool by API rests on an inference (API_NOTES §1).",
-        status=exc.status,
-        code="api_refused",
-        exit_code=ExitCode.API,
-        hint=f"Install it by hand in Kameleoon: {MANUAL_ROUTE}.",
+def _explain(exc: KsegError, method: str, site: Site, *, removing: bool = False) -> KsegError:
+    """A refusal or a 403 of the integration endpoint, with the way by hand."""
+    from ksegcli.core.refusals import explain
+
+    doing = (
+        "read a project's integration tools"
+        if method == "GET"
+        else f"{'remove' if removing else 'install'} integration tools"
     )
-
-
-def _is_refusal(exc: KsegError) -> bool:
-    return isinstance(exc, ApiError) and exc.status in REFUSAL_STATUSES
+    return explain(
+        exc,
+        method,
+        SEGMENT_TOOL.path.format(site_id=site.id),
+        doing=doing,
+        inference="the integration-tools endpoint",
+        hint=f"{'Uninstall' if removing else 'Install'} it by hand in Kameleoon: {MANUAL_ROUTE}.",
+    )
 
 
 def read_tools(client: KameleoonClient, site: Site) -> Tools:
@@ -69,9 +70,7 @@ def read_tools(client: KameleoonClient, site: Site) -> Tools:
     try:
         data = client.get(path)
     except ApiError as exc:
-        if _is_refusal(exc):
-            raise refused(exc, "GET", site) from None
-        raise
+        raise _explain(exc, "GET", site) from None
     if not isinstance(data, list):
         raise ApiError(f"Expected a JSON array from GET {path}, got {type(data).__name__}.")
     return [item for item in data if isinstance(item, dict)]
@@ -180,9 +179,8 @@ def handle(client: KameleoonClient, action: Action) -> ActionResult:
     try:
         client.http.request(request.method, request.path, json_body=request.body)
     except ApiError as exc:
-        if _is_refusal(exc):
-            raise refused(exc, request.method, action.site) from None
-        raise
+        removing = action.action == "uninstall"
+        raise _explain(exc, request.method, action.site, removing=removing) from None
     after = read_tools(client, action.site)
     installing = action.action == "install"
     where = f" (what was read before is saved in {backup})" if backup else ""

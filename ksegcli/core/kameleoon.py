@@ -1,7 +1,8 @@
 """The Kameleoon Automation API: OAuth token, paging, filters, projects (sites).
 
-Facts marked (I) in API_NOTES.md are inferred; they are collected in the
-constants below so that each is a one-line fix when the real API disagrees.
+Facts marked (I) are inferred (docs/api-facts.md lists each with its source);
+they are collected in the constants below so that each is a one-line fix when
+the real API disagrees.
 Resource modules (custom data, integrations, goals, campaigns) call
 :class:`KameleoonClient` and keep their own paths next to their code.
 """
@@ -27,14 +28,29 @@ SITES_PATH = "/sites"
 SITE_BY_CODE_PATH = "/sites/byCode/{code}"
 SITE_PATH = "/sites/{site_id}"  # GET one project; PATCH changes its fields
 TRACKING_SCRIPT_FIELD = "trackingScript"  # a site's field: the project's global custom script
+#: A filter with IN answered with one of these is sent again as EQUAL with the array
+#: (Kameleoon's tutorials show EQUAL with several values; its Postman collection lists IN).
+IN_REFUSED_STATUSES = frozenset({400})
+
+#: One filter condition: (field, operator, values).
+Condition = tuple[str, str, Sequence[Any]]
+
+
+def filter_json(*conditions: Condition) -> str:
+    """The ``filter`` query parameter: a JSON array of conditions (I). The one builder."""
+    return json.dumps(
+        [{"field": f, "operator": op, "parameters": list(values)} for f, op, values in conditions],
+        separators=(",", ":"),
+    )
 
 
 def filter_param(field: str, operator: str, values: Sequence[Any]) -> str:
-    """The ``filter`` query parameter: a JSON array of conditions (I)."""
-    return json.dumps(
-        [{"field": field, "operator": operator, "parameters": list(values)}],
-        separators=(",", ":"),
-    )
+    """One condition's ``filter`` query parameter."""
+    return filter_json((field, operator, values))
+
+
+def _without_in(conditions: Sequence[Condition]) -> list[Condition]:
+    return [(f, "EQUAL" if op == "IN" else op, values) for f, op, values in conditions]
 
 
 @dataclass(frozen=True)
@@ -219,6 +235,7 @@ class KameleoonClient:
         self.http = http
         self.tokens = tokens
         self._sites: list[Site] | None = None
+        self.in_refused = False  # the server refused a filter with IN: EQUAL + array from now on
 
     @property
     def limiter(self) -> RateLimiter | None:
@@ -260,6 +277,33 @@ class KameleoonClient:
             if len(items) < per_page:
                 return
             page += 1
+
+    def paginate_filtered(
+        self,
+        path: str,
+        conditions: Sequence[Condition],
+        params: Mapping[str, Any] | None = None,
+        *,
+        per_page: int = PER_PAGE_MAX,
+    ) -> Iterator[dict[str, Any]]:
+        """:meth:`paginate` with a ``filter``; a refused IN is sent again as EQUAL with the
+        array (both are documented forms), and the run keeps to EQUAL afterwards."""
+        conds = _without_in(conditions) if self.in_refused else list(conditions)
+        uses_in = any(op == "IN" for _, op, _ in conds)
+        yielded = False
+        try:
+            for item in self.paginate(
+                path, {**(params or {}), "filter": filter_json(*conds)}, per_page=per_page
+            ):
+                yielded = True
+                yield item
+        except ApiError as exc:
+            if not uses_in or yielded or exc.status not in IN_REFUSED_STATUSES:
+                raise
+            self.in_refused = True
+            self.http.note(f"  the filter with IN was refused ({exc.message}); using EQUAL")
+            query = {**(params or {}), "filter": filter_json(*_without_in(conds))}
+            yield from self.paginate(path, query, per_page=per_page)
 
     # -- projects ---------------------------------------------------------------
     def list_sites(self) -> list[Site]:

@@ -2,7 +2,7 @@
 
 With Segment among a campaign's ``trackingTools``, Kameleoon sends an
 ``Experiment Viewed`` (or ``Personalization Viewed``) event to Segment each
-time a visitor sees a variation (API_NOTES §1 and §5). Enabling adds Segment
+time a visitor sees a variation (docs/api-facts.md). Enabling adds Segment
 and keeps every other tool as it was; running it again changes nothing.
 """
 
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 # trackingTools[].name of Segment: the same enum as the project's integration tool.
 SEGMENT_TOOL = _INTEGRATION_TOOL.tool
 TRACKING_TOOLS_FIELD = "trackingTools"
+MANUAL_ROUTE = "the campaign › Integrations (reporting tools) › Segment"
 ACTIVE_STATUSES = frozenset({"ACTIVE"})  # compared case-blind: "active" was seen too
 CAMPAIGN_PATHS = {"experiment": "/experiments", "personalization": "/personalizations"}
 
@@ -80,28 +81,51 @@ class Campaign:
         }
 
 
+def _explain(
+    exc: KsegError, method: str, path: str, kind: Kind, campaign_id: int | None
+) -> KsegError:
+    """A 403 (or, for a write, a refusal) of a campaign endpoint, with the way by hand."""
+    from ksegcli.core.refusals import FORBIDDEN, explain
+
+    if method == "GET" and not (isinstance(exc, ApiError) and exc.status == FORBIDDEN):
+        return exc
+    where = f" (campaign {campaign_id})" if campaign_id is not None else ""
+    return explain(
+        exc,
+        method,
+        path,
+        doing=f"read {kind}s" if method == "GET" else "change a campaign's reporting tools",
+        inference=f"the {TRACKING_TOOLS_FIELD!r} field of {kind}s",
+        hint=f"Do it by hand in Kameleoon: {MANUAL_ROUTE}{where}.",
+    )
+
+
 def _get(client: KameleoonClient, kind: Kind, campaign_id: int) -> Campaign:
+    path = f"{CAMPAIGN_PATHS[kind]}/{campaign_id}"
     try:
-        data = client.get(f"{CAMPAIGN_PATHS[kind]}/{campaign_id}")
-    except NotFoundError:
-        raise NotFoundError(
-            f"No {kind} {campaign_id} in the projects these credentials reach.",
-            hint=f"Check the id in the Kameleoon app ({kind}s list).",
-        ) from None
+        data = client.get(path)
+    except ApiError as exc:
+        if isinstance(exc, NotFoundError):
+            raise NotFoundError(
+                f"No {kind} {campaign_id} in the projects these credentials reach.",
+                hint=f"Check the id in the Kameleoon app ({kind}s list).",
+            ) from None
+        raise _explain(exc, "GET", path, kind, campaign_id) from None
     if not isinstance(data, dict):
         raise ApiError(f"Unexpected answer to GET {CAMPAIGN_PATHS[kind]}/{campaign_id}.")
     return Campaign.from_api(kind, data)
 
 
 def _list(client: KameleoonClient, kind: Kind, site: Site) -> list[Campaign]:
-    from ksegcli.core.kameleoon import filter_param
-
-    items = client.paginate(
-        CAMPAIGN_PATHS[kind], {"filter": filter_param("siteId", "EQUAL", [site.id])}
-    )
-    return [
-        c for c in (Campaign.from_api(kind, item) for item in items) if c.site_id in (site.id, 0)
-    ]
+    items = client.paginate_filtered(CAMPAIGN_PATHS[kind], [("siteId", "EQUAL", [site.id])])
+    try:
+        return [
+            c
+            for c in (Campaign.from_api(kind, item) for item in items)
+            if c.site_id in (site.id, 0)
+        ]
+    except ApiError as exc:
+        raise _explain(exc, "GET", CAMPAIGN_PATHS[kind], kind, None) from None
 
 
 def select_campaigns(
@@ -135,8 +159,7 @@ def select_campaigns(
     return campaigns
 
 
-ReportingState = Literal["enabled", "already", "planned", "not applied"]
-MANUAL_ROUTE = "the campaign › Integrations (reporting tools) › Segment"
+ReportingState = Literal["enabled", "already", "planned", "not applied", "failed"]
 
 
 @dataclass
@@ -172,7 +195,14 @@ def enable_reporting(
         if dry_run:
             changes.append(ReportingChange(campaign, "planned"))
             continue
-        updated = client.patch(campaign.path, {TRACKING_TOOLS_FIELD: tools})
+        try:
+            updated = client.patch(campaign.path, {TRACKING_TOOLS_FIELD: tools})
+        except ApiError as exc:
+            error = _explain(exc, "PATCH", campaign.path, campaign.kind, campaign.id)
+            if error is exc:
+                raise  # not about this campaign (network, 5xx): stop, as before
+            changes.append(ReportingChange(campaign, "failed", error))
+            continue
         after = (
             Campaign.from_api(campaign.kind, updated)
             if isinstance(updated, dict) and "id" in updated and TRACKING_TOOLS_FIELD in updated
