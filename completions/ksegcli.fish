@@ -3,7 +3,7 @@ function __ksegcli_path
     set -l words (commandline -opc)
     set -l path ''
     set -l skip 0
-    set -l takes --client-id --data-region --error-rate --experiment --format --host --latency --name --output --personalization --port --profile --project --region --sdk --seed --sitecode --source --time-scale --user --user-id --user-var --wait --workers
+    set -l takes --client-id --data-region --error-rate --experiment --file --format --host --latency --name --output --personalization --port --profile --project --region --sdk --seed --sitecode --source --time-scale --user --user-id --user-var --wait --workers
     for word in $words[2..-1]
         if test $skip = 1; set skip 0; continue; end
         if string match -q -- '-*' $word
@@ -188,6 +188,7 @@ complete -c ksegcli -n "test (__ksegcli_path) = 'doctor'" -l user -r
 complete -c ksegcli -n "test (__ksegcli_path) = 'doctor'" -l region -r
 complete -c ksegcli -n "test (__ksegcli_path) = 'doctor'" -l data-region -r
 complete -c ksegcli -n "test (__ksegcli_path) = 'doctor'" -l token-stdin
+complete -c ksegcli -n "test (__ksegcli_path) = 'doctor'" -l file -r
 complete -c ksegcli -n "test (__ksegcli_path) = 'doctor'" -l help
 complete -c ksegcli -n "test (__ksegcli_path) = 'doctor'" -l profile -r
 complete -c ksegcli -n "test (__ksegcli_path) = 'doctor'" -l json

@@ -114,7 +114,11 @@ LEAVES: dict[str, tuple[Case, ...]] = {
         Case(("apply", "{apply_file}", "--dry-run"), modes=VARIANT),
         Case(("apply", "--schema"), modes=VARIANT),
     ),
-    "doctor": (Case(("doctor", "--source", "{main_source}", "--user", USER)),),
+    "doctor": (
+        Case(("doctor", "--source", "{main_source}", "--user", USER)),
+        # The drift gate over a file: the main project as the setup left it.
+        Case(("doctor", "--file", "{doctor_file}"), modes=VARIANT),
+    ),
     # The one long-running command: --print-env reads the fake (it holds the demo data).
     "sandbox": (Case(("sandbox", "--print-env", "--port", "{port}", "--wait", "2")),),
     "auth login": (Case(("auth", "login")),),
@@ -255,6 +259,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     server.add_segment_workspace(SEGMENT_TOKEN)
     main_source = str(server.add_segment_source(SEGMENT_TOKEN, "Audit web")["id"])
     world = World(server=server, root=root, env=_env(server))
+    doctor_file = root / "doctor.toml"
+    doctor_file.write_text(
+        f"[projects.{MAIN_SITECODE}]\nidentifier = true\n"
+        f'[projects.{MAIN_SITECODE}.segment]\nsource_id = "{main_source}"\n'
+    )
     for mode in MODES:
         scratch = server.add_site(CLIENT_ID, name=f"Scratch {mode}")
         uninstall = server.add_site(CLIENT_ID, name=f"Uninstall {mode}")
@@ -282,6 +291,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             "main_source": main_source,
             "apply_file": str(apply_file),
             "port": str(server.port),
+            "doctor_file": str(doctor_file),
         }
     # The main project fully set up, so that doctor and the status commands pass.
     setup = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
@@ -34,13 +35,27 @@ def doctor(
     token_stdin: bool = typer.Option(
         False, "--token-stdin", help="Read the Segment Public API token from standard input."
     ),
+    file: Path | None = typer.Option(
+        None,
+        "--file",
+        metavar="FILE",
+        help="Check what this apply file declares, item by item, instead of the defaults.",
+    ),
 ) -> None:
     """Check the whole integration, one line per check, each with its fix.
 
     In order: credentials, API key, sitecode and project, Segment tool, custom data,
     identifier script (global custom script), Segment destination (with a token
     and --source), remote data (with --user).
-    Exit 9 when a check fails.
+
+    With --file FILE (an apply file, docs/apply.md): credentials and API key,
+    then every item the file declares, per project, compared as apply
+    compares it: the Segment tool, the identifier script (when the file sets
+    identifier), each declared custom data (group = false: not checked), and
+    the Segment destination where the project has a segment table. Nothing is
+    written: the drift gate for a scheduled CI job.
+
+    Exit 9 when a check fails (with --file: an item missing or drifted).
     """
     from ksegcli.core.doctor import DoctorOptions, run_doctor
     from ksegcli.errors import ExitCode
@@ -52,6 +67,35 @@ def doctor(
 
         token = read_secret_from_stdin("Segment API token")
     out = state.output
+    on_check = None if state.json_mode else (lambda check: _print(out, check))
+    if file is not None:
+        from ksegcli.core.doctor_file import run_doctor_file
+        from ksegcli.errors import UsageError
+
+        given = [
+            flag
+            for flag, value in (
+                ("--sitecode", sitecode),
+                ("--source", source),
+                ("--user", user),
+                ("--region", region),
+                ("--data-region", data_region),
+            )
+            if value
+        ]
+        if given:
+            raise UsageError(
+                f"{', '.join(given)} cannot go with --file: the file names the projects, "
+                "sources and regions to check."
+            )
+        report = run_doctor_file(state.session, file, token=token, on_check=on_check)
+        out.result(
+            {"file": str(file), **report.to_json()},
+            human=lambda: _summary(out, report.counts()),
+        )
+        if not report.ok:
+            raise typer.Exit(ExitCode.CHECK_FAILED)
+        return
     options = DoctorOptions(
         sitecode=sitecode,
         source=source,
@@ -64,7 +108,7 @@ def doctor(
     report = run_doctor(
         state.session,
         options,
-        on_check=None if state.json_mode else (lambda check: _print(out, check)),
+        on_check=on_check,
     )
     out.result(report.to_json(), human=lambda: _summary(out, report.counts()))
     if not report.ok:
