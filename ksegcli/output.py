@@ -9,6 +9,7 @@ never with ``NO_COLOR`` (Rich honours it).
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,39 @@ from ksegcli.errors import ErrorCode, ExitCode, KsegError
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+
+# Terminal control: ESC sequences (CSI, OSC, DCS/SOS/PM/APC, two-byte), their 8-bit forms,
+# the other C0 and C1 controls, DEL, and the bidi marks, embeddings, overrides and isolates
+# that make text read differently from what it is.
+_ESCAPES = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"
+    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
+    r"|\x1b[ -~]?",
+)
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_BREAKS = re.compile("[\t\n]")
+# Characters json.dumps leaves raw with ensure_ascii=False that a terminal still obeys.
+_JSON_RAW = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+
+
+def sanitize(text: str, *, newlines: bool = True) -> str:
+    """``text`` made safe for a terminal: escape sequences and control characters removed.
+
+    For every server- or file-provided string in human output (tables, messages,
+    errors). ``newlines=False`` (table cells) turns tabs and line breaks into spaces;
+    otherwise they are kept. JSON output keeps the exact text instead (escaped).
+    """
+    if text.isascii() and text.isprintable():
+        return text
+    text = _CONTROLS.sub("", _ESCAPES.sub("", text))
+    return text if newlines else _BREAKS.sub(" ", text)
+
+
+def _json_text(data: Any) -> str:
+    """One JSON document; every control and bidi character escaped (exact text once parsed)."""
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+    return _JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 class StdoutUnwritable(KsegError):
@@ -76,12 +110,12 @@ class Output:
     def _message(self, text: str, style: str | None) -> None:
         if not sys.stderr.isatty():
             # No colour off a TTY anyway: skip importing Rich (it costs ~40 ms a run).
-            sys.stderr.write(redact(text) + "\n")
+            sys.stderr.write(sanitize(redact(text)) + "\n")
             sys.stderr.flush()
             return
         from rich.text import Text
 
-        self.err.print(Text(redact(text), style=style or ""))
+        self.err.print(Text(sanitize(redact(text)), style=style or ""))
 
     def info(self, text: str) -> None:
         self._message(text, None)
@@ -106,7 +140,7 @@ class Output:
 
     # -- results (stdout) ---------------------------------------------------
     def emit_json(self, data: Any, *, reveal: bool = False) -> None:
-        text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+        text = _json_text(data)
         write_stdout((text if reveal else redact(text)) + "\n")
 
     def result(
@@ -125,8 +159,9 @@ class Output:
             self.line(str(data), reveal=reveal)
 
     def line(self, text: str, *, reveal: bool = False) -> None:
-        """A plain line on stdout, unstyled (for values scripts read)."""
-        write_stdout((text if reveal else redact(text)) + "\n")
+        """A plain line on stdout, unstyled (for values scripts read). Made safe for a
+        terminal, unless ``reveal`` (code and secrets shown on purpose, byte for byte)."""
+        write_stdout((text if reveal else sanitize(redact(text))) + "\n")
 
     def table(
         self,
@@ -135,7 +170,11 @@ class Output:
         *,
         title: str | None = None,
     ) -> None:
-        cells = [[redact("" if cell is None else str(cell)) for cell in row] for row in rows]
+        cells = [
+            [sanitize(redact("" if cell is None else str(cell)), newlines=False) for cell in row]
+            for row in rows
+        ]
+        title = None if title is None else sanitize(redact(title), newlines=False)
         if not self.stdout_is_tty:
             # Piped: plain aligned columns, without importing Rich (~100 ms).
             widths = [len(c) for c in columns]
@@ -148,12 +187,19 @@ class Output:
             write_stdout("".join(f"{line}\n" for line in lines))
             return
         from rich.table import Table
+        from rich.text import Text
 
-        table = Table(title=title, header_style="bold", box=None, pad_edge=False)
+        # Text, not str: Rich would read "[bold]" or "[/]" in a project name as markup.
+        table = Table(
+            title=None if title is None else Text(title),
+            header_style="bold",
+            box=None,
+            pad_edge=False,
+        )
         for column in columns:
-            table.add_column(column)
+            table.add_column(Text(column))
         for row in cells:
-            table.add_row(*row)
+            table.add_row(*(Text(cell) for cell in row))
         self.out.print(table)
 
 

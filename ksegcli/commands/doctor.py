@@ -119,14 +119,16 @@ def _print(out: Output, check: Check) -> None:
     from rich.text import Text
 
     from ksegcli.core.redact import redact
+    from ksegcli.output import sanitize
 
     line = Text()
     line.append(f"{MARKS[check.status]} ", style=STYLES[check.status])
-    line.append(check.title, style="bold" if check.status == "fail" else "")
-    line.append(f": {redact(check.detail)}")
+    line.append(sanitize(check.title), style="bold" if check.status == "fail" else "")
+    line.append(f": {sanitize(redact(check.detail))}")
     out.out.print(line, soft_wrap=True)
     if check.fix and check.status != "pass":
-        out.out.print(Text(f"    fix: {redact(check.fix)}", style="cyan"), soft_wrap=True)
+        fix = sanitize(redact(check.fix))
+        out.out.print(Text(f"    fix: {fix}", style="cyan"), soft_wrap=True)
 
 
 def _summary(out: Output, counts: dict[str, int]) -> None:
