@@ -33,6 +33,8 @@ ENV_RATE_LIMIT = "KSEG_RATE_LIMIT"
 ENV_KEYRING_TIMEOUT = "KSEG_KEYRING_TIMEOUT"
 # Same knob for Segment's alpha subscription endpoints: "5/60" = 5 writes a minute.
 ENV_SEGMENT_WRITE_LIMIT = "KSEG_SEGMENT_WRITE_LIMIT"
+# Seconds one HTTP request may take in all, from sending to the answer's last byte.
+ENV_REQUEST_DEADLINE = "KSEG_REQUEST_DEADLINE"
 
 DEFAULT_PROFILE = "default"
 
@@ -307,5 +309,30 @@ def keyring_timeout(env: Mapping[str, str] | None = None, default: float = 5.0) 
         raise ConfigError(
             f"{ENV_KEYRING_TIMEOUT}={_shown(raw)} is not a number of seconds above 0 "
             "(at most 3600)."
+        )
+    return value
+
+
+def request_deadline(env: Mapping[str, str] | None = None) -> float:
+    """Seconds one HTTP request may take in all (default 120); validated."""
+    from ksegcli.core.http import DEFAULT_DEADLINE
+
+    return _parse_seconds(ENV_REQUEST_DEADLINE, DEFAULT_DEADLINE, env, maximum=3600.0)
+
+
+def _parse_seconds(
+    name: str, default: float, env: Mapping[str, str] | None, *, maximum: float
+) -> float:
+    env = os.environ if env is None else env
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise ConfigError(f"{name}={_shown(raw)} is not a number of seconds.") from None
+    if not 0 < value <= maximum:  # also refuses NaN and infinity
+        raise ConfigError(
+            f"{name}={_shown(raw)}: give a number of seconds above 0, at most {maximum:g}."
         )
     return value

@@ -33,6 +33,16 @@ if TYPE_CHECKING:
 
 USER_AGENT = f"ksegcli/{__version__}"
 DEFAULT_TIMEOUT = 30.0
+# One attempt, from sending to the last byte of the answer: a body that trickles in
+# a byte at a time never trips the per-read timeout, so the whole exchange is bounded.
+DEFAULT_DEADLINE = 120.0
+# The longest Retry-After the tool waits for; a server asking for more fails the run
+# at once (saying how long it asked) rather than hanging it.
+MAX_RETRY_AFTER = 120.0
+# What is quoted from a server's error answer, at most.
+MAX_QUOTED = 500
+# An answer larger than this is refused (no API answer of ours comes near it).
+MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
@@ -98,21 +108,56 @@ class _Retryable(Exception):
 
 
 def parse_retry_after(value: str | None) -> float | None:
+    """Seconds to wait: from a number (``inf`` stays infinite) or an HTTP date.
+
+    None when the header is absent or unreadable (NaN included): the caller then
+    backs off as for any other failure.
+    """
     if not value:
         return None
+    value = value.strip()
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        return None if seconds != seconds else max(0.0, seconds)  # NaN != NaN
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        return max(0.0, when.timestamp() - time.time())
+    except (TypeError, ValueError, OverflowError, IndexError):
         return None
-    return max(0.0, when.timestamp() - time.time())
+
+
+def human_duration(seconds: float) -> str:
+    """``2 h 5 min``, ``45 s``, ``an unlimited time``."""
+    if seconds == float("inf"):
+        return "an unlimited time"
+    seconds = max(0, round(seconds))
+    if seconds < 600:
+        return f"{seconds} s"
+    minutes = seconds // 60
+    if minutes < 120:
+        return f"{minutes} min"
+    hours = minutes // 60
+    if hours < 48:
+        return f"{hours} h {minutes % 60} min"
+    return f"{hours // 24} days {hours % 24} h"
+
+
+def quote_server_text(text: str, limit: int = MAX_QUOTED) -> str:
+    """At most ``limit`` characters of what a server said, and how much was left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit} more characters)"
 
 
 def server_message(response: httpx.Response) -> str:
     """The server's own words: JSON fields the APIs use, else the text, shortened."""
+    return quote_server_text(_server_message(response))
+
+
+def _server_message(response: httpx.Response) -> str:
     try:
         body = response.json()
     except ValueError:
@@ -155,6 +200,7 @@ class HttpClient:
         max_attempts: int = 5,
         backoff: float = 0.5,
         max_backoff: float = 30.0,
+        deadline: float = DEFAULT_DEADLINE,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         import httpx
@@ -168,6 +214,7 @@ class HttpClient:
         self.max_attempts = max_attempts
         self.backoff = backoff
         self.max_backoff = max_backoff
+        self.deadline = deadline
         self.requests_sent = 0
         self.retries = 0
         self.throttled = 0  # 429 answers seen
@@ -263,14 +310,17 @@ class HttpClient:
             self.requests_sent += 1
             self._debug(f"→ {method} {self._display_url(path, params)}")
             try:
-                response = self._client.request(
-                    method,
-                    path,
-                    params=params,
-                    json=json_body,
-                    data=data,
-                    content=content,
-                    headers=req_headers,
+                response = self._send_bounded(
+                    self._client.build_request(
+                        method,
+                        path,
+                        params=params,
+                        json=json_body,
+                        data=data,
+                        content=content,
+                        headers=req_headers,
+                    ),
+                    started + self.deadline,
                 )
             except (UnicodeEncodeError, httpx.LocalProtocolError):
                 # The request could not be built: a header value (a credential, in practice)
@@ -310,7 +360,10 @@ class HttpClient:
                     raise _Retryable(self._error(method, path, response), 0.0)
             if status == 429:
                 self.throttled += 1
-                delay = parse_retry_after(response.headers.get("Retry-After"))
+                raw_delay = response.headers.get("Retry-After")
+                delay = parse_retry_after(raw_delay)
+                if delay is not None and delay > MAX_RETRY_AFTER:
+                    raise self._too_long_wait(method, path, delay, raw_delay or "")
                 if delay is not None and self.limiter is not None:
                     self.limiter.pause(delay)
                 raise _Retryable(self._error(method, path, response), delay)
@@ -332,6 +385,49 @@ class HttpClient:
             return result
         except _Retryable as exc:
             raise exc.error from None
+
+    def _send_bounded(self, request: httpx.Request, deadline: float) -> httpx.Response:
+        """Send and read the whole answer by ``deadline`` (monotonic), whatever its pace."""
+        import httpx
+
+        response = self._client.send(request, stream=True)
+        try:
+            raw = bytearray()
+            for chunk in response.iter_raw():
+                raw += chunk
+                if time.monotonic() > deadline:
+                    raise httpx.ReadTimeout(
+                        f"the answer took longer than {self.deadline:g} s in all",
+                        request=request,
+                    )
+                if len(raw) > MAX_RESPONSE_BYTES:
+                    raise ApiError(
+                        f"The {self.label} sent more than {MAX_RESPONSE_BYTES // 2**20} MB in "
+                        f"answer to {request.method} {request.url.path}; stopped reading.",
+                        status=response.status_code,
+                    )
+        finally:
+            response.close()
+        complete = httpx.Response(
+            response.status_code,
+            headers=response.headers,
+            content=bytes(raw),
+            request=request,
+            extensions=response.extensions,
+        )
+        complete.read()  # decodes any Content-Encoding, as a non-streamed send would
+        return complete
+
+    def _too_long_wait(self, method: str, path: str, delay: float, raw: str) -> ApiError:
+        return ApiError(
+            f"{self.label} refused {method} {path} (HTTP 429): it asked to wait "
+            f"{human_duration(delay)} (Retry-After: {quote_server_text(raw.strip(), 60)!r}); "
+            f"ksegcli waits at most {MAX_RETRY_AFTER:g} s, so it stopped here.",
+            status=429,
+            code="rate_limited",
+            hint="Rerun once that time has passed. Writes already made are kept, and a rerun "
+            "does not repeat them.",
+        )
 
     def _display_url(self, path: str, params: Mapping[str, Any] | None) -> str:
         if not params:

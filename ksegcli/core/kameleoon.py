@@ -24,6 +24,9 @@ TOKEN_PATH = "/oauth/token"
 TOKEN_EXPIRY_MARGIN = 60.0  # seconds: treat a token as expired this much early, like the SDKs
 # --- inferred (I) ----------------------------------------------------------------
 PER_PAGE_MAX = 200  # list endpoints: page (1-based) + perPage, bare JSON array answers
+# A list longer than this many pages would use the account's whole hourly request
+# budget (1,000): a server that keeps sending full pages is stopped here.
+MAX_PAGES = 1000
 SITES_PATH = "/sites"
 SITE_BY_CODE_PATH = "/sites/byCode/{code}"
 SITE_PATH = "/sites/{site_id}"  # GET one project; PATCH changes its fields
@@ -236,6 +239,7 @@ class KameleoonClient:
         self.tokens = tokens
         self._sites: list[Site] | None = None
         self.in_refused = False  # the server refused a filter with IN: EQUAL + array from now on
+        self.max_pages = MAX_PAGES
 
     @property
     def limiter(self) -> RateLimiter | None:
@@ -262,15 +266,34 @@ class KameleoonClient:
     def paginate(
         self, path: str, params: Mapping[str, Any] | None = None, *, per_page: int = PER_PAGE_MAX
     ) -> Iterator[dict[str, Any]]:
-        """Every item of a list endpoint: pages until one is shorter than ``perPage`` (I)."""
+        """Every item of a list endpoint: pages until one is shorter than ``perPage`` (I).
+
+        Bounded: a page equal to the one before (a server ignoring ``page``) or more
+        pages than the hourly budget allows stops with an API error, never a loop.
+        """
         page = 1
+        previous: list[Any] | None = None
         while True:
+            if page > self.max_pages:
+                raise ApiError(
+                    f"GET {path} still had more items after {self.max_pages} pages of "
+                    f"{per_page}; stopped there, as more would exceed the hourly request budget.",
+                    hint="The server's paging looks broken; try again later.",
+                )
             query = {**(params or {}), "page": page, "perPage": per_page}
             items = self.get(path, query)
             if not isinstance(items, list):
                 raise ApiError(
                     f"Expected a JSON array from GET {path}, got {type(items).__name__}."
                 )
+            if previous is not None and items == previous:
+                raise ApiError(
+                    f"GET {path} answered page {page} with the same {len(items)} items as page "
+                    f"{page - 1}: the server seems to ignore the page parameter; stopped rather "
+                    "than read the same page forever.",
+                    hint="Try again later; if it persists, the service's paging is broken.",
+                )
+            previous = items
             for item in items:
                 if isinstance(item, dict):
                     yield item

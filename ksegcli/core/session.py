@@ -141,6 +141,7 @@ class Session:
         """A client for ``service``; ``base_url`` overrides the configured one (regions)."""
         from ksegcli.core.http import HttpClient
 
+        kwargs.setdefault("deadline", config.request_deadline(self.env))
         client = HttpClient(
             base_url or self.base_url(service),
             label=service.label,

@@ -131,7 +131,18 @@ KAMELEOON_ACTIONS = (
 )
 # ---------------------------------------------------------------------------
 
-FAULT_KINDS = ("500", "503", "429", "403", "drop_before", "drop_after_commit", "timeout")
+FAULT_KINDS = (
+    "500",
+    "503",
+    "429",
+    "403",
+    "drop_before",
+    "drop_after_commit",
+    "timeout",
+    "trickle",  # the normal answer, its body sent one byte every trickle_interval seconds
+    "huge_error",  # a 400 whose message is huge_error_bytes long
+    "500_after_commit",  # the request is carried out, then answered 500
+)
 _ADMIN_PREFIX = "/_fake/"
 _MAX_BODY = 10 * 1024 * 1024
 _BASE62 = string.digits + string.ascii_letters
@@ -172,6 +183,10 @@ class FakeConfig:
     custom_data_limit: int = CUSTOM_DATA_PER_SITE
     timeout_fault_seconds: float = 30.0  # how long a "timeout" fault hangs (or until stop)
     drop_methods: tuple[str, ...] = ("POST", "PUT", "PATCH")
+    retry_after: str = ""  # when set, the Retry-After value of every 429 (any text, e.g. "inf")
+    ignore_paging: bool = False  # Kameleoon lists answer the first page whatever `page` says
+    trickle_interval: float = 1.0  # absolute seconds between bytes of a "trickle" answer
+    huge_error_bytes: int = 2_000_000  # message length of a "huge_error" answer
 
     def scaled(self, seconds: float) -> float:
         return seconds * self.time_scale
@@ -357,6 +372,7 @@ class _Response:
     body: bytes = b""
     content_type: str = "application/json"
     headers: list[tuple[str, str]] = field(default_factory=list)
+    trickle: float = 0.0  # > 0: send the body one byte every `trickle` seconds
 
 
 def _json_response(status: int, obj: Any, headers: Iterable[tuple[str, str]] = ()) -> _Response:
@@ -1178,7 +1194,10 @@ class FakeServer:
             h.send_header(name, value)
         h.end_headers()
         if h.command != "HEAD" and resp.status != 204:
-            h.wfile.write(resp.body)
+            if resp.trickle > 0:
+                _trickle(h, resp.body, resp.trickle)
+            else:
+                h.wfile.write(resp.body)
 
     def _process(self, call: _Call) -> _Response | None:
         """Answer one API call; None means: close the connection without answering."""
@@ -1201,7 +1220,7 @@ class FakeServer:
             if fault is None and (service != "oauth" or cfg.fault_oauth):
                 fault = self._random_fault(call.method)
         record.fault = fault
-        if fault is not None and fault != "drop_after_commit":
+        if fault is not None and fault not in ("drop_after_commit", "500_after_commit"):
             with self._lock:
                 self._identify(call, service)
         response: _Response | None
@@ -1209,7 +1228,7 @@ class FakeServer:
             if fault == "timeout":
                 self._stopping.wait(cfg.timeout_fault_seconds)
             response = None
-        elif fault in ("500", "503", "429", "403"):
+        elif fault in ("500", "503", "429", "403", "huge_error"):
             response = self._fault_response(service, fault)
         else:
             try:
@@ -1228,6 +1247,11 @@ class FakeServer:
                 response = self._error_response(service, ApiError(500, "fake server error"))
             if fault == "drop_after_commit":
                 response = None
+            elif fault == "500_after_commit":
+                response = self._fault_response(service, "500")
+            elif fault == "trickle" and response is not None:
+                response.trickle = max(cfg.trickle_interval, 0.001)
+                response.headers.append(("Connection", "close"))
         if call.account is not None:
             record.account = call.account.client_id
         elif call.workspace is not None:
@@ -1283,8 +1307,11 @@ class FakeServer:
         return None
 
     def _fault_response(self, service: Service, kind: str) -> _Response:
+        if kind == "huge_error":
+            text = "x" * self._config.huge_error_bytes
+            return self._error_response(service, ApiError(400, text))
         if kind == "429":
-            wait = _retry_after(self._config.scaled(1.0))
+            wait = self._config.retry_after or _retry_after(self._config.scaled(1.0))
             return self._error_response(
                 service,
                 ApiError(429, "Too many requests", headers=[("Retry-After", wait)]),
@@ -1591,6 +1618,8 @@ class FakeServer:
                 filters.append((fld, "EQUAL", [value]))
         selected = [i for i in items if _matches(i, filters)]
         selected.sort(key=lambda i: int(i["id"]))
+        if self._config.ignore_paging:
+            page = 1
         start = (page - 1) * per_page
         return _json_response(200, copy.deepcopy(selected[start : start + per_page]))
 
@@ -2090,6 +2119,17 @@ _SEGMENT_ERROR_TYPES = {
     500: "server-error",
     503: "service-unavailable",
 }
+
+
+def _trickle(h: _RequestHandler, body: bytes, interval: float) -> None:
+    """Write ``body`` one byte at a time; stop when the client hangs up."""
+    for index in range(len(body)):
+        try:
+            h.wfile.write(body[index : index + 1])
+            h.wfile.flush()
+        except OSError:
+            return
+        time.sleep(interval)
 
 
 def _config_json(cfg: FakeConfig) -> JSONDict:

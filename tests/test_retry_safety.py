@@ -1,0 +1,148 @@
+"""Which failed requests are repeated, and how: idempotent verbs are retried, a POST
+whose answer was lost is never sent again blindly, and a create answered 500 is
+looked up by name before anything is sent again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+import respx
+from conftest import CLIENT_ID, ProcRunner, fake_env
+
+from ksegcli.core import customdata
+from ksegcli.core.http import HttpClient
+from ksegcli.core.kameleoon import KameleoonClient, Site, TokenProvider
+from ksegcli.core.plan import Action, Request
+from ksegcli.errors import ApiError, NetworkError
+
+BASE = "https://api.test"
+
+
+def make_client(**kwargs: object) -> HttpClient:
+    params: dict[str, object] = {"label": "Automation API", "backoff": 0.001, "max_attempts": 4}
+    params.update(kwargs)
+    return HttpClient(BASE, **params)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+@respx.mock(base_url=BASE)
+def test_put_is_retried_on_5xx(respx_mock: respx.MockRouter, status: int) -> None:
+    route = respx_mock.put("/sites/1/integration-tools").mock(
+        side_effect=[httpx.Response(status, json={"message": "busy"}), httpx.Response(200, json=[])]
+    )
+    make_client().request("PUT", "/sites/1/integration-tools", json_body=[])
+    assert route.call_count == 2
+
+
+@respx.mock(base_url=BASE)
+def test_post_is_not_sent_again_after_a_timeout(respx_mock: respx.MockRouter) -> None:
+    route = respx_mock.post("/custom-datas").mock(side_effect=httpx.ReadTimeout("slow"))
+    with pytest.raises(NetworkError) as err:
+        make_client().request("POST", "/custom-datas", json_body={"name": "x"})
+    assert route.call_count == 1
+    assert err.value.code == "timeout"
+
+
+@respx.mock(base_url=BASE)
+def test_post_is_not_sent_again_after_a_dropped_connection(respx_mock: respx.MockRouter) -> None:
+    route = respx_mock.post("/custom-datas").mock(side_effect=httpx.RemoteProtocolError("gone"))
+    with pytest.raises(NetworkError):
+        make_client().request("POST", "/custom-datas", json_body={"name": "x"})
+    assert route.call_count == 1
+
+
+def _create_action() -> Action:
+    site = Site(id=7, name="Shop", url="", code="shop000001", type="SITE")
+    body = {"siteId": 7, "name": "plan", "type": "UNIQUE"}
+    return Action(
+        site, "custom-data", "plan", "create", "missing", Request("POST", "/custom-datas", body)
+    )
+
+
+@pytest.mark.parametrize("status", [500, 503])
+@respx.mock(base_url=BASE)
+def test_a_create_answered_5xx_is_looked_up_not_resent(
+    respx_mock: respx.MockRouter, status: int
+) -> None:
+    post = respx_mock.post("/custom-datas").mock(
+        return_value=httpx.Response(status, json={"message": "oops"})
+    )
+    lookup = respx_mock.get("/custom-datas").mock(
+        return_value=httpx.Response(200, json=[{"id": 51, "siteId": 7, "name": "plan"}])
+    )
+    api = make_client(auth_header=lambda: {"Authorization": "Bearer t"})
+    client = KameleoonClient(api, TokenProvider(make_client(), "cid", "secret"))
+    result = customdata.create(client, _create_action())
+    assert post.call_count == 1
+    assert lookup.call_count == 1
+    assert result.status == "created"
+    assert result.id == 51
+
+
+@respx.mock(base_url=BASE, assert_all_called=False)
+def test_a_create_refused_4xx_is_not_looked_up(respx_mock: respx.MockRouter) -> None:
+    respx_mock.post("/custom-datas").mock(return_value=httpx.Response(400, json={"message": "no"}))
+    lookup = respx_mock.get("/custom-datas").mock(return_value=httpx.Response(200, json=[]))
+    api = make_client(auth_header=lambda: {"Authorization": "Bearer t"})
+    client = KameleoonClient(api, TokenProvider(make_client(), "cid", "secret"))
+    with pytest.raises(ApiError):
+        customdata.create(client, _create_action())
+    assert lookup.call_count == 0
+
+
+# -- the real CLI against the fake server ---------------------------------------------------
+
+
+def test_cli_create_answered_500_after_commit_is_found_not_duplicated(
+    fake: Any, proc: ProcRunner
+) -> None:
+    site = fake.add_site(CLIENT_ID, code="RETRYSAFE1")
+    fake.inject("POST", r"^/custom-datas$", "500_after_commit", count=1)
+    result = proc(
+        "customdata",
+        "create",
+        "trait",
+        "plan",
+        "--project",
+        "RETRYSAFE1",
+        "--json",
+        env=fake_env(fake),
+    )
+    assert result.exit_code == 0, result.stderr
+    assert [c["name"] for c in fake.custom_datas(site["id"])] == ["plan"]
+    posts = [r for r in fake.requests if r.method == "POST" and r.path == "/custom-datas"]
+    assert [r.status for r in posts] == [500]
+
+
+def test_cli_create_answered_500_before_commit_is_looked_up_then_sent(
+    fake: Any, proc: ProcRunner
+) -> None:
+    site = fake.add_site(CLIENT_ID, code="RETRYSAFE2")
+    fake.inject("POST", r"^/custom-datas$", "500", count=1)
+    result = proc(
+        "customdata",
+        "create",
+        "trait",
+        "plan",
+        "--project",
+        "RETRYSAFE2",
+        "--json",
+        env=fake_env(fake),
+    )
+    assert result.exit_code == 0, result.stderr
+    assert [c["name"] for c in fake.custom_datas(site["id"])] == ["plan"]
+    calls = [(r.method, r.status) for r in fake.requests if r.path == "/custom-datas"]
+    # the list for the plan, the failed POST, the look-up by name, then the one real POST
+    assert calls[-3:] == [("POST", 500), ("GET", 200), ("POST", 201)]
+
+
+def test_cli_put_answered_503_is_retried(fake: Any, proc: ProcRunner) -> None:
+    site = fake.add_site(CLIENT_ID, code="RETRYSAFE3")
+    fake.inject("PUT", r"/integration-tools$", "503", count=1)
+    result = proc("integration", "install", "--project", "RETRYSAFE3", "--json", env=fake_env(fake))
+    assert result.exit_code == 0, result.stderr
+    puts = [r.status for r in fake.requests if r.method == "PUT"]
+    assert puts == [503, 200]
+    assert any(t.get("name") == "SEGMENT" for t in fake.integration_tools(site["id"]))
