@@ -4,7 +4,7 @@ _ksegcli() {
     cur="${COMP_WORDS[COMP_CWORD]}"
     prev="${COMP_WORDS[COMP_CWORD-1]}"
     local -A subs opts vals choices
-    subs["ksegcli"]="apply auth customdata data doctor goals integration projects reporting sandbox segment sitecode snippet"
+    subs["ksegcli"]="apply auth customdata data doctor goals integration projects reporting sandbox segment sitecode snippet verify"
     opts["ksegcli"]="--profile --json --verbose -v --no-input --version --help -h"
     vals["ksegcli"]=" --profile "
     opts["ksegcli apply"]="--dry-run --detailed-exitcode --prune --update --project --workers --schema --help -h --profile --json --verbose -v --no-input"
@@ -115,6 +115,8 @@ _ksegcli() {
     vals["ksegcli snippet"]=" --profile "
     opts["ksegcli snippet render"]="--user-id --sitecode --host --sdk --user-var --output -o --list --help -h --profile --json --verbose -v --no-input"
     vals["ksegcli snippet render"]=" --user-id --sitecode --host --sdk --user-var --output -o --profile "
+    opts["ksegcli verify"]="--source --region --sitecode --data-region --write-key-stdin --track --timeout --yes --help -h --profile --json --verbose -v --no-input"
+    vals["ksegcli verify"]=" --source --region --sitecode --data-region --timeout --profile "
     path="ksegcli"
     i=1
     while [ $i -lt $COMP_CWORD ]; do

@@ -3,7 +3,7 @@ function __ksegcli_path
     set -l words (commandline -opc)
     set -l path ''
     set -l skip 0
-    set -l takes --client-id --data-region --error-rate --experiment --file --format --host --latency --name --output --personalization --port --profile --project --region --sdk --seed --sitecode --source --time-scale --user --user-id --user-var --wait --workers
+    set -l takes --client-id --data-region --error-rate --experiment --file --format --host --latency --name --output --personalization --port --profile --project --region --sdk --seed --sitecode --source --time-scale --timeout --user --user-id --user-var --wait --workers
     for word in $words[2..-1]
         if test $skip = 1; set skip 0; continue; end
         if string match -q -- '-*' $word
@@ -28,6 +28,7 @@ complete -c ksegcli -n "test (__ksegcli_path) = ''" -a sandbox -d 'Fake Kameleoo
 complete -c ksegcli -n "test (__ksegcli_path) = ''" -a segment -d 'Segment side: the Kameleoon (Actions) destination.'
 complete -c ksegcli -n "test (__ksegcli_path) = ''" -a sitecode -d 'Store or show the profile\'s project sitecode.'
 complete -c ksegcli -n "test (__ksegcli_path) = ''" -a snippet -d 'Ready-to-paste JavaScript (and SDK code) for the Segment integration.'
+complete -c ksegcli -n "test (__ksegcli_path) = ''" -a verify -d 'Send one probe through the whole chain and read it back from Kameleoon.'
 complete -c ksegcli -n "test (__ksegcli_path) = ''" -l profile -r
 complete -c ksegcli -n "test (__ksegcli_path) = ''" -l json
 complete -c ksegcli -n "test (__ksegcli_path) = ''" -l verbose
@@ -414,3 +415,16 @@ complete -c ksegcli -n "test (__ksegcli_path) = 'snippet render'" -l profile -r
 complete -c ksegcli -n "test (__ksegcli_path) = 'snippet render'" -l json
 complete -c ksegcli -n "test (__ksegcli_path) = 'snippet render'" -l verbose
 complete -c ksegcli -n "test (__ksegcli_path) = 'snippet render'" -l no-input
+complete -c ksegcli -n "test (__ksegcli_path) = 'verify'" -l source -r
+complete -c ksegcli -n "test (__ksegcli_path) = 'verify'" -l region -r
+complete -c ksegcli -n "test (__ksegcli_path) = 'verify'" -l sitecode -r
+complete -c ksegcli -n "test (__ksegcli_path) = 'verify'" -l data-region -r
+complete -c ksegcli -n "test (__ksegcli_path) = 'verify'" -l write-key-stdin
+complete -c ksegcli -n "test (__ksegcli_path) = 'verify'" -l track
+complete -c ksegcli -n "test (__ksegcli_path) = 'verify'" -l timeout -r
+complete -c ksegcli -n "test (__ksegcli_path) = 'verify'" -l yes
+complete -c ksegcli -n "test (__ksegcli_path) = 'verify'" -l help
+complete -c ksegcli -n "test (__ksegcli_path) = 'verify'" -l profile -r
+complete -c ksegcli -n "test (__ksegcli_path) = 'verify'" -l json
+complete -c ksegcli -n "test (__ksegcli_path) = 'verify'" -l verbose
+complete -c ksegcli -n "test (__ksegcli_path) = 'verify'" -l no-input

@@ -87,6 +87,7 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "data": ("data", "app", "group"),
     "goals": ("goals", "app", "group"),
     "doctor": ("doctor", "doctor", "command"),
+    "verify": ("verify", "verify", "command"),
     "sandbox": ("sandbox", "sandbox", "command"),
 }
 

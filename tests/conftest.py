@@ -33,6 +33,7 @@ KSEG_ENV_VARS = (
     "KSEG_CUSTOMERS_URL",
     "KSEG_DATA_API_URL",
     "KSEG_SEGMENT_API_URL",
+    "KSEG_SEGMENT_TRACKING_URL",
     "KSEG_RATE_LIMIT",
     "KSEG_SEGMENT_WRITE_LIMIT",
     "KSEG_KEYRING_TIMEOUT",
@@ -178,6 +179,7 @@ def fake_env(server: Any, *, credentials: bool = True) -> dict[str, str]:
         "KSEG_CUSTOMERS_URL": server.url,
         "KSEG_DATA_API_URL": server.url,
         "KSEG_SEGMENT_API_URL": server.url,
+        "KSEG_SEGMENT_TRACKING_URL": server.url,
     }
     if credentials:
         env["KAMELEOON_CLIENT_ID"] = CLIENT_ID

@@ -191,6 +191,8 @@ LEAVES: dict[str, tuple[Case, ...]] = {
     "data cohorts": (Case(("data", "cohorts", USER)),),
     "data traits": (Case(("data", "traits", USER)),),
     "goals list": (Case(("goals", "list", "--segment")),),
+    # A probe through the main source (its destination is set up below) and read back.
+    "verify": (Case(("verify", "--source", "{main_source}", "--yes", "--track")),),
 }
 
 
@@ -475,6 +477,9 @@ def test_every_command_keeps_the_standards(world: World, mode: str) -> None:
             "segment_token": [SEGMENT_TOKEN],
             "api_key": [API_KEY],
             "access_token": access_tokens,
+            "write_key": [
+                key for source in world.server.state.sources.values() for key in source["writeKeys"]
+            ],
         }
     )
     problems: list[str] = []

@@ -57,7 +57,13 @@ DATA_API = Service("data_api_url", "KSEG_DATA_API_URL", "https://data.kameleoon.
 SEGMENT_API = Service(
     "segment_api_url", "KSEG_SEGMENT_API_URL", "https://api.segmentapis.com", "Segment Public API"
 )
-SERVICES = (API, CUSTOMERS, DATA_API, SEGMENT_API)
+SEGMENT_TRACKING = Service(
+    "segment_tracking_url",
+    "KSEG_SEGMENT_TRACKING_URL",
+    "https://api.segment.io",
+    "Segment Tracking API",
+)
+SERVICES = (API, CUSTOMERS, DATA_API, SEGMENT_API, SEGMENT_TRACKING)
 
 # Keys a profile file may hold, with their types.
 PROFILE_KEYS: dict[str, type] = {
