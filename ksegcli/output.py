@@ -150,9 +150,12 @@ class Output:
         *,
         reveal: bool = False,
     ) -> None:
-        """Print a command's result: JSON in ``--json`` mode, else ``human()`` (or the data)."""
+        """Print a command's result: JSON in ``--json`` mode (the contract's document, see
+        :mod:`ksegcli.contract`), else ``human()`` (or the data)."""
         if self.json_mode:
-            self.emit_json(data, reveal=reveal)
+            from ksegcli.contract import document
+
+            self.emit_json(document(data), reveal=reveal)
         elif human is not None:
             human()
         else:

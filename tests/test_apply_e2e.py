@@ -86,9 +86,12 @@ group = false
     assert plan.exit_code == 8, plan.stderr
     doc = plan.json()
     assert doc["changes"] is True
-    assert doc["summary"] == {"install": 2, "create": 6}
-    assert doc["requests"]["writes"] == 8
-    assert {a["request"]["method"] for a in doc["actions"]} == {"PUT", "POST"}
+    assert doc["schema_version"] == 1 and doc["command"] == "apply" and doc["dry_run"] is True
+    assert doc["summary"] == {"planned": 8}
+    assert Counter(a["action"] for a in doc["items"]) == {"install": 2, "create": 6}
+    assert doc["request_counts"]["writes"] == 8
+    assert {a["request"]["method"] for a in doc["items"]} == {"PUT", "POST"}
+    assert {r["method"] for r in doc["requests"]} == {"PUT", "POST"} and len(doc["requests"]) == 8
     assert writes(srv) == []
     human = apply(None, "--dry-run")
     assert human.exit_code == 0
@@ -101,7 +104,7 @@ group = false
     assert result["summary"] == {"installed": 2, "created": 6}
     (step,) = result["next_steps"]
     assert "2 project(s)" in step and "SHOP000001" in step and "persona-values" in step
-    assert result["requests"]["throttled"] == 0
+    assert result["request_counts"]["throttled"] == 0
     assert srv.integration_tools(shop["id"]) == [
         {"name": "HEAP", "settings": {"appId": "1"}},
         {"name": "SEGMENT", "settings": {}},
@@ -146,7 +149,7 @@ def test_drift_ours_updated_theirs_left_unless_update(srv: FakeServer, apply: An
     )
     text = "[projects.SHOP000001]\n"
     plan = apply(text, "--dry-run", "--json").json()
-    by_name = {a["name"]: a for a in plan["actions"]}
+    by_name = {a["name"]: a for a in plan["items"]}
     assert by_name["SegmentIO personas"]["action"] == "update"
     assert by_name["Group ID"]["action"] == "drifted"
     assert "not ksegcli's snippet" in by_name["Group ID"]["reason"]
@@ -175,7 +178,7 @@ def test_prune_only_ours_and_only_when_asked(srv: FakeServer, apply: Any) -> Non
     assert len(srv.custom_datas(site["id"])) == 5
     assert srv.integration_tools(site["id"]) == []
     plan = apply(None, "--dry-run", "--prune", "--json").json()
-    deletes = sorted(a["name"] for a in plan["actions"] if a["action"] == "delete")
+    deletes = sorted(a["name"] for a in plan["items"] if a["action"] == "delete")
     assert deletes == ["Group ID", "tier"]
     pruned = apply(None, "--prune")
     assert pruned.exit_code == 0, pruned.stderr
@@ -236,7 +239,7 @@ def test_faults_converge_without_duplicates(srv: FakeServer, apply: Any) -> None
         if result.exit_code == 0:
             break
         assert result.exit_code in (5, 6), result.stderr
-        assert any(r["status"] == "failed" for r in result.json()["results"])
+        assert any(r["state"] == "failed" for r in result.json()["items"])
     assert runs[-1].exit_code == 0, runs[-1].stderr
     assert duplicates(srv) == []
     assert len(srv.custom_datas()) == 4 * 5
@@ -294,7 +297,7 @@ def test_project_option_applies_part_of_the_file(srv: FakeServer, apply: Any) ->
     text = f'[projects.ONEE000001]\n[projects."{two["id"]}"]\n'
     part = apply(text, "--project", "TWOO000002", "--json")
     assert part.exit_code == 0, part.stderr
-    assert {r["project"]["sitecode"] for r in part.json()["results"]} == {"TWOO000002"}
+    assert {r["project"]["sitecode"] for r in part.json()["items"]} == {"TWOO000002"}
     assert srv.custom_datas(one["id"]) == [] and len(srv.custom_datas(two["id"])) == 2
     stranger = srv.add_site("cid", name="Three", code="THRE000003")
     wrong = apply(None, "--project", str(stranger["id"]))

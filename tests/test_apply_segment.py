@@ -38,7 +38,7 @@ def test_dry_run_plans_then_apply_creates_then_noop(
 
     plan = proc("apply", str(path), "--dry-run", "--detailed-exitcode", "--json", env=env)
     assert plan.exit_code == ExitCode.CHANGES_PENDING, plan.stderr
-    seg = plan.json()["segment"]
+    seg = [i for i in plan.json()["items"] if i["resource"] == "segment-destination"]
     assert [(s["source_id"], s["state"]) for s in seg] == [(source_id, "planned")]
     assert fake.segment_destinations(TOKEN) == []  # dry run wrote nothing
 
@@ -57,7 +57,9 @@ def test_dry_run_plans_then_apply_creates_then_noop(
     before = len(fake.requests)
     rerun = proc("apply", str(path), "--json", env=env)
     assert rerun.exit_code == 0
-    assert rerun.json()["segment"][0]["state"] == "in_sync"
+    assert rerun.json()["items"][-1]["resource"] == "segment-destination"
+    assert rerun.json()["items"][-1]["state"] == "unchanged"
+    assert set(rerun.json()["summary"]) == {"unchanged"} and rerun.json()["changes"] is False
     assert not [
         r
         for r in fake.requests[before:]
@@ -76,9 +78,20 @@ def test_file_is_the_desired_state_for_the_destination(
     (dest,) = fake.segment_destinations(TOKEN)
     # Someone changes the sitecode in Segment's app: the next apply puts it back.
     fake.state.destinations[dest["id"]]["settings"]["sitecode"] = "WRONGCODE1"
+    # Only the Segment side differs: the dry run's exit code, JSON and message agree.
+    plan = proc("apply", str(path), "--dry-run", "--detailed-exitcode", "--json", env=env)
+    assert plan.exit_code == ExitCode.CHANGES_PENDING, plan.stderr
+    doc = plan.json()
+    assert doc["changes"] is True and doc["summary"].get("planned") == 1
+    assert doc["request_counts"]["writes"] == doc["request_counts"]["segment_writes"] >= 1
+    assert len(doc["requests"]) == doc["request_counts"]["writes"]
+    human = proc("apply", str(path), "--dry-run", "--detailed-exitcode", env=env)
+    assert human.exit_code == ExitCode.CHANGES_PENDING
+    writes = doc["request_counts"]["writes"]
+    assert f"; {writes} write request(s) needed" in human.stderr
     result = proc("apply", str(path), "--json", env=env)
     assert result.exit_code == 0, result.stderr
-    assert result.json()["segment"][0]["state"] == "updated"
+    assert result.json()["items"][-1]["state"] == "updated"
     assert fake.segment_destinations(TOKEN)[0]["settings"]["sitecode"] == sitecode
 
 

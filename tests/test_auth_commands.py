@@ -184,7 +184,7 @@ def test_projects_list_json_and_global_flags_anywhere(cli: CliRunner) -> None:
     for args in (("--json", "projects", "list"), ("projects", "list", "--json")):
         result = cli(*args, env=SECRET_ENV)
         assert result.exit_code == 0, result.stderr
-        assert result.json() == [
+        assert result.json()["items"] == [
             {
                 "id": 7,
                 "name": "Shop",

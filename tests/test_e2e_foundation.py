@@ -53,7 +53,7 @@ def test_login_then_commands_use_keyring_and_cached_token(
     before = token_calls(fake)
     listed = proc("projects", "list", "--json", "-v", env=env)
     assert listed.exit_code == 0, listed.stderr
-    assert [p["sitecode"] for p in listed.json()] == ["SHOPCODE01"]
+    assert [p["sitecode"] for p in listed.json()["items"]] == ["SHOPCODE01"]
     assert token_calls(fake) == before  # the token from login was reused
     assert_clean(listed.stdout, listed.stderr, secrets=(CLIENT_SECRET, token))
 
@@ -63,7 +63,7 @@ def test_projects_list_reads_every_page(fake: Any, proc: ProcRunner) -> None:
         fake.add_site(CLIENT_ID, name=f"site {i}")
     result = proc("projects", "list", "--json", env=fake_env(fake))
     assert result.exit_code == 0, result.stderr
-    assert len(result.json()) == 450
+    assert len(result.json()["items"]) == 450
     pages = [r for r in fake.requests if r.path == "/sites"]
     assert [r.query["page"] for r in pages] == ["1", "2", "3"]
     assert all(r.query["perPage"] == "200" for r in pages)
@@ -98,7 +98,7 @@ def test_server_rate_limit_is_honoured(fake: Any, proc: ProcRunner) -> None:
         fake.add_site(CLIENT_ID, name=f"s{i}")
     result = proc("projects", "list", "--json", env=fake_env(fake))
     assert result.exit_code == 0, result.stderr
-    assert len(result.json()) == 700
+    assert len(result.json()["items"]) == 700
     assert any(r.status == 429 for r in fake.requests)
 
 
@@ -117,7 +117,7 @@ def test_5xx_and_dropped_reads_are_retried(fake: Any, proc: ProcRunner) -> None:
     fake.inject("GET", r"^/sites$", "drop_before", count=1)
     result = proc("projects", "list", "--json", env=fake_env(fake))
     assert result.exit_code == 0, result.stderr
-    assert result.json()[0]["sitecode"] == "RETRYCODE1"
+    assert result.json()["items"][0]["sitecode"] == "RETRYCODE1"
 
 
 def test_api_error_shows_server_message(fake: Any, proc: ProcRunner) -> None:

@@ -91,11 +91,11 @@ def test_install_on_two_projects_rerun_status_and_uninstall(srv: FakeServer, run
     srv.clear_requests()
     again = run("integration", "identifier", "install", "--all", "--json")
     assert again.exit_code == 0, again.stderr
-    assert [d["status"] for d in again.json()] == ["unchanged", "unchanged"]
+    assert [d["state"] for d in again.json()["items"]] == ["unchanged", "unchanged"]
     assert writes(srv) == []
 
     status = run("integration", "identifier", "status", "--all", "--json")
-    assert [(d["project"]["sitecode"], d["state"]) for d in status.json()] == [
+    assert [(d["project"]["sitecode"], d["state"]) for d in status.json()["items"]] == [
         ("SHOP000001", "current"),
         (blog["code"], "current"),
     ]
@@ -129,8 +129,8 @@ def test_older_block_is_updated_and_user_code_around_it_kept(srv: FakeServer, ru
     shop = srv.add_site("cid", code="SHOP000001", tracking_script=USER + "\n" + old + "after();\n")
     result = run("integration", "identifier", "install", "--project", "SHOP000001", "--json")
     assert result.exit_code == 0, result.stderr
-    (doc,) = result.json()
-    assert doc["status"] == "updated" and "older or edited" in doc["reason"]
+    (doc,) = result.json()["items"]
+    assert doc["state"] == "updated" and "older or edited" in doc["reason"]
     assert script(srv, shop["id"]) == USER + "\n" + BLOCK + "after();\n"
 
 
@@ -155,8 +155,8 @@ def test_broken_markers_are_blocked(srv: FakeServer, run: Any) -> None:
     shop = srv.add_site("cid", code="SHOP000001", tracking_script=broken)
     result = run("integration", "identifier", "install", "--project", "SHOP000001", "--json")
     assert result.exit_code == 5
-    (doc,) = result.json()
-    assert doc["status"] == "failed"
+    (doc,) = result.json()["items"]
+    assert doc["state"] == "failed"
     assert "a begin marker (line 3) without its end marker" in doc["message"]
     assert doc["error"]["code"] == "conflict"
     assert "Project › Settings › Global custom script" in doc["error"]["hint"]
@@ -200,7 +200,7 @@ identifier = false
     path = apply_file(tmp_path, text)
     plan = run("apply", path, "--dry-run", "--json")
     assert plan.exit_code == 0, plan.stderr
-    ident = [a for a in plan.json()["actions"] if a["resource"] == "identifier"]
+    ident = [a for a in plan.json()["items"] if a["resource"] == "identifier"]
     assert [(a["project"]["sitecode"], a["action"]) for a in ident] == [
         ("SHOP000001", "install"),
         ("BLOG000002", "unchanged"),
@@ -227,8 +227,8 @@ identifier = false
     gone = run("apply", path, "--json")
     assert gone.exit_code == 0, gone.stderr
     statuses = [
-        (r["project"]["sitecode"], r["status"])
-        for r in gone.json()["results"]
+        (r["project"]["sitecode"], r["state"])
+        for r in gone.json()["items"]
         if r["resource"] == "identifier"
     ]
     assert statuses == [("SHOP000001", "uninstalled"), ("BLOG000002", "unchanged")]
@@ -242,7 +242,7 @@ def test_apply_without_the_key_never_reads_or_writes_the_script(
     srv.configure(sites_list_tracking_script=False)  # reading it would cost a GET
     result = run("apply", apply_file(tmp_path, "[projects.SHOP000001]\n"), "--json")
     assert result.exit_code == 0, result.stderr
-    assert all(r["resource"] != "identifier" for r in result.json()["results"])
+    assert all(r["resource"] != "identifier" for r in result.json()["items"])
     assert f"/sites/{shop['id']}" not in reads(srv)
     assert ("PATCH", f"/sites/{shop['id']}") not in writes(srv)
     assert script(srv, shop["id"]) == USER + "\n" + BLOCK

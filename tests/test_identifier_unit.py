@@ -241,8 +241,8 @@ def test_install_appends_to_the_existing_script_with_one_patch(
     assert body(blog) == {"trackingScript": BLOCK}  # null script: the block alone
     # The listing carried Shop's script: no GET /sites/11. Blog's did not: one GET.
     assert one.call_count == 0 and blog_get.call_count == 1
-    docs = result.json()
-    assert [(d["project"]["id"], d["resource"], d["status"]) for d in docs] == [
+    docs = result.json()["items"]
+    assert [(d["project"]["id"], d["resource"], d["state"]) for d in docs] == [
         (11, "identifier", "installed"),
         (12, "identifier", "installed"),
     ]
@@ -334,8 +334,8 @@ def test_refused_removal_says_which_lines_to_delete(api: respx.MockRouter, cli: 
     api.put("/sites/11").mock(return_value=httpx.Response(405, text="Method Not Allowed"))
     result = cli("integration", "identifier", "uninstall", "--project", "11", "--json", env=ENV)
     assert result.exit_code == 5
-    (doc,) = result.json()
-    assert doc["status"] == "failed" and doc["error"]["code"] == "api_refused"
+    (doc,) = result.json()["items"]
+    assert doc["state"] == "failed" and doc["error"]["code"] == "api_refused"
     assert doc["error"]["hint"].startswith("Remove it by hand in Kameleoon")
     assert BEGIN_MARKER in doc["error"]["hint"] and END_MARKER in doc["error"]["hint"]
 
@@ -362,7 +362,7 @@ def test_site_without_the_field_is_blocked_with_the_reason(
     result = cli("integration", "identifier", "install", "--project", "11", "--json", env=ENV)
     assert result.exit_code == 5
     assert patch.call_count == 0
-    (doc,) = result.json()
+    (doc,) = result.json()["items"]
     assert "GET /sites/11 answered without a string 'trackingScript'" in doc["message"]
 
 
@@ -385,7 +385,8 @@ def test_dry_run_prints_the_exact_patch_and_sends_nothing(
             "body": {"trackingScript": USER + "\n" + BLOCK},
         }
     ]
-    assert doc["plan"][0]["action"] == "install"
+    assert doc["items"][0]["action"] == "install"
+    assert doc["items"][0]["state"] == "planned" and doc["dry_run"] is True
     assert "Dry run: 1 install; 1 write request(s) shown, nothing written." in result.stderr
 
 
@@ -399,7 +400,7 @@ def test_status_per_project(api: respx.MockRouter, cli: CliRunner) -> None:
     )
     result = cli("integration", "identifier", "status", "--all", "--json", env=ENV)
     assert result.exit_code == 0, result.stderr
-    assert [(d["project"]["id"], d["state"], d["installed"]) for d in result.json()] == [
+    assert [(d["project"]["id"], d["state"], d["installed"]) for d in result.json()["items"]] == [
         (11, "current", True),
         (12, "manual", False),
         (13, "outdated", True),

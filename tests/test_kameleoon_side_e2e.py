@@ -72,7 +72,7 @@ def test_data_lookups(proc: ProcRunner, server: FakeServer) -> None:
     assert "plan" in human.stdout and "pro" in human.stdout and "acme" in human.stdout
 
     got = proc("data", "get", "IDENTIFY_u-42", "--json", env=env)
-    assert got.json()["groupId"] == "acme"
+    assert got.json()["value"]["groupId"] == "acme" and got.json()["key"] == "IDENTIFY_u-42"
 
     # Every Data API call carried our User-Agent and passed the non-bot rule.
     data_calls = [r for r in server.requests if r.service == "data"]
@@ -125,7 +125,7 @@ def test_goals_list_segment(
 
     result = proc("goals", "list", "--segment", "--json", env=env)
     assert result.exit_code == 0, result.stderr
-    names = {g["name"]: g for g in result.json()}
+    names = {g["name"]: g for g in result.json()["items"]}
     assert set(names) == {"SegmentIO track – Signed Up", "Segment.io - Order Completed"}
     assert names["SegmentIO track – Signed Up"]["event_type"] == "track"
     assert names["Segment.io - Order Completed"]["event"] == "Order Completed"
@@ -137,7 +137,7 @@ def test_goals_list_segment(
     assert "Subscribed" in both.stdout and "Signed Up" in both.stdout
     assert "Signup" not in both.stdout.replace("Signed Up", "")
 
-    everything = proc("goals", "list", "--all", "--json", env=env).json()
+    everything = proc("goals", "list", "--all", "--json", env=env).json()["items"]
     assert len(everything) == 4
     assert [g["from_segment"] for g in everything].count(False) == 1
     assert CLIENT_SECRET not in result.stdout + result.stderr + both.stderr
@@ -169,11 +169,12 @@ def test_reporting_enable_is_idempotent_and_keeps_other_tools(
 
     first = proc("reporting", "enable", "--all-active", "--json", env=env)
     assert first.exit_code == 0, first.stderr
-    assert first.json()["projects_without_segment_tool"] == [shop]
-    states = {(c["kind"], c["id"]): c["state"] for c in first.json()["campaigns"]}
+    assert [p["id"] for p in first.json()["projects_without_segment_tool"]] == [shop]
+    states = {(c["kind"], c["id"]): c["state"] for c in first.json()["items"]}
+    assert {c["project"]["id"] for c in first.json()["items"]} == {shop}
     assert states == {
-        ("experiment", exp["id"]): "enabled",
-        ("personalization", perso["id"]): "enabled",
+        ("experiment", exp["id"]): "updated",
+        ("personalization", perso["id"]): "updated",
     }
     by_id = {e["id"]: e for e in server.experiments()}
     assert by_id[exp["id"]]["trackingTools"] == [
@@ -201,7 +202,7 @@ def test_reporting_enable_is_idempotent_and_keeps_other_tools(
 
     status = proc("reporting", "status", "--json", env=env)
     assert status.exit_code == 0, status.stderr
-    seg = {(c["kind"], c["id"]): c["segment"] for c in status.json()}
+    seg = {(c["kind"], c["id"]): c["segment"] for c in status.json()["items"]}
     assert seg[("experiment", exp["id"])] is True
     assert seg[("experiment", draft["id"])] is False
 

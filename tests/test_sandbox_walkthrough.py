@@ -99,14 +99,14 @@ def test_sandbox_foreground_prints_exports_and_stops_on_sigterm(
 
         printed = proc("sandbox", "--print-env", "--port", str(port), "--json")
         assert printed.exit_code == 0, printed.stderr
-        assert printed.json()["KAMELEOON_SITECODE"] == exports["KAMELEOON_SITECODE"]
-        assert printed.json()["SANDBOX_SOURCE_ID"] == exports["SANDBOX_SOURCE_ID"]
+        assert printed.json()["env"]["KAMELEOON_SITECODE"] == exports["KAMELEOON_SITECODE"]
+        assert printed.json()["env"]["SANDBOX_SOURCE_ID"] == exports["SANDBOX_SOURCE_ID"]
 
         # The sandbox really serves: a command pointed at it works.
-        env = {k: v for k, v in printed.json().items()}
+        env = {k: v for k, v in printed.json()["env"].items()}
         listed = proc("projects", "list", "--json", env=env)
         assert listed.exit_code == 0, listed.stderr
-        assert {p["name"] for p in listed.json()} == {"Demo shop", "Demo blog"}
+        assert {p["name"] for p in listed.json()["items"]} == {"Demo shop", "Demo blog"}
 
         child.send_signal(signal.SIGTERM)
         _, err = child.communicate(timeout=10)

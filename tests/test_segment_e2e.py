@@ -68,7 +68,7 @@ def writes(srv: FakeServer) -> list[str]:
 def test_sources_list(proc: ProcRunner, server: FakeServer, source: dict[str, Any]) -> None:
     result = proc("segment", "sources", "list", "--json", env=env_for(server))
     assert result.exit_code == 0, result.stderr
-    assert source["id"] in [s["id"] for s in result.json()]
+    assert source["id"] in [s["id"] for s in result.json()["items"]]
     human = proc("segment", "sources", "list", env=env_for(server))
     assert "Web shop" in human.stdout and source["id"] in human.stdout
     no_secrets(human)
@@ -81,7 +81,9 @@ def test_create_once_then_noop_then_drift_fixed_by_update(
     src = source["id"]
     created = proc("segment", "destination", "create", "--source", src, "--json", env=env)
     assert created.exit_code == 0, created.stderr
-    doc = created.json()
+    (item,) = created.json()["items"]
+    assert item["state"] == "created" and created.json()["summary"] == {"created": 1}
+    doc = item["destination"]
     assert doc["state"] == "created" and doc["in_sync"] is True
     assert [m["state"] for m in doc["mappings"]] == ["created"] * 5
     no_secrets(created)
@@ -130,7 +132,7 @@ def test_create_once_then_noop_then_drift_fixed_by_update(
 
     fixed = proc("segment", "destination", "create", "--source", src, "--update", "--json", env=env)
     assert fixed.exit_code == 0, fixed.stderr
-    assert fixed.json()["state"] == "updated"
+    assert fixed.json()["items"][0]["state"] == "updated"
     assert server.segment_destinations(TOKEN)[0]["settings"]["sitecode"] == SITECODE
     assert server.state.subscriptions[screen["id"]]["enabled"] is True
 
@@ -245,7 +247,7 @@ def test_lost_answers_do_not_create_twice(
         "segment", "destination", "create", "--source", source["id"], "--json", env=env_for(server)
     )
     assert result.exit_code == 0, result.stderr
-    assert result.json()["in_sync"] is True
+    assert result.json()["items"][0]["destination"]["in_sync"] is True
     (dest,) = server.segment_destinations(TOKEN)
     subs = server.segment_subscriptions(dest["id"])
     assert sorted(s["trigger"] for s in subs) == sorted(

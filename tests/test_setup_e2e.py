@@ -64,11 +64,11 @@ def test_install_by_id_and_sitecode_keeps_other_tools_and_reruns_clean(
     srv.clear_requests()
     again = run("integration", "install", "--all", "--json")
     assert again.exit_code == 0, again.stderr
-    assert [d["status"] for d in again.json()] == ["unchanged", "unchanged"]
+    assert [d["state"] for d in again.json()["items"]] == ["unchanged", "unchanged"]
     assert writes(srv) == []
     status = run("integration", "status", "--project", "SHOP000001", "--json")
-    assert status.json()[0]["installed"] is True
-    assert status.json()[0]["tools"] == ["GOOGLE_ANALYTICS_4", "SEGMENT"]
+    assert status.json()["items"][0]["installed"] is True
+    assert status.json()["items"][0]["tools"] == ["GOOGLE_ANALYTICS_4", "SEGMENT"]
 
 
 def test_refused_integration_endpoint(srv: FakeServer, run: Any) -> None:
@@ -128,10 +128,10 @@ def test_three_kinds_created_then_rerun_creates_nothing(srv: FakeServer, run: An
     assert len(srv.custom_datas(other["id"])) == 4
     srv.clear_requests()
     again = run("customdata", "create", "trait", "plan", "--all", "--json")
-    assert [d["status"] for d in again.json()] == ["unchanged", "unchanged"]
+    assert [d["state"] for d in again.json()["items"]] == ["unchanged", "unchanged"]
     assert writes(srv) == []
     listing = run("customdata", "list", "--project", "SHOP000001", "--json")
-    assert {(d["name"], d["ours"], d["current"]) for d in listing.json()} == {
+    assert {(d["name"], d["ours"], d["current"]) for d in listing.json()["items"]} == {
         ("SegmentIO personas", "personas", True),
         ("plan", "trait", True),
         ("age", "trait", True),
@@ -148,8 +148,8 @@ def test_drift_detected_then_update_fixes_it(srv: FakeServer, run: Any) -> None:
     assert drift.exit_code == 2  # no --project and no profile sitecode
     drift = run("customdata", "create", "group", "--project", "SHOP000001", "--json")
     assert drift.exit_code == 0, drift.stderr
-    (doc,) = drift.json()
-    assert doc["status"] == "drifted" and "not ksegcli's snippet" in doc["message"]
+    (doc,) = drift.json()["items"]
+    assert doc["state"] == "drifted" and "not ksegcli's snippet" in doc["message"]
     assert srv.custom_datas(shop["id"])[0]["customEvalCode"] == "return {value: window.gid};"
     fixed = run("customdata", "create", "group", "--project", "SHOP000001", "--update")
     assert fixed.exit_code == 0, fixed.stderr
@@ -181,9 +181,9 @@ def test_lost_answers_and_partial_failure(srv: FakeServer, run: Any) -> None:
     srv.inject("POST", r"^/custom-datas$", "503", 1)
     result = run("customdata", "create", "group", "--all", "--json")
     assert result.exit_code == 5
-    docs = {d["project"]["sitecode"]: d for d in result.json()}
-    assert docs["AAAA000001"]["status"] == docs["BBBB000002"]["status"] == "created"
-    assert docs["CCCC000003"]["status"] == "failed"
+    docs = {d["project"]["sitecode"]: d for d in result.json()["items"]}
+    assert docs["AAAA000001"]["state"] == docs["BBBB000002"]["state"] == "created"
+    assert docs["CCCC000003"]["state"] == "failed"
     assert "maximum number of custom data reached" in docs["CCCC000003"]["message"]
     assert [c["name"] for c in srv.custom_datas(a["id"])] == ["Group ID"]
     assert [c["name"] for c in srv.custom_datas(b["id"])] == ["Group ID"]

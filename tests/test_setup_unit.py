@@ -80,7 +80,9 @@ def test_install_puts_whole_array_keeping_other_tools(
     assert body(put) == [ga4, {"name": "SEGMENT", "settings": {}}]
     assert put.calls.last.request.headers["Authorization"] == "Bearer tok-abc"
     doc = result.json()
-    assert [(d["project"]["id"], d["status"]) for d in doc] == [(11, "installed")]
+    assert doc["command"] == "integration install" and doc["dry_run"] is False
+    assert doc["summary"] == {"installed": 1} and doc["changes"] is True
+    assert [(d["project"]["id"], d["state"]) for d in doc["items"]] == [(11, "installed")]
     no_secret(result.stdout, result.stderr)
 
 
@@ -139,7 +141,7 @@ def test_refused_read_in_json_mode(api: respx.MockRouter, cli: CliRunner) -> Non
     )
     result = cli("integration", "status", "--project", "11", "--json", env=ENV)
     assert result.exit_code == 5
-    doc = result.json()
+    doc = result.json()["items"]
     assert doc[0]["installed"] is None
     assert doc[0]["error"]["code"] == "api_refused"
     assert "Admin › Integrations › Segment" in doc[0]["error"]["hint"]
@@ -153,7 +155,7 @@ def test_status_table(api: respx.MockRouter, cli: CliRunner) -> None:
     api.get("/sites/12/integration-tools").mock(return_value=httpx.Response(200, json=[]))
     result = cli("integration", "status", "--all", "--json", env=ENV)
     assert result.exit_code == 0, result.stderr
-    assert [(d["project"]["sitecode"], d["installed"]) for d in result.json()] == [
+    assert [(d["project"]["sitecode"], d["installed"]) for d in result.json()["items"]] == [
         ("SHOP000011", True),
         ("BLOG000012", False),
     ]
@@ -229,8 +231,8 @@ def test_create_body_has_only_documented_fields(
     assert json.loads(listing.calls.last.request.url.params["filter"]) == [
         {"field": "siteId", "operator": "EQUAL", "parameters": [11]}
     ]
-    doc = result.json()
-    assert doc[0]["status"] == "created" and doc[0]["id"] == 77
+    doc = result.json()["items"]
+    assert doc[0]["state"] == "created" and doc[0]["id"] == 77
     no_secret(result.stdout, result.stderr)
 
 
@@ -302,7 +304,8 @@ def test_dry_run_prints_requests_and_writes_nothing(api: respx.MockRouter, cli: 
     )
     doc = as_json.json()
     assert doc["requests"][0]["body"]["name"] == "plan"
-    assert doc["plan"][0]["action"] == "create"
+    assert doc["items"][0]["action"] == "create" and doc["items"][0]["state"] == "planned"
+    assert doc["dry_run"] is True and doc["changes"] is True and doc["summary"] == {"planned": 1}
     assert post.call_count == 0
 
 
@@ -342,7 +345,7 @@ def test_lost_create_is_looked_up_not_resent(
         {"field": "siteId", "operator": "EQUAL", "parameters": [11]},
         {"field": "name", "operator": "EQUAL", "parameters": ["Group ID"]},
     ]
-    assert result.json()[0]["id"] == 9
+    assert result.json()["items"][0]["id"] == 9
 
 
 def test_lost_create_absent_is_sent_again(api: respx.MockRouter, cli: CliRunner) -> None:
@@ -383,7 +386,7 @@ def test_list_marks_ours_and_current(api: respx.MockRouter, cli: CliRunner) -> N
     )
     result = cli("customdata", "list", "--project", "11", "--json", env=ENV)
     assert result.exit_code == 0, result.stderr
-    assert [(d["id"], d["ours"], d["current"]) for d in result.json()] == [
+    assert [(d["id"], d["ours"], d["current"]) for d in result.json()["items"]] == [
         (1, "personas", True),
         (2, "trait", False),
         (3, None, None),
@@ -403,7 +406,9 @@ def test_delete_by_name_needs_yes_without_tty(api: respx.MockRouter, cli: CliRun
     assert delete.call_count == 1
     assert "Deleted custom data 5" in done.stderr
     by_id = cli("customdata", "delete", "5", "--project", "11", "--yes", "--json", env=ENV)
-    assert by_id.json()["deleted"]["id"] == 5
+    (deleted,) = by_id.json()["items"]
+    assert deleted["id"] == 5 and deleted["state"] == "deleted"
+    assert deleted["project"] == {"id": 11, "sitecode": "SHOP000011", "name": "Shop"}
     missing = cli("customdata", "delete", "nope", "--project", "11", "--yes", env=ENV)
     assert missing.exit_code == 4 and "No custom data 'nope'" in missing.stderr
 

@@ -50,6 +50,8 @@ def test_json_document(cli: CliRunner, where: str) -> None:
     assert result.exit_code == 0, result.stderr
     snippet = render_snippet("group")
     assert result.json() == {
+        "schema_version": 1,
+        "command": "snippet render",
         "kind": "group",
         "code": snippet.code,
         "paste_into": snippet.paste_into,
@@ -211,7 +213,7 @@ def test_output_file_in_a_missing_folder(cli: CliRunner, tmp_path: Path) -> None
 def test_list_names_every_kind_and_where_it_goes(cli: CliRunner) -> None:
     human = cli("snippet", "render", "--list")
     assert human.exit_code == 0
-    listed = cli("snippet", "render", "--list", "--json").json()
+    listed = cli("snippet", "render", "--list", "--json").json()["items"]
     assert [item["kind"] for item in listed] == list(SNIPPET_KINDS)
     for item in listed:
         spec = SNIPPET_KINDS[item["kind"]]

@@ -97,8 +97,35 @@ def print_requests(out: Output, docs: Sequence[dict[str, Any]]) -> None:
             out.line(json.dumps(doc["body"], indent=2, ensure_ascii=False))
 
 
-def show_dry_run(out: Output, actions: Sequence[Action], base_url: str) -> None:
-    """The plan, then the exact writes it would send; JSON: {"plan": [...], "requests": [...]}."""
+def plan_state(action: Action) -> str:
+    """The contract's state of a planned action (dry run)."""
+    if action.writes:
+        return "planned"
+    return {"drifted": "drifted", "blocked": "blocked"}.get(action.action, "unchanged")
+
+
+def plan_item(action: Action) -> dict[str, Any]:
+    """One item of a dry run's envelope."""
+    return {**action.to_json(), "state": plan_state(action)}
+
+
+def result_item(result: ActionResult) -> dict[str, Any]:
+    """One item of a real run's envelope: the plan's action and what became of it."""
+    doc = result.to_json()
+    doc["state"] = str(doc.pop("status")).replace(" ", "_")  # "not applied" → not_applied
+    return doc
+
+
+def show_dry_run(
+    out: Output,
+    actions: Sequence[Action],
+    base_url: str,
+    *,
+    extra_items: Sequence[dict[str, Any]] = (),
+) -> None:
+    """The plan, then the exact writes it would send; JSON: the envelope with ``dry_run``
+    true and the ``requests``."""
+    from ksegcli.contract import envelope
     from ksegcli.core.plan import counts, describe_counts
 
     docs = request_docs(actions, base_url)
@@ -109,11 +136,25 @@ def show_dry_run(out: Output, actions: Sequence[Action], base_url: str) -> None:
             out.line("")
             print_requests(out, docs)
 
-    out.result({"plan": [a.to_json() for a in actions], "requests": docs}, human=human)
+    items = [plan_item(a) for a in actions] + list(extra_items)
+    out.result(envelope(dry_run=True, items=items, requests=docs), human=human)
     out.info(
         f"Dry run: {describe_counts(counts(actions))}; {len(docs)} write request(s) shown, "
         "nothing written."
     )
+
+
+def show_results(
+    out: Output,
+    results: Sequence[ActionResult],
+    *,
+    items: Sequence[dict[str, Any]] | None = None,
+) -> None:
+    """A real run's outcome: the results table, or the envelope with ``dry_run`` false."""
+    from ksegcli.contract import envelope
+
+    docs = [result_item(r) for r in results] if items is None else list(items)
+    out.result(envelope(dry_run=False, items=docs), human=lambda: render_results(out, results))
 
 
 def finish(results: Sequence[ActionResult]) -> None:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from ksegcli.state import get_state
 
 if TYPE_CHECKING:
-    from ksegcli.core.apply import SegmentOutcome
+    from ksegcli.core.apply import ApplyPlan, ApplyRun, SegmentOutcome
     from ksegcli.output import Output
 
 HELP = """Make the Kameleoon side of the integration match FILE (TOML).
@@ -82,11 +82,15 @@ def apply(
 
     from ksegcli.commands._results import (
         finish,
+        plan_item,
         progress_reporter,
         render_plan,
         render_results,
         report_failures,
+        request_docs,
     )
+    from ksegcli.commands.segment import destination_requests
+    from ksegcli.contract import envelope
     from ksegcli.core import apply as core
     from ksegcli.core import desired as desired_mod
     from ksegcli.core.plan import counts, describe_counts, exit_code
@@ -133,12 +137,30 @@ def apply(
             human_plan()
             _render_segment(out, segment)
 
+        segment_writes = destination_writes(segment)
+        writes = len(plan.writes) + segment_writes
         out.result(
-            {**plan.to_json(), "segment": [o.to_json() for o in segment]}, human=human_dry_run
+            envelope(
+                dry_run=True,
+                items=[plan_item(a) for a in plan.actions] + _segment_items(plan, segment),
+                requests=request_docs(plan.actions, client.http.base_url)
+                + [r for o in segment for r in destination_requests(o.result)],
+                file=str(plan.desired.path),
+                projects=_projects(plan),
+                request_counts={
+                    "reads": plan.reads,
+                    "writes": writes,
+                    "segment_writes": segment_writes,
+                    "hourly_budget": core.HOURLY_BUDGET,
+                },
+                warnings=plan.warnings,
+            ),
+            human=human_dry_run,
         )
         out.info(
-            f"Dry run: {describe_counts(counts(plan.actions))}; "
-            f"{len(plan.writes)} write request(s) needed, nothing written."
+            f"Dry run: {describe_counts(counts(plan.actions))}"
+            + (f", {segment_writes} Segment change(s)" if segment_writes else "")
+            + f"; {writes} write request(s) needed, nothing written."
         )
         if plan.blocked:
             from ksegcli.core.plan import not_written
@@ -162,7 +184,7 @@ def apply(
                 render_plan(out, drifted)
             _render_segment(out, segment)
 
-        out.result({**noop.to_json(), "segment": [o.to_json() for o in segment]}, human=human_noop)
+        out.result(_run_doc(noop, segment), human=human_noop)
         out.info(f"Nothing to change: {describe_counts(counts(plan.actions))}.")
         if segment_code := _segment_failures(out, segment):
             raise typer.Exit(segment_code)
@@ -182,7 +204,7 @@ def apply(
         _not_shown(out, len(run.results) - len(shown))
         _render_segment(out, segment)
 
-    out.result({**run.to_json(), "segment": [o.to_json() for o in segment]}, human=human_results)
+    out.result(_run_doc(run, segment), human=human_results)
     report_failures(out, run.results)
     if not out.json_mode:
         failed = sum(1 for r in run.results if r.failed)
@@ -205,6 +227,51 @@ def apply(
     finish(run.results)  # a Kameleoon failure's code first; else the Segment one
     if segment_code:
         raise typer.Exit(segment_code)
+
+
+def destination_writes(outcomes: list[SegmentOutcome]) -> int:
+    """The Segment write requests the outcomes still need (a dry run's plan)."""
+    return sum(len(o.result.pending) for o in outcomes if o.result is not None and o.pending)
+
+
+def _projects(plan: ApplyPlan) -> list[dict[str, Any]]:
+    from ksegcli.contract import project
+
+    return [{"project": project(plan.sites[p.ref]), **p.to_json()} for p in plan.desired.projects]
+
+
+def _segment_items(plan: ApplyPlan, outcomes: list[SegmentOutcome]) -> list[dict[str, Any]]:
+    from ksegcli.commands.segment import destination_item
+    from ksegcli.contract import project
+
+    return [
+        destination_item(
+            o.result,
+            project(plan.sites[o.project]),
+            source_id=o.source_id,
+            region=o.region,
+            error=o.error,
+        )
+        for o in outcomes
+    ]
+
+
+def _run_doc(run: ApplyRun, segment: list[SegmentOutcome]) -> dict[str, Any]:
+    """A real run's envelope: every item (the Segment destinations last), the time and
+    the requests it took."""
+    from ksegcli.commands._results import result_item
+    from ksegcli.contract import envelope
+
+    return envelope(
+        dry_run=False,
+        items=[result_item(r) for r in run.results] + _segment_items(run.plan, segment),
+        file=str(run.plan.desired.path),
+        projects=_projects(run.plan),
+        next_steps=run.next_steps(),
+        seconds=round(run.seconds, 3),
+        request_counts={"total": run.requests, "throttled": run.throttled},
+        warnings=run.plan.warnings,
+    )
 
 
 def _not_shown(out: Output, unchanged: int) -> None:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import typer
 
 from ksegcli.commands.integration import ALL_OPTION, DRY_RUN_OPTION, PROJECT_OPTION
 from ksegcli.state import AppState, get_state
+
+if TYPE_CHECKING:
+    from ksegcli.core.kameleoon import Site
 
 app = typer.Typer(
     help="Custom data that read Segment personas, traits and group ids in Kameleoon.",
@@ -53,9 +58,10 @@ def _create(
 ) -> None:
     from ksegcli.commands._results import (
         finish,
-        render_results,
         report_failures,
+        result_item,
         show_dry_run,
+        show_results,
     )
     from ksegcli.core import customdata
     from ksegcli.core.plan import counts, describe_counts, execute
@@ -79,11 +85,11 @@ def _create(
                 )
     docs = []
     for r in results:
-        doc = r.to_json()
+        doc = result_item(r)
         if r.action.site.id in steps:
             doc["next_step"] = steps[r.action.site.id]
         docs.append(doc)
-    out.result(docs, human=lambda: render_results(out, results))
+    show_results(out, results, items=docs)
     report_failures(out, results)
     if not out.json_mode:
         out.info(describe_counts(counts(results)) + ".")
@@ -216,13 +222,14 @@ def list_custom_data(
             ],
         )
 
-    out.result(
-        [
-            {**item.to_json(), "current": current, "sitecode": site.code}
-            for site, item, current in rows
-        ],
-        human=human,
-    )
+    from ksegcli.contract import project as project_doc
+
+    def item_doc(site: Site, item: customdata.CustomData, current: bool | None) -> dict[str, Any]:
+        doc = item.to_json()
+        doc.pop("siteId", None)
+        return {"project": project_doc(site), **doc, "current": current}
+
+    out.result([item_doc(site, item, current) for site, item, current in rows], human=human)
 
 
 @app.command("delete")
@@ -256,7 +263,24 @@ def delete(
             raise typer.Exit(1)
     customdata.delete(client, item)
     out = state.output
+    from ksegcli.contract import envelope
+    from ksegcli.contract import project as project_doc
+
+    doc = item.to_json()
+    doc.pop("siteId", None)
+    done = {
+        "project": project_doc(site),
+        "resource": "custom-data",
+        "name": item.name,
+        "kind": item.ours,
+        "id": item.id,
+        "action": "delete",
+        "state": "deleted",
+        "reason": "asked for",
+        "message": "deleted",
+        "custom_data": doc,
+    }
     out.result(
-        {"deleted": item.to_json(), "sitecode": site.code},
+        envelope(dry_run=False, items=[done]),
         human=lambda: out.success(f"Deleted {what}."),
     )

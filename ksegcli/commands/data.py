@@ -44,7 +44,10 @@ def get(
             "IDENTIFY_<userId> and common.",
         )
     out = state.output
-    out.result(value, human=lambda: out.line(json.dumps(value, indent=2, ensure_ascii=False)))
+    out.result(
+        {"sitecode": code, "key": key, "value": value},
+        human=lambda: out.line(json.dumps(value, indent=2, ensure_ascii=False)),
+    )
 
 
 @app.command("cohorts")

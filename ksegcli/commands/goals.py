@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import typer
 
 from ksegcli.state import get_state
+
+if TYPE_CHECKING:
+    from ksegcli.core.goals import Goal
 
 app = typer.Typer(help="Kameleoon goals.", no_args_is_help=True)
 
@@ -49,4 +54,14 @@ def list_goals(
             ],
         )
 
-    out.result([g.to_json() for g in goals], human=human)
+    from ksegcli.contract import project as project_doc
+
+    by_id = {site.id: site for site in sites}
+
+    def goal_doc(goal: Goal) -> dict[str, Any]:
+        doc = goal.to_json()
+        doc.pop("project_id", None)
+        doc.pop("sitecode", None)
+        return {"project": project_doc(by_id[goal.site_id]), **doc}
+
+    out.result([goal_doc(g) for g in goals], human=human)

@@ -49,9 +49,9 @@ def _change(
 ) -> None:
     from ksegcli.commands._results import (
         finish,
-        render_results,
         report_failures,
         show_dry_run,
+        show_results,
     )
     from ksegcli.core import identifier, integration
     from ksegcli.core.plan import counts, describe_counts, execute
@@ -66,10 +66,7 @@ def _change(
         show_dry_run(out, actions, client.http.base_url)
         return
     results = execute(client, actions, module.HANDLERS)
-    out.result(
-        [r.to_json() for r in results],
-        human=lambda: render_results(out, results),
-    )
+    show_results(out, results)
     report_failures(out, results)
     if not out.json_mode:
         out.info(describe_counts(counts(results)) + ".")
@@ -119,7 +116,9 @@ def status(
             (
                 f"{r.site.name or '-'} ({r.site.id})",
                 r.site.code,
-                "unknown" if r.installed is None else ("installed" if r.installed else "no"),
+                "unknown"
+                if r.installed is None
+                else ("installed" if r.installed else "not installed"),
                 ", ".join(r.tools) or "-",
             )
             for r in rows

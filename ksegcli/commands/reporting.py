@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from ksegcli.state import get_state
+from ksegcli.state import AppState, get_state
 
 if TYPE_CHECKING:
     from ksegcli.core.reporting import Campaign
@@ -42,6 +42,7 @@ def enable(
     """Add Segment to the campaigns' tracking tools (others kept); reruns change nothing."""
     from ksegcli.core.reporting import (
         SEGMENT_TOOL,
+        TRACKING_TOOLS_FIELD,
         enable_reporting,
         projects_without_segment_tool,
         reporting_failures,
@@ -66,7 +67,11 @@ def enable(
         if not changes:
             out.info("No active campaigns on these projects.")
             return
-        _table(out, [c.campaign for c in changes], [c.state for c in changes])
+        _table(
+            out,
+            [c.campaign for c in changes],
+            ["unchanged" if c.state == "already" else c.state for c in changes],
+        )
         done = sum(c.state == "enabled" for c in changes)
         planned = sum(c.state == "planned" for c in changes)
         if dry_run:
@@ -84,12 +89,48 @@ def enable(
                 "nothing to Segment until `ksegcli integration install --project ID`."
             )
 
-    out.result(
+    from ksegcli.contract import envelope
+
+    states = {
+        "enabled": "updated",
+        "already": "unchanged",
+        "planned": "planned",
+        "not applied": "not_applied",
+        "failed": "failed",
+    }
+    items = [
         {
-            "dry_run": dry_run,
-            "campaigns": [c.to_json() for c in changes],
-            "projects_without_segment_tool": without_tool,
-        },
+            **_campaign_doc(state, c.campaign),
+            "resource": "campaign",
+            "action": "unchanged" if c.state == "already" else "update",
+            "state": states.get(c.state, c.state),
+            "reason": "reports to Segment already"
+            if c.state == "already"
+            else f"add {SEGMENT_TOOL} to the tracking tools",
+            "error": None if c.error is None else c.error.to_json()["error"],
+        }
+        for c in changes
+    ]
+    base_url = state.session.kameleoon().http.base_url.rstrip("/")
+    requests = [
+        {
+            "method": "PATCH",
+            "url": f"{base_url}{c.campaign.path}",
+            "headers": {"Authorization": "Bearer ****", "Content-Type": "application/json"},
+            "body": {TRACKING_TOOLS_FIELD: [*c.campaign.tools, {"name": SEGMENT_TOOL}]},
+        }
+        for c in changes
+        if c.state == "planned"
+    ]
+    out.result(
+        envelope(
+            dry_run=dry_run,
+            items=items,
+            requests=requests,
+            projects_without_segment_tool=[
+                _campaign_doc(state, None, site_id)["project"] for site_id in without_tool
+            ],
+        ),
         human=human,
     )
     if failures:
@@ -127,7 +168,11 @@ def status(
         if not campaigns:
             out.info("No campaigns.")
             return
-        _table(out, campaigns, ["yes" if c.reports_to_segment else "no" for c in campaigns])
+        _table(
+            out,
+            campaigns,
+            ["enabled" if c.reports_to_segment else "not enabled" for c in campaigns],
+        )
         missing = [c for c in campaigns if not c.reports_to_segment and c.active]
         if missing:
             out.info(
@@ -135,7 +180,20 @@ def status(
                 "`ksegcli reporting enable --all-active`."
             )
 
-    out.result([c.to_json() for c in campaigns], human=human)
+    out.result([_campaign_doc(state, c) for c in campaigns], human=human)
+
+
+def _campaign_doc(state: AppState, campaign: Campaign | None, site_id: int = 0) -> dict[str, Any]:
+    """A campaign (or only a project) with its project in the contract's shape
+    (``project: {id, sitecode, name}``; sitecode and name null for a project not listed)."""
+    from ksegcli.contract import project
+
+    sites = {s.id: s for s in state.session.kameleoon().list_sites()}
+    doc = campaign.to_json() if campaign is not None else {"project_id": site_id}
+    site_id = doc.pop("project_id")
+    site = sites.get(site_id)
+    where = project(site) if site else {"id": site_id, "sitecode": None, "name": None}
+    return {"project": where, **doc}
 
 
 def _table(out: Output, campaigns: list[Campaign], last: list[str]) -> None:

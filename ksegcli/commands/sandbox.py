@@ -45,7 +45,7 @@ def sandbox(
     out = state.output
     if print_env:
         env = read_env(port, wait=wait)
-        out.result(env, human=lambda: _print_exports(env), reveal=True)
+        out.result({"env": env}, human=lambda: _print_exports(env), reveal=True)
         return
     box = Sandbox(
         SandboxSettings(
@@ -54,7 +54,7 @@ def sandbox(
     ).start()
     env = box.env()
     # The demo credentials are fake and the whole point of the output: never masked.
-    out.result(env, human=lambda: _print_exports(env), reveal=True)
+    out.result({"env": env}, human=lambda: _print_exports(env), reveal=True)
     out.info(
         f"ksegcli sandbox on {box.url} (127.0.0.1 only; profile {env['KSEG_PROFILE']!r}); "
         "Ctrl-C to stop."

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from ksegcli.state import get_state
 
 if TYPE_CHECKING:
+    from ksegcli.core.kameleoon import Site
     from ksegcli.core.segment import DestinationResult
+    from ksegcli.errors import KsegError
     from ksegcli.output import Output
 
 app = typer.Typer(help="Segment side: the Kameleoon (Actions) destination.", no_args_is_help=True)
@@ -146,6 +148,7 @@ def create_destination(
     The destination gets the API key and sitecode, enabled; the mappings are track, page,
     identify, group (Segment's presets) and screen. Differences are fixed with --update.
     """
+    from ksegcli.contract import envelope
     from ksegcli.core.segment import destination_api_key, ensure_destination, verify_sitecode
     from ksegcli.errors import ExitCode
 
@@ -171,7 +174,11 @@ def create_destination(
         token=token,
     )
     out = state.output
-    out.result(result.to_json(), human=lambda: _render(out, result, verb="create"))
+    item = destination_item(result, site_doc(site, code))
+    out.result(
+        envelope(dry_run=result.dry_run, items=[item], requests=destination_requests(result)),
+        human=lambda: _render(out, result, verb="create"),
+    )
     if result.dry_run:
         return
     if not result.in_sync:
@@ -206,6 +213,67 @@ def destination_status(
     out.result(result.to_json(), human=lambda: _render(out, result, verb="status"))
     if not result.in_sync:
         raise typer.Exit(ExitCode.CHECK_FAILED)
+
+
+def site_doc(site: Site | None, sitecode: str) -> dict[str, Any]:
+    """The contract's project shape, also when the sitecode could not be looked up."""
+    from ksegcli.contract import project
+
+    return project(site) if site else {"id": None, "sitecode": sitecode, "name": None}
+
+
+def destination_state(result: DestinationResult) -> str:
+    """The destination in the contract's item states."""
+    if result.dry_run:
+        return "planned" if result.pending or result.state == "planned" else "unchanged"
+    if result.state == "created":
+        return "created"
+    if result.applied:
+        return "updated"
+    if result.pending or not result.in_sync:
+        return "drifted"
+    return "unchanged"
+
+
+def destination_item(
+    result: DestinationResult | None,
+    project: dict[str, Any],
+    *,
+    source_id: str | None = None,
+    region: str | None = None,
+    error: KsegError | None = None,
+) -> dict[str, Any]:
+    """One Segment destination as an item of an acting command's envelope."""
+    write = None
+    if result is not None:
+        write = "create" if result.state in ("planned", "created", "missing") else "update"
+    state = "failed" if error is not None or result is None else destination_state(result)
+    pending = [] if result is None else result.pending
+    return {
+        "project": project,
+        "resource": "segment-destination",
+        "name": result.destination_name if result and result.destination_name else "Kameleoon",
+        "kind": None,
+        "id": None if result is None else result.destination_id,
+        "action": write if state in ("planned", "created", "updated", "failed") else state,
+        "state": state,
+        "reason": "; ".join(c.what for c in pending)
+        if pending
+        else "destination, settings and five mappings as declared",
+        "source_id": source_id if result is None else result.source_id,
+        "region": region if result is None else result.region,
+        "destination": None if result is None else result.to_json(),
+        "error": None if error is None else error.to_json()["error"],
+    }
+
+
+def destination_requests(result: DestinationResult | None) -> list[dict[str, Any]]:
+    """The writes a dry run would send to Segment (the apiKey masked)."""
+    if result is None or not result.dry_run:
+        return []
+    return [
+        {"method": c.method, "path": c.path, "what": c.what, "body": c.body} for c in result.pending
+    ]
 
 
 _MARKS = {

@@ -189,7 +189,9 @@ def _emit(state: AppState, snippet: Snippet, output_file: Path | None) -> None:
         data["file"] = str(output_file)
     # reveal: the code must come out byte for byte (it never holds a secret).
     if state.json_mode:
-        out.emit_json(data, reveal=True)
+        from ksegcli.contract import document
+
+        out.emit_json(document(data), reveal=True)
         return
     if output_file is not None:
         out.success(f"Wrote the {snippet.kind} snippet to {output_file}.")
