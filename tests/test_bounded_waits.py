@@ -225,7 +225,7 @@ def test_cli_cuts_a_trickling_answer_and_retries_the_read(fake: Any, proc: ProcR
     env = {**fake_env(fake), "KSEG_REQUEST_DEADLINE": "1"}
     result, took = _elapsed(proc, "projects", "list", "--json", env=env)
     assert result.exit_code == 0, result.stderr
-    assert result.json()[0]["sitecode"] == "TRICKLE001"
+    assert result.json()["items"][0]["sitecode"] == "TRICKLE001"
     assert took < 20
     assert len([r for r in fake.requests if r.path == "/sites"]) == 2
 

@@ -45,7 +45,7 @@ def test_json_keeps_the_exact_name_escaped(proc: ProcRunner, fake: Any) -> None:
     result = proc("projects", "list", "--json", env=fake_env(fake))
     assert result.exit_code == ExitCode.OK, result.stderr
     assert_inert(result.stdout)  # escaped as \\u001b etc.
-    assert [site["name"] for site in result.json()] == [HOSTILE]
+    assert [site["name"] for site in result.json()["items"]] == [HOSTILE]
 
 
 def test_the_terminal_table_strips_controls_and_reads_no_markup(

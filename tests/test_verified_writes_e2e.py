@@ -74,8 +74,8 @@ def test_an_ignored_tool_install_is_not_applied_with_the_manual_route(
     assert MANUAL_ROUTE in err
     assert "docs/api-facts.md" in err
     doc = run("integration", "install", "--project", "SHOP000001", "--json").json()
-    assert doc[0]["status"] == "not applied"
-    assert doc[0]["error"]["code"] == "not_applied"
+    assert doc["items"][0]["state"] == "not_applied" and doc["summary"] == {"not_applied": 1}
+    assert doc["items"][0]["error"]["code"] == "not_applied"
 
 
 def test_an_ignored_tool_uninstall_is_not_applied(srv: FakeServer, run: Any) -> None:
@@ -97,12 +97,12 @@ def test_an_ignored_reporting_tool_is_not_applied_and_the_others_are_done(
     srv.configure(ignore_writes=["personalizations"])
     result = run("reporting", "enable", "--all-active", "--project", "SHOP000001", "--json")
     assert result.exit_code == 5
-    states = {(c["kind"], c["id"]): c["state"] for c in result.json()["campaigns"]}
+    states = {(c["kind"], c["id"]): c["state"] for c in result.json()["items"]}
     assert states == {
-        ("experiment", exp["id"]): "enabled",
-        ("personalization", perso["id"]): "not applied",
+        ("experiment", exp["id"]): "updated",
+        ("personalization", perso["id"]): "not_applied",
     }
-    (bad,) = [c for c in result.json()["campaigns"] if c["state"] == "not applied"]
+    (bad,) = [c for c in result.json()["items"] if c["state"] == "not_applied"]
     assert bad["error"]["code"] == "not_applied"
     assert "by hand" in bad["error"]["hint"]
     human = run("reporting", "enable", "--personalization", str(perso["id"]))
@@ -132,8 +132,8 @@ def test_apply_reports_not_applied_and_does_the_rest(
     result = run("apply", str(path), "--json")
     assert result.exit_code == 5
     doc = result.json()
-    statuses = {(r["resource"], r["status"]) for r in doc["results"]}
-    assert ("integration", "not applied") in statuses
+    statuses = {(r["resource"], r["state"]) for r in doc["items"]}
+    assert ("integration", "not_applied") in statuses
     assert ("custom-data", "created") in statuses
 
 
@@ -148,7 +148,7 @@ def test_other_tools_are_saved_before_the_write_and_kept(
     result = run("integration", "install", "--project", "SHOP000001", "--json")
     assert result.exit_code == 0, result.stderr
     (saved,) = backups(proc)
-    assert str(saved) in result.json()[0]["message"]
+    assert str(saved) in result.json()["items"][0]["message"]
     assert stat.S_IMODE(saved.stat().st_mode) == 0o600
     assert stat.S_IMODE(saved.parent.stat().st_mode) == 0o700
     assert json.loads(saved.read_text())["data"] == [GA4]
@@ -243,7 +243,7 @@ def test_a_403_on_a_campaign_write_says_the_client_is_not_allowed(
     srv.inject("PATCH", r"/experiments/", "403", count=5)
     result = run("reporting", "enable", "--experiment", str(exp["id"]), "--json")
     assert result.exit_code == 3
-    (campaign,) = result.json()["campaigns"]
+    (campaign,) = result.json()["items"]
     assert campaign["state"] == "failed"
     assert "not allowed to change a campaign's reporting tools" in campaign["error"]["message"]
     assert "by hand" in campaign["error"]["hint"]

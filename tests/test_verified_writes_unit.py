@@ -53,8 +53,8 @@ def test_a_write_that_changed_another_tools_settings_fails_naming_it_and_the_bac
     api.put("/sites/11/integration-tools").mock(return_value=httpx.Response(200, json=[]))
     result = cli("integration", "install", "--project", "11", "--json", env=ENV)
     assert result.exit_code == 5
-    (doc,) = result.json()
-    assert doc["status"] == "failed" and doc["error"]["code"] == "conflict"
+    (doc,) = result.json()["items"]
+    assert doc["state"] == "failed" and doc["error"]["code"] == "conflict"
     assert "GOOGLE_ANALYTICS_4 (settings differ)" in doc["message"]
     folder = tmp_path / "cache" / "backups"
     (saved,) = folder.glob("*.json")
