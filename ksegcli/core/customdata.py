@@ -163,17 +163,18 @@ class CustomData:
     raw: Mapping[str, Any]
 
     @classmethod
-    def from_api(cls, data: Mapping[str, Any]) -> CustomData:
+    def from_api(cls, data: Mapping[str, Any], endpoint: str = "GET /custom-datas") -> CustomData:
+        from ksegcli.core.parse import CustomDataAnswer, convert
+
+        parsed = convert(data, CustomDataAnswer, endpoint)
         return cls(
-            id=int(data["id"]),
-            name=str(data.get("name") or ""),
-            site_id=int(data.get("siteId") or 0),
-            type=str(data.get("type") or ""),
-            format=str(data.get("format") or ""),
-            method=str(data.get("method") or ""),
-            code=data.get("customEvalCode")
-            if isinstance(data.get("customEvalCode"), str)
-            else None,
+            id=parsed.id,
+            name=parsed.name or "",
+            site_id=parsed.siteId or 0,
+            type=parsed.type or "",
+            format=parsed.format or "",
+            method=parsed.method or "",
+            code=parsed.customEvalCode,
             raw=data,
         )
 
@@ -503,7 +504,7 @@ def create(client: KameleoonClient, action: Action) -> ActionResult:
             time.sleep(min(delay, client.http.max_backoff))
             continue
         data = response_json(response)
-        new_id = int(data["id"]) if isinstance(data, dict) and "id" in data else None
+        new_id = CustomData.from_api(data, f"POST {action.request.path}").id if data else None
         return ActionResult(action, "created", f"new custom data id {new_id}", new_id)
     raise AssertionError("unreachable")  # pragma: no cover
 

@@ -68,24 +68,27 @@ def parse_goal_name(name: str) -> tuple[str, str, str | None] | None:
 
 def list_goals(session: Session, sites: Sequence[Site], *, segment_only: bool) -> list[Goal]:
     """Goals of each project; with ``segment_only``, those named by the Segment integration."""
+    from ksegcli.core.parse import GoalAnswer, convert
+
     client = session.kameleoon()
     found: list[Goal] = []
     for site in sites:
-        for goal in client.paginate_filtered(GOALS_PATH, [("siteId", "EQUAL", [site.id])]):
-            if int(goal.get("siteId", site.id)) != site.id:
+        for raw in client.paginate_filtered(GOALS_PATH, [("siteId", "EQUAL", [site.id])]):
+            goal = convert(raw, GoalAnswer, f"GET {GOALS_PATH}")
+            if (goal.siteId if goal.siteId is not None else site.id) != site.id:
                 continue
-            name = str(goal.get("name") or "")
+            name = goal.name or ""
             parsed = parse_goal_name(name)
             if parsed is None and segment_only:
                 continue
             convention, event, event_type = parsed or (None, None, None)
             found.append(
                 Goal(
-                    id=int(goal["id"]),
+                    id=goal.id,
                     name=name,
                     site_id=site.id,
                     sitecode=site.code,
-                    type=str(goal.get("type") or ""),
+                    type=goal.type or "",
                     event=event,
                     event_type=event_type,
                     convention=convention,

@@ -160,7 +160,7 @@ def server_message(response: httpx.Response) -> str:
 def _server_message(response: httpx.Response) -> str:
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         text = response.text.strip()
         return text[:300] if text else response.reason_phrase
     if isinstance(body, dict):
@@ -518,14 +518,9 @@ def _tls_verify(base_url: str) -> Any:
 def _json(response: httpx.Response) -> Any:
     if not response.content:
         return None
-    try:
-        return response.json()
-    except ValueError:
-        raise ApiError(
-            f"Expected JSON from {response.request.method} {response.request.url.path}, "
-            f"got {response.headers.get('content-type', 'no content type')}.",
-            status=response.status_code,
-        ) from None
+    from ksegcli.core.parse import decode
+
+    return decode(response.content, f"{response.request.method} {response.request.url.path}")
 
 
 def response_json(response: httpx.Response) -> Any:

@@ -71,9 +71,9 @@ def read_tools(client: KameleoonClient, site: Site) -> Tools:
         data = client.get(path)
     except ApiError as exc:
         raise _explain(exc, "GET", site) from None
-    if not isinstance(data, list):
-        raise ApiError(f"Expected a JSON array from GET {path}, got {type(data).__name__}.")
-    return [item for item in data if isinstance(item, dict)]
+    from ksegcli.core.parse import item_list
+
+    return item_list(data, f"GET {path}")
 
 
 def read_all_tools(

@@ -161,17 +161,19 @@ class TokenProvider:
                 f"Kameleoon refused the client id and secret: {server_message(response)}",
                 hint="Check them on your Kameleoon profile page (API credentials).",
             )
-        body = response_json(response)
-        if not isinstance(body, dict) or not isinstance(body.get("access_token"), str):
-            raise ApiError("The token endpoint answered without an access_token.")
+        from ksegcli.core.parse import TokenAnswer, convert
         from ksegcli.core.redact import register_secret
 
-        register_secret(body["access_token"])
-        try:
-            ttl = float(body.get("expires_in", 3600))
-        except (TypeError, ValueError):
+        body = response_json(response)
+        if isinstance(body, dict) and isinstance(body.get("access_token"), str):
+            register_secret(body["access_token"])  # before any message could quote it
+        answer = convert(body, TokenAnswer, f"POST {TOKEN_PATH}")
+        if not _sendable(answer.access_token):
+            raise ApiError(f"POST {TOKEN_PATH} answered an access_token HTTP cannot carry.")
+        ttl = answer.expires_in
+        if ttl is None or not 0 < ttl < 10 * 365 * 86400:  # also false for nan
             ttl = 3600.0
-        return AccessToken(body["access_token"], time.time() + ttl)
+        return AccessToken(answer.access_token, time.time() + ttl)
 
     def invalidate(self) -> bool:
         with self._lock:
@@ -204,17 +206,20 @@ class Site:
     tracking_script: str | None = field(default=None, compare=False, repr=False)
 
     @classmethod
-    def from_api(cls, data: Mapping[str, Any]) -> Site:
+    def from_api(cls, data: Mapping[str, Any], endpoint: str = f"GET {SITES_PATH}") -> Site:
+        from ksegcli.core.parse import SiteAnswer, convert
+
+        parsed = convert(data, SiteAnswer, endpoint)
         script: str | None = None
         if TRACKING_SCRIPT_FIELD in data:
             raw = data[TRACKING_SCRIPT_FIELD]
             script = "" if raw is None else raw if isinstance(raw, str) else None
         return cls(
-            id=int(data["id"]),
-            name=str(data.get("name") or ""),
-            url=str(data.get("url") or ""),
-            code=str(data.get("code") or ""),
-            type=str(data.get("type") or ""),
+            id=parsed.id,
+            name=parsed.name or "",
+            url=parsed.url or "",
+            code=parsed.code or "",
+            type=parsed.type or "",
             tracking_script=script,
         )
 
@@ -281,11 +286,9 @@ class KameleoonClient:
                     hint="The server's paging looks broken; try again later.",
                 )
             query = {**(params or {}), "page": page, "perPage": per_page}
-            items = self.get(path, query)
-            if not isinstance(items, list):
-                raise ApiError(
-                    f"Expected a JSON array from GET {path}, got {type(items).__name__}."
-                )
+            from ksegcli.core.parse import item_list
+
+            items = item_list(self.get(path, query), f"GET {path}")
             if previous is not None and items == previous:
                 raise ApiError(
                     f"GET {path} answered page {page} with the same {len(items)} items as page "
@@ -294,9 +297,7 @@ class KameleoonClient:
                     hint="Try again later; if it persists, the service's paging is broken.",
                 )
             previous = items
-            for item in items:
-                if isinstance(item, dict):
-                    yield item
+            yield from items
             if len(items) < per_page:
                 return
             page += 1

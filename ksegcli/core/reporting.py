@@ -57,13 +57,16 @@ class Campaign:
 
     @classmethod
     def from_api(cls, kind: Kind, data: dict[str, Any]) -> Campaign:
+        from ksegcli.core.parse import CampaignAnswer, convert
+
+        parsed = convert(data, CampaignAnswer, f"GET {CAMPAIGN_PATHS[kind]}")
         tools = data.get(TRACKING_TOOLS_FIELD)
         return cls(
             kind=kind,
-            id=int(data["id"]),
-            name=str(data.get("name") or ""),
-            site_id=int(data.get("siteId") or 0),
-            status=str(data.get("status") or ""),
+            id=parsed.id,
+            name=parsed.name or "",
+            site_id=parsed.siteId or 0,
+            status=parsed.status or "",
             tools=[dict(t) for t in tools if isinstance(t, dict)]
             if isinstance(tools, list)
             else [],

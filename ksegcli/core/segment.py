@@ -194,9 +194,13 @@ class SegmentClient:
             data = self.get(path, params, alpha=alpha)
             if not isinstance(data, dict) or not isinstance(data.get(key), list):
                 raise ApiError(f"Unexpected answer to GET {path}: no {key!r} list.")
-            for item in data[key]:
-                if isinstance(item, dict):
-                    yield item
+            from ksegcli.core.parse import SegmentItem, convert
+
+            for n, item in enumerate(data[key]):
+                convert(item, SegmentItem, f"GET {path}", where=f"$.data.{key}[{n}]")
+                if not item["id"]:
+                    raise ApiError(f"GET {path} answered an item with an empty id.")
+                yield item
             pagination = data.get("pagination")
             nxt = pagination.get("next") if isinstance(pagination, dict) else None
             if not nxt or not isinstance(nxt, str) or nxt in seen:

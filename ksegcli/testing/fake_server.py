@@ -592,6 +592,8 @@ class FakeServer:
         self._state = FakeState()
         self._requests: list[RequestRecord] = []
         self._faults: list[_Fault] = []
+        # serve_body(): canned answers that replace the next matching requests' own.
+        self._bodies: list[tuple[str, re.Pattern[str], _Response, list[int]]] = []
         self._fault_rng = random.Random(self._config.seed)
         # Ids and sitecodes from their own RNG, so fault draws do not shift them.
         self._id_rng = random.Random(f"ids-{self._config.seed}")
@@ -708,6 +710,40 @@ class FakeServer:
         with self._lock:
             self._faults.append(_Fault(method.upper(), re.compile(path_regex), kind, count))
 
+    def serve_body(
+        self,
+        method: str,
+        path_regex: str,
+        body: bytes | str,
+        *,
+        status: int = 200,
+        content_type: str = "application/json",
+        count: int = 1,
+    ) -> None:
+        """Answer the next ``count`` requests matching method ("*" for any) and path_regex
+        with exactly ``body`` (a hostile or malformed answer), after authenticating them.
+        Nothing is done on the server's side: the route's handler is not run."""
+        raw = body.encode("utf-8") if isinstance(body, str) else body
+        with self._lock:
+            self._bodies.append(
+                (
+                    method.upper(),
+                    re.compile(path_regex),
+                    _Response(status, raw, content_type),
+                    [count],
+                )
+            )
+
+    def _take_body(self, method: str, path: str) -> _Response | None:
+        for entry in self._bodies:
+            wanted, pattern, response, left = entry
+            if wanted in ("*", method) and pattern.search(path):
+                left[0] -= 1
+                if left[0] <= 0:
+                    self._bodies.remove(entry)
+                return response
+        return None
+
     def clear_faults(self) -> None:
         with self._lock:
             self._faults.clear()
@@ -728,6 +764,7 @@ class FakeServer:
             self._state = FakeState()
             self._requests.clear()
             self._faults.clear()
+            self._bodies.clear()
             self._fault_rng = random.Random(self._config.seed)
             self._id_rng = random.Random(f"ids-{self._config.seed}")
 
@@ -1239,7 +1276,8 @@ class FakeServer:
                 call.params = params
                 with self._lock:
                     self._authorize(call, service)
-                    response = route.handler(call)
+                    canned = self._take_body(call.method, call.path)
+                    response = canned if canned is not None else route.handler(call)
             except ApiError as err:
                 response = self._error_response(service, err)
             except Exception:  # a bug in the fake: say so rather than drop the link
