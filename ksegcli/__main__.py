@@ -1,13 +1,21 @@
 """Entry point of ``ksegcli`` (console script) and ``python -m ksegcli``.
 
 The CLI is imported inside :func:`main`, so that a Ctrl-C while it loads (Typer and
-the command tree take ~150 ms) ends like any other Ctrl-C: "Interrupted.", exit 130,
+the command tree take ~50 ms) ends like any other Ctrl-C: "Interrupted.", exit 130,
 not a traceback of the import machinery.
+
+A bare ``--version`` (with or without ``--json``) is answered here, before Typer is
+imported: it is the one question that needs no command tree. The option names below
+are the root command's own (ksegcli.cli.root); tests/test_startup.py checks that they
+agree and that both paths print the same.
 """
 
 from __future__ import annotations
 
 import sys
+
+VERSION_OPTION = "--version"
+JSON_OPTION = "--json"
 
 
 def main() -> None:
@@ -18,6 +26,14 @@ def main() -> None:
                 "Hint: Run it with stdout open (redirect to a file instead of closing it).\n"
             )
         sys.exit(2)
+    args = sys.argv[1:]
+    if VERSION_OPTION in args and set(args) <= {VERSION_OPTION, JSON_OPTION}:
+        try:
+            sys.stdout.write(version_text(json_mode=JSON_OPTION in args))
+            sys.stdout.flush()
+            sys.exit(0)
+        except (OSError, ValueError):
+            pass  # stdout refused it: the full path below says why, as for any output
     try:
         from ksegcli.cli import run
 
@@ -25,6 +41,17 @@ def main() -> None:
     except KeyboardInterrupt:
         code = _interrupted_early()
     sys.exit(code)
+
+
+def version_text(*, json_mode: bool) -> str:
+    """What ``ksegcli --version`` prints (the root's --version prints it too)."""
+    from ksegcli import __version__
+
+    if json_mode:
+        import json
+
+        return json.dumps({"version": __version__}, indent=2) + "\n"
+    return f"ksegcli {__version__}\n"
 
 
 def _interrupted_early() -> int:
@@ -35,7 +62,7 @@ def _interrupted_early() -> int:
     if "--" in args:
         args = args[: args.index("--")]
     error = interrupted()
-    Output(json_mode="--json" in args).error(error)
+    Output(json_mode=JSON_OPTION in args).error(error)
     return int(error.exit_code)
 
 

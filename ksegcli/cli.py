@@ -3,12 +3,16 @@ where errors become messages and exit codes."""
 
 from __future__ import annotations
 
+import functools
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import typer
+from typer import _click as click
+from typer.core import TyperGroup, TyperOption
 
-from ksegcli import __version__
 from ksegcli.errors import ExitCode, KsegError, UsageError
 from ksegcli.output import Output, StdoutUnwritable, write_stdout
 from ksegcli.state import AppState
@@ -17,24 +21,127 @@ _APP_SETTINGS = {
     "name": "ksegcli",
     "help": (
         "Set up, operate and verify the Kameleoon <-> Segment integration.\n\n"
-        "Global options (--profile, --json, -v, --no-input) may be given before or "
-        "after the command."
+        "Global options may be given before or after the command."
     ),
     "no_args_is_help": True,
     "add_completion": False,  # static scripts in completions/ (see ksegcli.completion)
     "pretty_exceptions_enable": False,  # locals can hold secrets; we print our own errors
     "context_settings": {"help_option_names": ["-h", "--help"]},
 }
-app = typer.Typer(**_APP_SETTINGS)  # type: ignore[arg-type]
+
+
+# name -> (module under ksegcli.commands, attribute, how it is mounted). Adding a command
+# is one line here: its module is imported only when the command runs (or help lists it),
+# see _LazyCommands. Help lists single commands first, then groups, each in this order.
+_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "auth": ("auth", "app", "group"),
+    "sitecode": ("sitecode", "app", "group"),
+    "projects": ("projects", "app", "group"),
+    "integration": ("integration", "app", "group"),
+    "customdata": ("customdata", "app", "group"),
+    "snippet": ("snippet", "app", "group"),
+    "apply": ("apply", "apply", "command"),
+    "segment": ("segment", "app", "group"),
+    "reporting": ("reporting", "app", "group"),
+    "data": ("data", "app", "group"),
+    "goals": ("goals", "app", "group"),
+    "doctor": ("doctor", "doctor", "command"),
+    "verify": ("verify", "verify", "command"),
+    "sandbox": ("sandbox", "sandbox", "command"),
+}
+
+
+def _listed_order() -> list[str]:
+    """The order help lists them in: single commands first, then groups (as Typer
+    lists a root's registered commands before its groups)."""
+    return sorted(_COMMANDS, key=lambda name: _COMMANDS[name][2] != "command")
+
+
+def _mount(target: typer.Typer, name: str) -> None:
+    """Register command ``name`` (from its module under ksegcli.commands) on ``target``."""
+    import importlib
+
+    module_name, attr, kind = _COMMANDS[name]
+    module = importlib.import_module(f"ksegcli.commands.{module_name}")
+    obj = getattr(module, attr)
+    if kind == "group":
+        target.add_typer(obj, name=name)
+    elif name == "apply":
+        target.command("apply", help=module.HELP, no_args_is_help=True)(obj)
+    else:
+        target.command(name)(obj)
+
+
+def _build_command(name: str) -> click.Command:
+    """Command ``name`` as Click sees it, built exactly as if it were registered on the root."""
+    holder = typer.Typer(**_APP_SETTINGS)  # type: ignore[arg-type]
+    holder.callback()(_holder_callback)  # a callback makes it a group, whatever its size
+    _mount(holder, name)
+    return typer.main.get_group(holder).commands[name]
+
+
+def _holder_callback() -> None:
+    """Never run: only gives :func:`_build_command`'s holder its group shape."""
+
+
+class _LazyCommands(MutableMapping[str, "click.Command"]):
+    """The root's commands: every name is known up front, but a command's module is
+    imported and its Click object built only when it is looked up. Running one command
+    builds one; help and shell completion, which list them all, build them all."""
+
+    def __init__(self, built: Mapping[str, click.Command] | None = None) -> None:
+        self._built: dict[str, click.Command] = dict(built or {})
+        self._names: list[str] = [*_listed_order(), *(n for n in self._built if n not in _COMMANDS)]
+        self.on_build: Callable[[click.Command], None] | None = None
+
+    def __getitem__(self, name: str) -> click.Command:
+        if name not in self._built:
+            if name not in self._names:
+                raise KeyError(name)
+            command = _build_command(name)
+            if self.on_build is not None:
+                self.on_build(command)
+            self._built[name] = command
+        return self._built[name]
+
+    def __setitem__(self, name: str, command: click.Command) -> None:
+        self._built[name] = command
+        if name not in self._names:
+            self._names.append(name)
+
+    def __delitem__(self, name: str) -> None:
+        self._names.remove(name)
+        self._built.pop(name, None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._names))
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names
+
+
+class _LazyGroup(TyperGroup):
+    """The root group, with :class:`_LazyCommands` as its commands."""
+
+    def __init__(
+        self, *, commands: Mapping[str, click.Command] | None = None, **attrs: Any
+    ) -> None:
+        lazy: Any = _LazyCommands(commands)  # any mapping serves; typed as a dict upstream
+        super().__init__(commands=lazy, **attrs)
+
+
+app = typer.Typer(cls=_LazyGroup, **_APP_SETTINGS)  # type: ignore[arg-type]
 
 
 def _version_callback(ctx: typer.Context, value: bool) -> None:
     if value:
-        state = ctx.obj
-        if isinstance(state, AppState) and state.json_mode:  # --json: one document, always
-            state.output.emit_json({"version": __version__})
-        else:
-            write_stdout(f"ksegcli {__version__}\n")
+        from ksegcli.__main__ import version_text
+
+        state = ctx.obj  # --json: one document, always
+        write_stdout(version_text(json_mode=isinstance(state, AppState) and state.json_mode))
         raise typer.Exit()
 
 
@@ -73,89 +180,57 @@ def root(
     ctx.obj = state
 
 
-# name -> (module under ksegcli.commands, attribute, how it is mounted). Canonical order.
-_COMMANDS: dict[str, tuple[str, str, str]] = {
-    "auth": ("auth", "app", "group"),
-    "sitecode": ("sitecode", "app", "group"),
-    "projects": ("projects", "app", "group"),
-    "integration": ("integration", "app", "group"),
-    "customdata": ("customdata", "app", "group"),
-    "snippet": ("snippet", "app", "group"),
-    "apply": ("apply", "apply", "command"),
-    "segment": ("segment", "app", "group"),
-    "reporting": ("reporting", "app", "group"),
-    "data": ("data", "app", "group"),
-    "goals": ("goals", "app", "group"),
-    "doctor": ("doctor", "doctor", "command"),
-    "verify": ("verify", "verify", "command"),
-    "sandbox": ("sandbox", "sandbox", "command"),
-}
+@dataclass(frozen=True)
+class GlobalOptions:
+    """The root's options, as the pre-parse scans need them; derived from :func:`root`."""
+
+    flags: frozenset[str]  # take no value (--json, --version, -v/--verbose, ...)
+    with_value: frozenset[str]  # take one value (--profile X, --profile=X)
+    counted_short: frozenset[str]  # short counters that may be repeated in one word (-vv)
+    json: frozenset[str]  # the names of the option that asks for JSON output
+    verbose: frozenset[str]  # the names of the option that counts verbosity
 
 
-def _register(target: typer.Typer, only: str | None = None) -> None:
-    """Mount the command groups (all, or just ``only``) on ``target``.
-
-    Command modules import only typer and light core modules; still, turning
-    every group into Click objects costs ~20 ms a run, so a run that names its
-    command builds just that one (see :func:`_app_for`).
-    """
-    import importlib
-
-    for name, (module_name, attr, kind) in _COMMANDS.items():
-        if only is not None and name != only:
+@functools.cache
+def global_options() -> GlobalOptions:
+    """Read the root command's own declaration: adding an option to :func:`root` is the
+    only change needed for it to be accepted after the command too."""
+    flags: set[str] = set()
+    with_value: set[str] = set()
+    counted_short: set[str] = set()
+    by_dest: dict[str, frozenset[str]] = {}
+    for param in typer.main.get_command(app).params:
+        if not isinstance(param, TyperOption):
             continue
-        module = importlib.import_module(f"ksegcli.commands.{module_name}")
-        obj = getattr(module, attr)
-        if kind == "group":
-            target.add_typer(obj, name=name)
-        elif name == "apply":
-            target.command("apply", help=module.HELP, no_args_is_help=True)(obj)
+        names = [*param.opts, *param.secondary_opts]
+        by_dest[param.name or ""] = frozenset(names)
+        if param.is_flag or param.count:
+            flags.update(names)
         else:
-            target.command(name)(obj)
+            with_value.update(names)
+        if param.count:
+            counted_short.update(n for n in names if len(n) == 2 and n[0] == "-" and n[1] != "-")
+    return GlobalOptions(
+        flags=frozenset(flags),
+        with_value=frozenset(with_value),
+        counted_short=frozenset(counted_short),
+        json=by_dest["json_mode"],
+        verbose=by_dest["verbose"],
+    )
 
 
-_register(app)
-
-
-def _app_for(args: Sequence[str]) -> typer.Typer:
-    """The app to parse ``args`` with: only the named command's tree when one is named
-    (faster start-up), else the whole app (help, typos with suggestions)."""
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        if arg in _GLOBAL_WITH_VALUE:
-            i += 2
-            continue
-        if arg.startswith("-"):
-            if arg == "--version":  # answered by the root callback: no command tree needed
-                return _single(None)
-            if arg in ("--help", "-h"):
-                return app
-            i += 1
-            continue
-        if arg not in _COMMANDS:
-            return app
-        return _single(arg)
-    return app
-
-
-def _single(name: str | None) -> typer.Typer:
-    """The root with one command (or none, for ``--version``)."""
-    single = typer.Typer(**_APP_SETTINGS)  # type: ignore[arg-type]
-    single.callback()(root)
-    if name is not None:
-        _register(single, only=name)
-    return single
-
-
-# Options that belong to the root but that users type after the subcommand.
-_GLOBAL_FLAGS = frozenset({"--json", "--verbose", "--no-input", "--version"})
-_GLOBAL_WITH_VALUE = frozenset({"--profile"})
+def _count_flag(arg: str, short: frozenset[str]) -> int:
+    """How many times ``arg`` (e.g. ``-vv``) repeats one of the counted short options."""
+    for name in short:
+        if len(arg) >= 2 and arg[0] == "-" and set(arg[1:]) == {name[1]}:
+            return len(arg) - 1
+    return 0
 
 
 def hoist_global_options(argv: Sequence[str]) -> list[str]:
     """Move global options found anywhere (before ``--``) to the front, so that
     ``ksegcli projects list --json`` means ``ksegcli --json projects list``."""
+    options = global_options()
     hoisted: list[str] = []
     rest: list[str] = []
     i = 0
@@ -165,12 +240,14 @@ def hoist_global_options(argv: Sequence[str]) -> list[str]:
         if arg == "--":
             rest.extend(args[i:])
             break
-        if arg in _GLOBAL_FLAGS or (arg.startswith("-v") and set(arg[1:]) == {"v"}):
+        if arg in options.flags or _count_flag(arg, options.counted_short):
             hoisted.append(arg)
-        elif arg in _GLOBAL_WITH_VALUE and i + 1 < len(args):
+        elif arg in options.with_value and i + 1 < len(args):
             hoisted.extend(args[i : i + 2])
             i += 1
-        elif any(arg.startswith(f"{name}=") for name in _GLOBAL_WITH_VALUE):
+        elif any(
+            arg.startswith(f"{name}=") for name in options.with_value if name.startswith("--")
+        ):
             hoisted.append(arg)
         else:
             rest.append(arg)
@@ -181,12 +258,10 @@ def hoist_global_options(argv: Sequence[str]) -> list[str]:
 def _no_help_for_missing_args(command: object) -> None:
     """With --json, a group without its subcommand (or ``apply`` without FILE) must be
     an error document: Typer's no_args_is_help would print Rich help on stdout instead."""
-    from typer.core import TyperGroup
-
     if hasattr(command, "no_args_is_help"):
         command.no_args_is_help = False
-    if isinstance(command, TyperGroup):
-        for sub in command.commands.values():
+    if isinstance(command, TyperGroup) and not isinstance(command.commands, _LazyCommands):
+        for sub in command.commands.values():  # the root's are handled as they are built
             _no_help_for_missing_args(sub)
 
 
@@ -198,20 +273,23 @@ def _interrupted() -> KsegError:
 
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return the exit code; never raises for a user mistake."""
-    from typer import _click as click
     from typer import exceptions as typer_exc
 
     args = hoist_global_options(sys.argv[1:] if argv is None else argv)
-    json_mode = "--json" in args
+    options = global_options()
+    before_dashes = args[: args.index("--")] if "--" in args else args
+    json_mode = any(a in options.json for a in before_dashes)
     verbose = sum(
-        a.count("v") for a in args if a.startswith("-v") and set(a[1:]) == {"v"}
-    ) + args.count("--verbose")
+        1 if a in options.verbose else _count_flag(a, options.counted_short) for a in before_dashes
+    )
     state = AppState(json_mode=json_mode, verbose=verbose)
     state.output = Output(json_mode=json_mode, verbose=verbose)
     out = state.output
-    command = typer.main.get_command(_app_for(args))  # Click objects built afresh each call
+    command = typer.main.get_command(app)  # Click objects built afresh each call
     if json_mode:
         _no_help_for_missing_args(command)
+        if isinstance(command, TyperGroup) and isinstance(command.commands, _LazyCommands):
+            command.commands.on_build = _no_help_for_missing_args
     try:
         result = command.main(args=args, prog_name="ksegcli", standalone_mode=False, obj=state)
         if result == ExitCode.INTERRUPTED:  # typer turns KeyboardInterrupt into Exit(130)

@@ -8,7 +8,6 @@ never with ``NO_COLOR`` (Rich honours it).
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
@@ -50,6 +49,8 @@ def sanitize(text: str, *, newlines: bool = True) -> str:
 
 def _json_text(data: Any) -> str:
     """One JSON document; every control and bidi character escaped (exact text once parsed)."""
+    import json  # only --json runs pay for it
+
     text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
     return _JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
@@ -207,5 +208,7 @@ class Output:
 
 
 def _redacted_json(data: dict[str, Any]) -> dict[str, Any]:
+    import json
+
     parsed: dict[str, Any] = json.loads(redact(json.dumps(data)))
     return parsed

@@ -1,0 +1,190 @@
+"""Start-up: what each entry point imports, and the global options read from one place.
+
+Timing lives in bench/startup.py; these tests pin the causes instead: a run that
+needs no network imports no httpx, one that prints no table imports no Rich, a run
+that names a command imports only that command's module.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import typer
+from conftest import CliRunner, ProcRunner
+
+from ksegcli import __main__ as entry
+from ksegcli import cli
+from ksegcli.cli import _COMMANDS, global_options, hoist_global_options
+
+HEAVY = ("httpx", "rich", "keyring", "tenacity", "markdown_it", "pygments")
+
+
+_PROBE = """
+import atexit, runpy, sys
+listing = sys.argv.pop(1)
+atexit.register(lambda: open(listing, "w").write("\\n".join(sys.modules)))
+runpy.run_module("ksegcli", run_name="__main__", alter_sys=True)
+"""
+
+
+def imported(proc: ProcRunner, *args: str, env: dict[str, str] | None = None) -> set[str]:
+    """The modules ``python -m ksegcli ARGS`` has loaded when it exits (off a terminal)."""
+    listing = Path(proc.env["KSEG_CONFIG_DIR"]).parent / "modules.txt"
+    result = subprocess.run(
+        [sys.executable, "-c", _PROBE, str(listing), *args],
+        env={**proc.env, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "Traceback" not in result.stderr, result.stderr
+    return set(listing.read_text().split())
+
+
+def loaded(modules: set[str], *packages: str) -> set[str]:
+    """Which of ``packages`` (or their submodules) are among ``modules``."""
+    return {m for m in modules for p in packages if m == p or m.startswith(p + ".")}
+
+
+def command_modules(modules: set[str]) -> set[str]:
+    return {m.rsplit(".", 1)[1] for m in modules if m.startswith("ksegcli.commands.")}
+
+
+# -- what each entry point imports ------------------------------------------------------------
+
+
+def test_bare_version_is_answered_before_typer_is_imported(proc: ProcRunner) -> None:
+    for args in (("--version",), ("--json", "--version")):
+        modules = imported(proc, *args)
+        assert not loaded(modules, "typer", "ksegcli.cli", "ksegcli.output", *HEAVY), args
+
+
+def test_a_named_command_imports_only_its_own_module(proc: ProcRunner) -> None:
+    modules = imported(proc, "snippet", "render", "trait", "plan")
+    assert command_modules(modules) == {"snippet"}
+    assert not loaded(modules, *HEAVY)
+    assert "tomllib" not in modules  # no profile file to read
+
+
+def test_offline_api_key_with_env_credentials_needs_no_network_code(proc: ProcRunner) -> None:
+    modules = imported(
+        proc,
+        "auth",
+        "getapikey",
+        "--offline",
+        "--no-store",
+        env={"KAMELEOON_CLIENT_ID": "cid", "KAMELEOON_CLIENT_SECRET": "s3cret-value"},
+    )
+    assert command_modules(modules) == {"auth"}
+    assert not loaded(modules, *HEAVY)
+
+
+def test_a_local_read_imports_nothing_heavy(proc: ProcRunner) -> None:
+    modules = imported(proc, "sitecode", "show", env={"KAMELEOON_SITECODE": "ABCDE12345"})
+    assert command_modules(modules) == {"sitecode"}
+    assert not loaded(modules, *HEAVY)
+
+
+def test_a_command_help_imports_only_that_command(proc: ProcRunner) -> None:
+    modules = imported(proc, "apply", "--help")
+    assert command_modules(modules) == {"apply"}
+    assert not loaded(modules, "httpx", "keyring", "tenacity")
+
+
+def test_the_root_help_lists_every_command(proc: ProcRunner) -> None:
+    modules = imported(proc, "--help")
+    assert command_modules(modules) == {m for m, _, _ in _COMMANDS.values()}
+    assert not loaded(modules, "httpx", "keyring", "tenacity")
+
+
+# -- global options: declared once, on the root -----------------------------------------------
+
+
+def _root_options() -> dict[str, typer.core.TyperOption]:
+    command = typer.main.get_command(cli.app)
+    return {
+        name: param
+        for param in command.params
+        if isinstance(param, typer.core.TyperOption)
+        for name in (*param.opts, *param.secondary_opts)
+    }
+
+
+def test_every_root_option_is_accepted_after_the_command() -> None:
+    options = global_options()
+    root = _root_options()
+    assert set(root) == options.flags | options.with_value
+    for name, param in root.items():
+        if name in options.flags:
+            assert param.is_flag or param.count, name
+            assert hoist_global_options(["sitecode", "show", name]) == [name, "sitecode", "show"]
+        else:
+            moved = hoist_global_options(["sitecode", "show", name, "x"])
+            assert moved == [name, "x", "sitecode", "show"], name
+
+
+def test_a_new_root_option_needs_no_other_change(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Adding an option to the root callback is the whole change: hoisting (and the
+    pre-parse scans that use the same table) pick it up."""
+
+    def root(
+        ctx: typer.Context,
+        json_mode: bool = typer.Option(False, "--json"),
+        verbose: int = typer.Option(0, "--verbose", "-v", count=True),
+        trace: str | None = typer.Option(None, "--trace"),
+        quiet: bool = typer.Option(False, "--quiet", "-q"),
+    ) -> None:
+        del ctx, json_mode, verbose, trace, quiet
+
+    wider = typer.Typer(name="ksegcli")
+    wider.callback()(root)
+    monkeypatch.setattr(cli, "app", wider)
+    global_options.cache_clear()
+    try:
+        args = ["sitecode", "show", "--trace=t.json", "-q", "--trace", "u.json", "-vv", "--", "-q"]
+        assert hoist_global_options(args) == [
+            "--trace=t.json",
+            "-q",
+            "--trace",
+            "u.json",
+            "-vv",
+            "sitecode",
+            "show",
+            "--",
+            "-q",
+        ]
+    finally:
+        global_options.cache_clear()
+
+
+def test_verbosity_and_json_are_seen_before_parsing(cli: CliRunner) -> None:
+    """A usage error is reported in the mode asked for, wherever the options stand."""
+    result = cli("sitecode", "show", "--no-such-option", "--json")
+    assert result.exit_code == 2
+    assert result.json()["error"]["code"] == "usage"
+    after_dashes = cli("sitecode", "--no-such-option", "--", "--json")
+    assert after_dashes.exit_code == 2
+    assert after_dashes.stdout == ""
+
+
+def test_the_entry_points_version_answer_is_the_roots(cli: CliRunner, proc: ProcRunner) -> None:
+    root = _root_options()
+    assert root[entry.VERSION_OPTION].is_eager and root[entry.VERSION_OPTION].is_flag
+    assert entry.JSON_OPTION in global_options().json
+    for args in (("--version",), ("--json", "--version"), ("--version", "--json")):
+        fast = proc(*args)
+        assert (fast.exit_code, fast.stdout, fast.stderr) == (0, cli(*args).stdout, ""), args
+
+
+def test_help_and_the_reference_list_commands_in_one_order(tmp_path: Path) -> None:
+    """Single commands first, then groups, each in the table's order; typos still get
+    suggestions although unknown names build nothing."""
+    group = typer.main.get_command(cli.app)
+    assert isinstance(group, typer.core.TyperGroup)
+    names = list(group.commands)
+    singles = [n for n, (_, _, kind) in _COMMANDS.items() if kind == "command"]
+    assert names == singles + [n for n in _COMMANDS if n not in singles]
+    assert group.commands.get("auht") is None
