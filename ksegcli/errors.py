@@ -24,6 +24,7 @@ class ExitCode(IntEnum):
     CONFIG = 7  # config file unreadable or invalid, keyring unusable when required
     CHANGES_PENDING = 8  # apply --dry-run --detailed-exitcode: the plan has changes
     CHECK_FAILED = 9  # doctor / verification: at least one check failed
+    DECLINED = 10  # asked on a terminal whether to go ahead, the user said no: nothing changed
     INTERRUPTED = 130  # Ctrl-C
 
 
@@ -45,6 +46,7 @@ ErrorCode = Literal[
     "conflict",
     "changes_pending",
     "check_failed",
+    "declined",
     "interrupted",
     "internal",
 ]

@@ -180,7 +180,10 @@ def test_prune_only_ours_and_only_when_asked(srv: FakeServer, apply: Any) -> Non
     plan = apply(None, "--dry-run", "--prune", "--json").json()
     deletes = sorted(a["name"] for a in plan["items"] if a["action"] == "delete")
     assert deletes == ["Group ID", "tier"]
-    pruned = apply(None, "--prune")
+    refused = apply(None, "--prune")  # deletes off a terminal need --yes
+    assert refused.exit_code == 2 and "--yes" in refused.stderr
+    assert len(srv.custom_datas(site["id"])) == 5
+    pruned = apply(None, "--prune", "--yes")
     assert pruned.exit_code == 0, pruned.stderr
     assert "deleted" in pruned.stdout and "unchanged" not in pruned.stdout
     assert "3 unchanged item(s) not shown" in pruned.stderr

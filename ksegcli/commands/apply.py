@@ -11,7 +11,9 @@ from ksegcli.state import get_state
 
 if TYPE_CHECKING:
     from ksegcli.core.apply import ApplyPlan, ApplyRun, SegmentOutcome
+    from ksegcli.core.session import Session
     from ksegcli.output import Output
+    from ksegcli.state import AppState
 
 HELP = """Make the Kameleoon side of the integration match FILE (TOML).
 
@@ -29,14 +31,17 @@ The whole file is checked before any request. --schema prints the
 file's JSON Schema; a first line "#:schema PATH" lets TOML editors
 complete keys and flag mistakes as you type. --dry-run prints the plan
 (create / update / unchanged / drifted, and why); without it the changes
-are made and summed up. Running it again changes nothing. Nothing the
-file does not mention is deleted, unless --prune (and then only custom
-data ksegcli created).
+are made and summed up. On a terminal the plan is shown first and you are
+asked before anything is written (--yes skips the question). Running it
+again changes nothing. Nothing the file does not mention is deleted,
+unless --prune (and then only custom data ksegcli created); off a
+terminal --prune needs --yes.
 
 Exit codes: 0 done, or no changes (--dry-run --detailed-exitcode);
 8 changes pending (--dry-run --detailed-exitcode); 2 invalid file or
 options; 3 credentials; 4 unknown project; 5 the API refused or failed
-for some item (the rest was done; rerun to converge); 6 network.
+for some item (the rest was done; rerun to converge); 6 network;
+10 declined at the question (nothing changed).
 """
 
 
@@ -77,6 +82,12 @@ def apply(
         "--schema",
         help="Print the file's JSON Schema (for editors: see docs/apply.md) and exit.",
     ),
+    yes: bool = typer.Option(
+        False,
+        "--yes",
+        "-y",
+        help="Do not show the plan and ask on a terminal; off a terminal, needed with --prune.",
+    ),
 ) -> None:
     import time
 
@@ -113,6 +124,10 @@ def apply(
     state = get_state(ctx)
     out = state.output
     desired = desired_mod.load(file)  # every problem of the file, before any request
+    if prune and not dry_run:
+        from ksegcli.commands._confirm import require_yes_off_terminal
+
+        require_yes_off_terminal(state, yes=yes, what="apply with --prune (it deletes)")
     session = state.session
     client = session.kameleoon()
     api_key = core.check_segment_credentials(session, desired)
@@ -173,6 +188,9 @@ def apply(
         if detailed_exitcode and (plan.has_changes or any(o.pending for o in segment)):
             raise typer.Exit(int(ExitCode.CHANGES_PENDING))
         return
+
+    if state.interactive and not yes:
+        _ask_before_writing(state, session, plan, api_key)
 
     if not plan.has_changes and not plan.blocked:
         noop = core.run_apply(client, plan, started=started)
@@ -272,6 +290,40 @@ def _run_doc(run: ApplyRun, segment: list[SegmentOutcome]) -> dict[str, Any]:
         request_counts={"total": run.requests, "throttled": run.throttled},
         warnings=run.plan.warnings,
     )
+
+
+def _ask_before_writing(
+    state: AppState, session: Session, plan: ApplyPlan, api_key: str | None
+) -> None:
+    """On a terminal: show what will change on both sides and ask (Terraform's habit).
+
+    Declining exits 10 with "Nothing changed."; with nothing to change, no question.
+    """
+    from ksegcli.commands._confirm import confirm
+    from ksegcli.commands._results import render_plan
+    from ksegcli.core import apply as core
+    from ksegcli.core.plan import counts, describe_counts
+
+    out = state.output
+    changing = plan.writes
+    preview = core.ensure_segment(session, plan, api_key, dry_run=True) if api_key else []
+    pending = [o for o in preview if o.pending]
+    if not changing and not pending:
+        return
+
+    def show() -> None:
+        if out.json_mode:  # stdout is for the one JSON document
+            return
+        if changing:
+            render_plan(out, changing, title="Planned changes")
+        _render_segment(out, pending)
+
+    parts = []
+    if changing:
+        parts.append(f"{describe_counts(counts(changing))} on Kameleoon")
+    if pending:
+        parts.append(f"{len(pending)} Segment destination(s) to set up")
+    confirm(state, yes=False, question=f"Apply: {'; '.join(parts)}?", show=show)
 
 
 def _not_shown(out: Output, unchanged: int) -> None:

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from ksegcli.commands._confirm import YES_HELP
 from ksegcli.commands.integration import ALL_OPTION, DRY_RUN_OPTION, PROJECT_OPTION
 from ksegcli.state import AppState, get_state
 
@@ -237,13 +238,20 @@ def delete(
     ctx: typer.Context,
     ref: str = typer.Argument(..., metavar="ID|NAME", help="The custom data's id or name."),
     project: list[str] | None = PROJECT_OPTION,
-    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
+    yes: bool = typer.Option(False, "--yes", "-y", help=YES_HELP),
 ) -> None:
-    """Delete one custom data of a project (asks first on a terminal; --yes otherwise)."""
+    """Delete one custom data of a project.
+
+    On a terminal it shows the custom data and asks first; --yes skips the
+    question, and off a terminal --yes is required (otherwise nothing is
+    changed and the exit code is 2). Declining exits 10.
+    """
+    from ksegcli.commands._confirm import confirm, require_yes_off_terminal
     from ksegcli.core import customdata
     from ksegcli.errors import UsageError
 
     state = get_state(ctx)
+    require_yes_off_terminal(state, yes=yes, what=f"delete custom data {ref!r}")
     session = state.session
     sites = session.projects(project or [])
     if len(sites) != 1:
@@ -252,15 +260,7 @@ def delete(
     client = session.kameleoon()
     item = customdata.resolve(customdata.list_custom_data(client, [site.id])[site.id], ref, site)
     what = f"custom data {item.id} {item.name!r} on {site.label()}"
-    if not yes:
-        if not state.interactive:
-            raise UsageError(
-                f"Refusing to delete {what} without confirmation.",
-                hint="Pass --yes to delete without a prompt.",
-            )
-        if not typer.confirm(f"Delete {what}?", default=False, err=True):
-            state.output.info("Nothing deleted.")
-            raise typer.Exit(1)
+    confirm(state, yes=yes, question=f"Delete {what}?")
     customdata.delete(client, item)
     out = state.output
     from ksegcli.contract import envelope

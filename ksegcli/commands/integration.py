@@ -36,6 +36,9 @@ ALL_OPTION = typer.Option(False, "--all", help="Every project these credentials 
 DRY_RUN_OPTION = typer.Option(
     False, "--dry-run", help="Print the request(s) it would send; write nothing."
 )
+YES_OPTION = typer.Option(
+    False, "--yes", "-y", help="With --all: do not ask for confirmation (needed off a terminal)."
+)
 
 
 def _change(
@@ -46,9 +49,12 @@ def _change(
     install: bool,
     dry_run: bool,
     what: Literal["integration", "identifier"] = "integration",
+    yes: bool = False,
 ) -> None:
+    from ksegcli.commands._confirm import confirm, require_yes_off_terminal
     from ksegcli.commands._results import (
         finish,
+        render_plan,
         report_failures,
         show_dry_run,
         show_results,
@@ -57,6 +63,11 @@ def _change(
     from ksegcli.core.plan import counts, describe_counts, execute
 
     module = identifier if what == "identifier" else integration
+    # Removing from every project the credentials reach: the one confirmation rule.
+    ask = not install and all_projects and not dry_run
+    label = "the Segment tool" if what == "integration" else "ksegcli's identifier block"
+    if ask:
+        require_yes_off_terminal(state, yes=yes, what=f"remove {label} from every project")
     session = state.session
     sites = session.projects(project or [], all_projects=all_projects)
     client = session.kameleoon()
@@ -65,6 +76,14 @@ def _change(
     if dry_run:
         show_dry_run(out, actions, client.http.base_url)
         return
+    going = [a for a in actions if a.action == "uninstall"]
+    if ask and going:
+        confirm(
+            state,
+            yes=yes,
+            question=f"Remove {label} from these {len(going)} project(s)?",
+            show=lambda: render_plan(out, going),
+        )
     results = execute(client, actions, module.HANDLERS)
     show_results(out, results)
     report_failures(out, results)
@@ -90,9 +109,15 @@ def uninstall(
     project: list[str] | None = PROJECT_OPTION,
     all_projects: bool = ALL_OPTION,
     dry_run: bool = DRY_RUN_OPTION,
+    yes: bool = YES_OPTION,
 ) -> None:
-    """Remove the Segment tool from each project (other tools are kept as they are)."""
-    _change(get_state(ctx), project, all_projects, install=False, dry_run=dry_run)
+    """Remove the Segment tool from each project (other tools are kept as they are).
+
+    With --all it shows the projects and asks first on a terminal; --yes skips
+    the question, and off a terminal --all needs --yes (otherwise nothing is
+    changed and the exit code is 2). Declining exits 10.
+    """
+    _change(get_state(ctx), project, all_projects, install=False, dry_run=dry_run, yes=yes)
 
 
 @app.command("status")
@@ -178,10 +203,22 @@ def identifier_uninstall(
     project: list[str] | None = PROJECT_OPTION,
     all_projects: bool = ALL_OPTION,
     dry_run: bool = DRY_RUN_OPTION,
+    yes: bool = YES_OPTION,
 ) -> None:
-    """Remove ksegcli's block from the global custom script (nothing else)."""
+    """Remove ksegcli's block from the global custom script (nothing else).
+
+    With --all it shows the projects and asks first on a terminal; --yes skips
+    the question, and off a terminal --all needs --yes (otherwise nothing is
+    changed and the exit code is 2). Declining exits 10.
+    """
     _change(
-        get_state(ctx), project, all_projects, install=False, dry_run=dry_run, what="identifier"
+        get_state(ctx),
+        project,
+        all_projects,
+        install=False,
+        dry_run=dry_run,
+        what="identifier",
+        yes=yes,
     )
 
 
