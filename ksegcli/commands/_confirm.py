@@ -22,8 +22,6 @@ import typer
 
 from ksegcli.state import AppState
 
-YES_HELP = "Do not ask for confirmation (needed off a terminal)."
-
 
 def require_yes_off_terminal(state: AppState, *, yes: bool, what: str) -> None:
     """Refuse ``what`` off a terminal without ``--yes``; call before any request."""

@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from ksegcli.commands._confirm import YES_HELP
 from ksegcli.commands.integration import ALL_OPTION, DRY_RUN_OPTION, PROJECT_OPTION
 from ksegcli.state import AppState, get_state
 
@@ -238,7 +237,9 @@ def delete(
     ctx: typer.Context,
     ref: str = typer.Argument(..., metavar="ID|NAME", help="The custom data's id or name."),
     project: list[str] | None = PROJECT_OPTION,
-    yes: bool = typer.Option(False, "--yes", "-y", help=YES_HELP),
+    yes: bool = typer.Option(
+        False, "--yes", "-y", help="Do not ask for confirmation (needed off a terminal)."
+    ),
 ) -> None:
     """Delete one custom data of a project.
 
