@@ -4,7 +4,7 @@ _ksegcli() {
     cur="${COMP_WORDS[COMP_CWORD]}"
     prev="${COMP_WORDS[COMP_CWORD-1]}"
     local -A subs opts vals choices
-    subs["ksegcli"]="apply auth customdata data doctor goals integration projects reporting sandbox segment sitecode snippet verify"
+    subs["ksegcli"]="apply auth customdata data doctor export goals integration projects reporting sandbox segment sitecode snippet verify"
     opts["ksegcli"]="--profile --json --verbose -v --no-input --version --help -h"
     vals["ksegcli"]=" --profile "
     opts["ksegcli apply"]="--dry-run --detailed-exitcode --prune --update --project --workers --schema --yes -y --help -h --profile --json --verbose -v --no-input"
@@ -49,6 +49,8 @@ _ksegcli() {
     vals["ksegcli data traits"]=" --sitecode --region --profile "
     opts["ksegcli doctor"]="--sitecode --source --user --region --data-region --token-stdin --file --help -h --profile --json --verbose -v --no-input"
     vals["ksegcli doctor"]=" --sitecode --source --user --region --data-region --file --profile "
+    opts["ksegcli export"]="--output -o --project --region --force --help -h --profile --json --verbose -v --no-input"
+    vals["ksegcli export"]=" --output -o --project --region --profile "
     subs["ksegcli goals"]="list"
     opts["ksegcli goals"]="--help -h --profile --json --verbose -v --no-input"
     vals["ksegcli goals"]=" --profile "

@@ -47,6 +47,7 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "goals": ("goals", "app", "group"),
     "doctor": ("doctor", "doctor", "command"),
     "verify": ("verify", "verify", "command"),
+    "export": ("export", "export", "command"),
     "sandbox": ("sandbox", "sandbox", "command"),
 }
 

@@ -193,6 +193,10 @@ LEAVES: dict[str, tuple[Case, ...]] = {
     "goals list": (Case(("goals", "list", "--segment")),),
     # A probe through the main source (its destination is set up below) and read back.
     "verify": (Case(("verify", "--source", "{main_source}", "--yes", "--track")),),
+    "export": (
+        Case(("export",)),
+        Case(("export", "--project", MAIN_SITECODE), modes=VARIANT),
+    ),
 }
 
 
