@@ -111,6 +111,7 @@ def main() -> None:
                 f"{len(records)} requests, 429s: {throttled}, {wall:.1f} s"
             )
             time.sleep(window)
+            env["KSEG_CACHE_DIR"] = str(Path(tmp) / "cache-ci")  # a fresh machine
             srv.clear_requests()
             exits = [run(cmd, env) for cmd in CI_SCRIPT]
             tokens = sum(1 for r in srv.requests if r.path == "/oauth/token")

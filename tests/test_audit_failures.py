@@ -424,8 +424,16 @@ def test_a_cached_token_is_registered_for_redaction(memory_keyring: Any) -> None
 
     token = "cached-token-from-the-keyring-7"
     memory_keyring.entries[("ksegcli", "default:client_secret")] = CLIENT_SECRET
+    from ksegcli.core.config import API
+    from ksegcli.core.tokens import cache_key
+
     memory_keyring.entries[("ksegcli", "default:access_token")] = json.dumps(
-        {"client_id": CLIENT_ID, "token": token, "expires_at": time.time() + 3600}
+        {
+            "client_id": CLIENT_ID,
+            "token": token,
+            "expires_at": time.time() + 3600,
+            "key": cache_key(CLIENT_ID, CLIENT_SECRET, API.default),
+        }
     )
     session = Session(env={"KAMELEOON_CLIENT_ID": CLIENT_ID})
     try:

@@ -172,11 +172,13 @@ def plan_apply(
             )
         )
     plan = ApplyPlan(desired, sites, actions, reads=_spent(client) - before)
-    plan.warnings.extend(budget_warnings(plan.requests_needed(), client))
+    plan.warnings.extend(budget_warnings(plan.requests_needed(), client, writes=len(plan.writes)))
     return plan
 
 
-def budget_warnings(needed: int, client: KameleoonClient) -> list[str]:
+def budget_warnings(
+    needed: int, client: KameleoonClient, *, writes: int | None = None
+) -> list[str]:
     out = []
     if needed > HOURLY_BUDGET:
         out.append(
@@ -185,6 +187,17 @@ def budget_warnings(needed: int, client: KameleoonClient) -> list[str]:
             "Consider applying the file in parts (`ksegcli apply FILE --project REF ...`)."
         )
     limiter = client.limiter
+    remaining = getattr(limiter, "hourly_remaining", None)
+    if callable(remaining) and needed <= HOURLY_BUDGET:
+        left = int(remaining())
+        pending = needed if writes is None else writes  # the reads are already counted
+        if pending > left:
+            out.append(
+                f"This run still needs about {pending} requests, but only {left} remain of the "
+                "account's hourly budget on this machine (other ksegcli runs used the rest). "
+                "It will stop cleanly when the budget runs out, saying when to resume; a rerun "
+                "then finishes it without repeating what was done."
+            )
     if limiter is not None and needed > limiter.limit:
         floor = (needed - limiter.limit) / limiter.limit * limiter.window
         if floor >= 30:

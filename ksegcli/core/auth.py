@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ksegcli.core import config, credentials
@@ -28,19 +28,18 @@ def login(session: Session, client_id: Credential, client_secret: Credential) ->
     """Prove the credentials by fetching a token; only then store them."""
     from ksegcli.core.kameleoon import TokenProvider
 
-    http = session.http(config.API, limiter=session.limiter)
+    http = session.http(config.API, limiter=session.limiter_for(client_id.value))
     provider = TokenProvider(http, client_id.value, client_secret.value, log=session.log)
     token = provider.fetch()
     store = session.keyring
     store.set(session.profile_name, credentials.CLIENT_SECRET.name, client_secret.value)
     import json
 
-    store.set(
-        session.profile_name,
-        credentials.ACCESS_TOKEN_ENTRY,
+    # From now on the secret lives in the keyring: its token does too (core/tokens.py).
+    session.token_cache(client_id, replace(client_secret, source="keyring")).save(
         json.dumps(
             {"client_id": client_id.value, "token": token.token, "expires_at": token.expires_at}
-        ),
+        )
     )
     profile = session.profile
     profile.set("client_id", client_id.value)
@@ -180,7 +179,7 @@ def check_client_credentials(session: Session) -> tuple[bool, str]:
     from ksegcli.errors import KsegError
 
     cid, secret = session.client_credentials()
-    http = session.http(config.API, limiter=session.limiter)
+    http = session.http(config.API, limiter=session.limiter_for(cid.value))
     try:
         TokenProvider(http, cid.value, secret.value, log=session.log).fetch()
     except KsegError as exc:
@@ -200,6 +199,12 @@ def logout(session: Session) -> list[str]:
     ):
         if store.delete(session.profile_name, name):
             removed.append(name)
+    client = session.credentials.lookup(credentials.CLIENT_ID)
+    if client is not None:
+        from ksegcli.core.tokens import remove_files_for
+
+        if remove_files_for(client.value, session.env):
+            removed.append("access_token_file")
     if not store.available:
         # The secrets may still be there: saying "nothing stored" would be a lie. The
         # client id stays in the profile, so `auth status` still says whose they are.

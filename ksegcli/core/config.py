@@ -37,6 +37,8 @@ ENV_KEYRING_TIMEOUT = "KSEG_KEYRING_TIMEOUT"
 ENV_SEGMENT_WRITE_LIMIT = "KSEG_SEGMENT_WRITE_LIMIT"
 # Seconds one HTTP request may take in all, from sending to the answer's last byte.
 ENV_REQUEST_DEADLINE = "KSEG_REQUEST_DEADLINE"
+# The account's hourly request budget, shared by every process: "1000" or "1000/3600".
+ENV_HOURLY_LIMIT = "KSEG_HOURLY_LIMIT"
 
 DEFAULT_PROFILE = "default"
 
@@ -346,3 +348,20 @@ def _parse_seconds(
             f"{name}={_shown(raw)}: give a number of seconds above 0, at most {maximum:g}."
         )
     return value
+
+
+def hourly_limit(env: Mapping[str, str] | None = None) -> tuple[int, float]:
+    """The account's request budget per hour (count, window seconds); default 1,000 / 3,600 s.
+
+    ``KSEG_HOURLY_LIMIT`` takes a count, or COUNT/SECONDS for sandboxes whose clock runs faster.
+    """
+    env = os.environ if env is None else env
+    raw = (env.get(ENV_HOURLY_LIMIT) or "").strip()
+    if raw and "/" not in raw:
+        if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= 1_000_000:
+            raise ConfigError(
+                f"{ENV_HOURLY_LIMIT}={_shown(raw)} is not a count of requests from 1 to 1000000 "
+                "(or COUNT/SECONDS, for example 1000/3600)."
+            )
+        return int(raw), 3600.0
+    return _parse_limit(ENV_HOURLY_LIMIT, (1000, 3600.0), env)

@@ -18,3 +18,9 @@ def cache_dir(env: Mapping[str, str] | None = None) -> Path:
     from platformdirs import user_cache_dir
 
     return Path(user_cache_dir("ksegcli", appauthor=False))
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Create ``path`` (and parents) as 0700 if missing; an existing folder keeps its mode."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path

@@ -85,6 +85,11 @@ def sandbox_env(
                 int(fake_config.get("rate_limit", 50)),
                 float(fake_config.get("rate_window", 10.0)) * scale,
             ),
+            config.ENV_HOURLY_LIMIT: _limit(
+                # a server without an hourly limit (<= 0): no client-side one either
+                max(int(fake_config.get("hourly_limit", 1000)), 0) or 1_000_000,
+                3600.0 * scale,
+            ),
             config.ENV_SEGMENT_WRITE_LIMIT: _limit(
                 int(fake_config.get("segment_write_limit", 5)),
                 float(fake_config.get("segment_write_window", 60.0)) * scale,
@@ -153,6 +158,7 @@ class Sandbox:
                 "time_scale": cfg.time_scale,
                 "rate_limit": cfg.rate_limit,
                 "rate_window": cfg.rate_window,
+                "hourly_limit": cfg.hourly_limit,
                 "segment_write_limit": cfg.segment_write_limit,
                 "segment_write_window": cfg.segment_write_window,
             },

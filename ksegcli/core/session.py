@@ -19,6 +19,7 @@ from ksegcli.errors import UsageError
 if TYPE_CHECKING:
     from ksegcli.core.http import HttpClient, RateLimiter
     from ksegcli.core.kameleoon import KameleoonClient, Site
+    from ksegcli.core.tokens import TokenCache
 
 Log = Callable[[str], None]
 
@@ -123,11 +124,35 @@ class Session:
     @property
     def limiter(self) -> RateLimiter:
         """One limiter for every Kameleoon call of the run (the limit is per account)."""
+        return self.limiter_for(None)
+
+    def limiter_for(self, client_id: str | None) -> RateLimiter:
+        """The account's limiter, shared with every ksegcli process of the machine
+        (core/limits.py); per-process when the account is not known yet."""
         if self._limiter is None:
             from ksegcli.core.http import RateLimiter
 
             limit, window = config.rate_limit(self.env)
-            self._limiter = RateLimiter(limit, window)
+            hourly, hour = config.hourly_limit(self.env)
+            if client_id is None:
+                found = self.credentials.lookup(credentials.CLIENT_ID)
+                client_id = found.value if found is not None else None
+            if client_id:
+                from ksegcli.core.limits import shared_limiter
+                from ksegcli.core.paths import cache_dir
+
+                self._limiter = shared_limiter(
+                    cache_dir(self.env),
+                    self.base_url(config.API),
+                    client_id,
+                    limit,
+                    window,
+                    hourly_limit=hourly,
+                    hourly_window=hour,
+                    log=self.log,
+                )
+            else:
+                self._limiter = RateLimiter(limit, window)
         return self._limiter
 
     def http(
@@ -161,12 +186,12 @@ class Session:
         from ksegcli.core.kameleoon import KameleoonClient, TokenProvider
 
         cid, secret = self.client_credentials(client_id, client_secret)
-        cache = self._token_cache(secret)
+        cache = self.token_cache(cid, secret)
         holder: list[TokenProvider] = []
         # One client (one connection pool) for the token and the API calls.
         api_http = self.http(
             config.API,
-            limiter=self.limiter,
+            limiter=self.limiter_for(cid.value),
             auth_header=lambda: {"Authorization": f"Bearer {holder[0].get()}"},
             on_unauthorized=lambda: holder[0].invalidate(),
         )
@@ -174,39 +199,31 @@ class Session:
             api_http,
             cid.value,
             secret.value,
-            load=cache[0],
-            save=cache[1],
+            load=cache.load,
+            save=cache.save,
             log=self.log,
         )
         holder.append(tokens)
         self._kameleoon = KameleoonClient(api_http, tokens)
+        hourly, _ = config.hourly_limit(self.env)
+        self._kameleoon.max_pages = hourly  # more pages than the hour's budget: a broken server
         return self._kameleoon
 
-    def _token_cache(
-        self, secret: Credential
-    ) -> tuple[Callable[[], str | None] | None, Callable[[str], None] | None]:
-        """Cache tokens in the keyring, but only for keyring-held credentials: a CI run
-        with env-var credentials should not write to (or wait on) a keyring."""
-        if secret.source != "keyring":
-            return None, None
-        store = self.keyring
-        profile = self.profile_name
+    def token_cache(self, client_id: Credential, secret: Credential) -> TokenCache:
+        """Where this account's token is kept across runs (core/tokens.py): the keyring for
+        keyring-held credentials, else a 0600 file in the cache folder, so that a CI run
+        with env-var credentials neither writes to nor waits on a keyring."""
+        from ksegcli.core.tokens import TokenCache
 
-        def load() -> str | None:
-            return store.get(profile, credentials.ACCESS_TOKEN_ENTRY)
-
-        def save(value: str) -> None:
-            if not store.available:
-                return
-            try:
-                if value:
-                    store.set(profile, credentials.ACCESS_TOKEN_ENTRY, value)
-                else:
-                    store.delete(profile, credentials.ACCESS_TOKEN_ENTRY)
-            except Exception:  # a cache: failing to write it only costs a token fetch
-                pass
-
-        return load, save
+        keyring_held = secret.source == "keyring"
+        return TokenCache(
+            client_id.value,
+            secret.value,
+            self.base_url(config.API),
+            keyring=self.keyring if keyring_held else None,
+            profile=self.profile_name if keyring_held else None,
+            env=self.env,
+        )
 
     def projects(self, refs: Sequence[str], *, all_projects: bool = False) -> list[Site]:
         """``--project`` values (ids or sitecodes), ``--all``, or the profile's sitecode."""

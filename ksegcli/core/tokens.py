@@ -1,0 +1,152 @@
+"""The OAuth access-token cache: the one module that reads, writes and removes it.
+
+A token is reused across runs whatever the credentials' source (flag, environment,
+keyring), so a CI job of ten commands fetches one token, not ten. Each entry is
+keyed by ``sha256(client id, secret, API URL)``: a changed secret or another API
+never reuses a token. The secret itself is never written anywhere.
+
+Where: the OS keyring when the credentials live there (one entry per profile, as
+before), else a 0600 file in the cache folder, ``tokens/<key>.json``, holding
+``{"key", "client_id", "token", "expires_at"}``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ksegcli.core.keyring_store import KeyringStore
+
+TOKENS_FOLDER = "tokens"
+
+
+def cache_key(client_id: str, secret: str, api_url: str) -> str:
+    material = "\n".join((client_id, secret, api_url.rstrip("/")))
+    return hashlib.sha256(material.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def tokens_dir(env: Mapping[str, str] | None = None) -> Path:
+    from ksegcli.core.paths import cache_dir
+
+    return cache_dir(env) / TOKENS_FOLDER
+
+
+class TokenCache:
+    """Load and save one account's token (the JSON text :class:`TokenProvider` uses)."""
+
+    def __init__(
+        self,
+        client_id: str,
+        secret: str,
+        api_url: str,
+        *,
+        keyring: KeyringStore | None = None,
+        profile: str | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.client_id = client_id
+        self.key = cache_key(client_id, secret, api_url)
+        self._keyring = keyring
+        self._profile = profile
+        self._env = env
+
+    @property
+    def path(self) -> Path:
+        return tokens_dir(self._env) / f"{self.key}.json"
+
+    def load(self) -> str | None:
+        raw = self._load_raw()
+        if not raw:
+            return None
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            return None
+        if not isinstance(data, dict) or data.get("key") != self.key:
+            return None  # another secret, another API, or an entry from an older version
+        return raw
+
+    def _load_raw(self) -> str | None:
+        if self._keyring is not None and self._profile is not None:
+            from ksegcli.core import credentials
+
+            return self._keyring.get(self._profile, credentials.ACCESS_TOKEN_ENTRY)
+        try:
+            return self.path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    def save(self, value: str) -> None:
+        """Store the provider's JSON (with this cache's key added); "" removes the entry.
+
+        A cache: failing to write it costs only a token fetch next time.
+        """
+        if not value:
+            self.remove()
+            return
+        try:
+            data = json.loads(value)
+        except ValueError:
+            return
+        if not isinstance(data, dict):
+            return
+        text = json.dumps({**data, "key": self.key})
+        if self._keyring is not None and self._profile is not None:
+            from ksegcli.core import credentials
+
+            if self._keyring.available:
+                with contextlib.suppress(Exception):
+                    self._keyring.set(self._profile, credentials.ACCESS_TOKEN_ENTRY, text)
+            return
+        with contextlib.suppress(OSError):
+            _write_private(self.path, text)
+
+    def remove(self) -> None:
+        if self._keyring is not None and self._profile is not None:
+            from ksegcli.core import credentials
+
+            with contextlib.suppress(Exception):
+                self._keyring.delete(self._profile, credentials.ACCESS_TOKEN_ENTRY)
+            return
+        with contextlib.suppress(OSError):
+            self.path.unlink()
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write a 0600 file atomically (created 0600, never readable by others first)."""
+    from ksegcli.core.paths import ensure_private_dir
+
+    ensure_private_dir(path.parent)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, text.encode("utf-8"))
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+
+
+def remove_files_for(client_id: str, env: Mapping[str, str] | None = None) -> int:
+    """Delete every cached token file of ``client_id`` (``auth logout``); how many."""
+    folder = tokens_dir(env)
+    removed = 0
+    try:
+        entries = list(folder.glob("*.json"))
+    except OSError:
+        return 0
+    for path in entries:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError, UnicodeDecodeError):
+            continue
+        if isinstance(data, dict) and data.get("client_id") == client_id:
+            with contextlib.suppress(OSError):
+                path.unlink()
+                removed += 1
+    return removed
