@@ -89,13 +89,14 @@ def test_sandbox_foreground_prints_exports_and_stops_on_sigterm(
     )
     try:
         assert child.stdout is not None
-        lines = [child.stdout.readline() for _ in range(13)]
+        lines = [child.stdout.readline() for _ in range(14)]
         exports = dict(line.removeprefix("export ").rstrip("\n").split("=", 1) for line in lines)
         assert exports["KSEG_API_URL"] == f"http://127.0.0.1:{port}"
         assert exports["KSEG_PROFILE"] == "sandbox"
         assert exports["KAMELEOON_CLIENT_ID"] == "demo-client"
         assert exports["KSEG_SEGMENT_WRITE_LIMIT"] == "5/30"
         assert exports["KSEG_RATE_LIMIT"] == "50/5"
+        assert exports["KSEG_HOURLY_LIMIT"] == "1000/1800"
 
         printed = proc("sandbox", "--print-env", "--port", str(port), "--json")
         assert printed.exit_code == 0, printed.stderr
