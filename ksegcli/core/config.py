@@ -188,9 +188,21 @@ def read_toml(path: Path) -> dict[str, Any]:
 
 def atomic_write(path: Path, data: bytes, *, mode: int = 0o600) -> None:
     """Write ``data`` to ``path`` all-or-nothing: temp file in the same folder, fsync, rename."""
+    import stat
     import tempfile
 
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # A symlink is followed to its target (never replaced by a file); a FIFO or a device
+    # is written through (a rename would put a regular file in its place).
+    path = Path(os.path.realpath(path))
+    try:
+        kind = os.stat(path).st_mode
+    except FileNotFoundError:
+        kind = 0
+    if kind and not stat.S_ISREG(kind) and not stat.S_ISDIR(kind):
+        with open(path, "wb") as fh:
+            fh.write(data)
+        return
+    make_private_dir(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, mode)
@@ -205,6 +217,31 @@ def atomic_write(path: Path, data: bytes, *, mode: int = 0o600) -> None:
         raise
 
 
+def make_private_dir(folder: Path) -> None:
+    """Create ``folder`` (and parents) 0700; an existing folder's mode is never changed."""
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+
+def open_to_others(folder: Path) -> bool:
+    try:
+        return bool(os.stat(folder).st_mode & 0o077)
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def file_lock(path: Path) -> Any:
+    """An exclusive advisory lock on ``path`` (created 0600) for the ``with`` body."""
+    import fcntl
+
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
 @dataclass
 class Profile:
     """The settings of one profile, as stored in its file."""
@@ -212,6 +249,7 @@ class Profile:
     name: str
     path: Path
     values: dict[str, Any] = field(default_factory=dict)
+    changed: set[str] = field(default_factory=set, compare=False, repr=False)
 
     def get(self, key: str) -> str | None:
         value = self.values.get(key)
@@ -224,14 +262,31 @@ class Profile:
             self.values.pop(key, None)
         else:
             self.values[key] = value
+        self.changed.add(key)
 
     def save(self) -> None:
+        """Write the keys this run changed over what the file holds now, under a lock, so
+        that two commands saving at once (`auth login` and `sitecode set`) lose nothing."""
         import tomli_w
 
+        target = Path(os.path.realpath(self.path))  # a symlinked profile stays a symlink
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            os.chmod(self.path.parent, 0o700)
-            atomic_write(self.path, tomli_w.dumps(self.values).encode("utf-8"))
+            make_private_dir(target.parent)
+            with file_lock(target.parent / f".{target.name}.lock"):
+                try:
+                    current = read_toml(target)
+                except FileNotFoundError:
+                    current = {}
+                for key in self.changed:
+                    if key in self.values:
+                        current[key] = self.values[key]
+                    else:
+                        current.pop(key, None)
+                if not self.changed:
+                    current = dict(self.values)
+                atomic_write(target, tomli_w.dumps(current).encode("utf-8"))
+                self.values = current
+                self.changed.clear()
         except OSError as exc:  # a folder that cannot be made or written: the user's to fix
             raise ConfigError(
                 f"Cannot write {self.path}: {exc.strerror or exc}.",
