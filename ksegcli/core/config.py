@@ -193,7 +193,8 @@ def atomic_write(path: Path, data: bytes, *, mode: int = 0o600) -> None:
 
     # A symlink is followed to its target (never replaced by a file); a FIFO or a device
     # is written through (a rename would put a regular file in its place).
-    path = Path(os.path.realpath(path))
+    if os.path.islink(path):
+        path = Path(os.path.realpath(path))
     try:
         kind = os.stat(path).st_mode
     except FileNotFoundError:
@@ -231,10 +232,11 @@ def open_to_others(folder: Path) -> bool:
 
 @contextlib.contextmanager
 def file_lock(path: Path) -> Any:
-    """An exclusive advisory lock on ``path`` (created 0600) for the ``with`` body."""
+    """An exclusive advisory lock on ``path`` (a folder or an existing file) for the
+    ``with`` body; no lock file is left behind."""
     import fcntl
 
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fd = os.open(path, os.O_RDONLY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
@@ -269,10 +271,11 @@ class Profile:
         that two commands saving at once (`auth login` and `sitecode set`) lose nothing."""
         import tomli_w
 
-        target = Path(os.path.realpath(self.path))  # a symlinked profile stays a symlink
+        # A symlinked profile stays a symlink: its target is written.
+        target = Path(os.path.realpath(self.path)) if self.path.is_symlink() else self.path
         try:
             make_private_dir(target.parent)
-            with file_lock(target.parent / f".{target.name}.lock"):
+            with file_lock(target.parent):
                 try:
                     current = read_toml(target)
                 except FileNotFoundError:
