@@ -156,7 +156,13 @@ def root(
         False, "--json", help="Print exactly one JSON document on stdout."
     ),
     verbose: int = typer.Option(
-        0, "--verbose", "-v", count=True, help="Show requests and decisions on stderr."
+        0,
+        "--verbose",
+        "-v",
+        count=True,
+        metavar=" ",  # a counted flag takes no value: not "<int>" in help
+        show_default=False,
+        help="Show requests and decisions on stderr.",
     ),
     no_input: bool = typer.Option(
         False, "--no-input", help="Never prompt (implied by CI=... or no TTY)."
