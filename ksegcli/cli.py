@@ -4,6 +4,7 @@ where errors become messages and exit codes."""
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
@@ -119,6 +120,10 @@ class _LazyCommands(MutableMapping[str, "click.Command"]):
 
     def __len__(self) -> int:
         return len(self._names)
+
+    def built(self) -> list[click.Command]:
+        """The commands built so far (looking them up would build the rest)."""
+        return list(self._built.values())
 
     def __contains__(self, name: object) -> bool:
         return name in self._names
@@ -262,14 +267,55 @@ def hoist_global_options(argv: Sequence[str]) -> list[str]:
     return hoisted + rest
 
 
-def _no_help_for_missing_args(command: object) -> None:
+def _no_help_for_missing_args(command: click.Command) -> None:
     """With --json, a group without its subcommand (or ``apply`` without FILE) must be
-    an error document: Typer's no_args_is_help would print Rich help on stdout instead."""
+    an error document: Typer's no_args_is_help would print help on stdout instead."""
     if hasattr(command, "no_args_is_help"):
         command.no_args_is_help = False
-    if isinstance(command, TyperGroup) and not isinstance(command.commands, _LazyCommands):
-        for sub in command.commands.values():  # the root's are handled as they are built
-            _no_help_for_missing_args(sub)
+
+
+def _plain_help_wanted() -> bool:
+    """Help without Rich unless stdout is a terminal (or colour is forced, which Rich
+    would honour): off a terminal Rich's panels and colour add nothing but start-up."""
+    if os.environ.get("FORCE_COLOR") or os.environ.get("PY_COLORS"):
+        return False
+    try:
+        return not sys.stdout.isatty()
+    except (AttributeError, ValueError):  # stdout closed or replaced
+        return True
+
+
+def _plain_help(command: click.Command) -> None:
+    """Draw ``command``'s help with ksegcli.help (imported only if help is asked for)."""
+
+    def draw(ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from ksegcli.help import format_help
+
+        format_help(command, ctx, formatter)
+
+    command.format_help = draw  # type: ignore[method-assign]
+
+
+def _each_built(command: click.Command) -> Iterator[click.Command]:
+    """``command`` and the commands under it that exist already (builds nothing)."""
+    yield command
+    if isinstance(command, TyperGroup):
+        subs = command.commands
+        for sub in subs.built() if isinstance(subs, _LazyCommands) else list(subs.values()):
+            yield from _each_built(sub)
+
+
+def _adjust(command: click.Command, hooks: Sequence[Callable[[click.Command], None]]) -> None:
+    """Apply the run's ``hooks`` to the tree now, and to each root command as it is built."""
+
+    def apply(top: click.Command) -> None:
+        for each in _each_built(top):
+            for hook in hooks:
+                hook(each)
+
+    apply(command)
+    if isinstance(command, TyperGroup) and isinstance(command.commands, _LazyCommands):
+        command.commands.on_build = apply
 
 
 def _interrupted() -> KsegError:
@@ -293,10 +339,12 @@ def run(argv: Sequence[str] | None = None) -> int:
     state.output = Output(json_mode=json_mode, verbose=verbose)
     out = state.output
     command = typer.main.get_command(app)  # Click objects built afresh each call
+    hooks: list[Callable[[click.Command], None]] = []
     if json_mode:
-        _no_help_for_missing_args(command)
-        if isinstance(command, TyperGroup) and isinstance(command.commands, _LazyCommands):
-            command.commands.on_build = _no_help_for_missing_args
+        hooks.append(_no_help_for_missing_args)
+    if _plain_help_wanted():
+        hooks.append(_plain_help)
+    _adjust(command, hooks)
     try:
         result = command.main(args=args, prog_name="ksegcli", standalone_mode=False, obj=state)
         if result == ExitCode.INTERRUPTED:  # typer turns KeyboardInterrupt into Exit(130)
@@ -317,7 +365,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     except click.exceptions.NoArgsIsHelpError as exc:
         message = exc.format_message()  # empty when Rich has printed the help already
         if message.strip():
-            sys.stderr.write(message + "\n")
+            write_stdout(message + "\n")
         return int(ExitCode.USAGE)
     except click.exceptions.ClickException as exc:
         ctx = getattr(exc, "ctx", None)

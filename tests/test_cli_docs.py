@@ -40,5 +40,6 @@ def test_help_is_plain_and_fixed_width_whatever_the_terminal(
     assert help_text(("auth", "getapikey")) == plain
     assert "\x1b[" not in plain
     assert "Usage: ksegcli auth getapikey [OPTIONS]" in plain
-    widths = {len(line) for line in plain.splitlines() if line.startswith(("╭", "╰"))}
-    assert widths == {WIDTH}
+    widths = [len(line) for line in plain.splitlines()]
+    assert max(widths) <= WIDTH
+    assert max(widths) > 40  # the help column uses the width given, not the 40 above

@@ -16,7 +16,7 @@ import typer
 from conftest import CliRunner, ProcRunner
 
 from ksegcli import __main__ as entry
-from ksegcli import cli
+from ksegcli import cli as cli_module
 from ksegcli.cli import _COMMANDS, global_options, hoist_global_options
 
 HEAVY = ("httpx", "rich", "keyring", "tenacity", "markdown_it", "pygments")
@@ -88,23 +88,33 @@ def test_a_local_read_imports_nothing_heavy(proc: ProcRunner) -> None:
     assert not loaded(modules, *HEAVY)
 
 
-def test_a_command_help_imports_only_that_command(proc: ProcRunner) -> None:
+def test_a_command_help_off_a_terminal_imports_only_that_command_and_no_rich(
+    proc: ProcRunner,
+) -> None:
     modules = imported(proc, "apply", "--help")
     assert command_modules(modules) == {"apply"}
-    assert not loaded(modules, "httpx", "keyring", "tenacity")
+    assert not loaded(modules, *HEAVY)
+    assert "ksegcli.help" in modules
 
 
-def test_the_root_help_lists_every_command(proc: ProcRunner) -> None:
+def test_the_root_help_off_a_terminal_lists_every_command_without_rich(
+    proc: ProcRunner,
+) -> None:
     modules = imported(proc, "--help")
     assert command_modules(modules) == {m for m, _, _ in _COMMANDS.values()}
-    assert not loaded(modules, "httpx", "keyring", "tenacity")
+    assert not loaded(modules, *HEAVY)
+
+
+def test_a_run_that_shows_no_help_does_not_load_the_help_renderer(proc: ProcRunner) -> None:
+    modules = imported(proc, "snippet", "render", "trait", "plan")
+    assert "ksegcli.help" not in modules
 
 
 # -- global options: declared once, on the root -----------------------------------------------
 
 
 def _root_options() -> dict[str, typer.core.TyperOption]:
-    command = typer.main.get_command(cli.app)
+    command = typer.main.get_command(cli_module.app)
     return {
         name: param
         for param in command.params
@@ -141,7 +151,7 @@ def test_a_new_root_option_needs_no_other_change(monkeypatch: pytest.MonkeyPatch
 
     wider = typer.Typer(name="ksegcli")
     wider.callback()(root)
-    monkeypatch.setattr(cli, "app", wider)
+    monkeypatch.setattr(cli_module, "app", wider)
     global_options.cache_clear()
     try:
         args = ["sitecode", "show", "--trace=t.json", "-q", "--trace", "u.json", "-vv", "--", "-q"]
@@ -182,9 +192,68 @@ def test_the_entry_points_version_answer_is_the_roots(cli: CliRunner, proc: Proc
 def test_help_and_the_reference_list_commands_in_one_order(tmp_path: Path) -> None:
     """Single commands first, then groups, each in the table's order; typos still get
     suggestions although unknown names build nothing."""
-    group = typer.main.get_command(cli.app)
+    group = typer.main.get_command(cli_module.app)
     assert isinstance(group, typer.core.TyperGroup)
     names = list(group.commands)
     singles = [n for n, (_, _, kind) in _COMMANDS.items() if kind == "command"]
     assert names == singles + [n for n in _COMMANDS if n not in singles]
     assert group.commands.get("auht") is None
+
+
+# -- plain help (off a terminal) says what Rich's help says -----------------------------------
+
+
+def _plain(cli: CliRunner, path: tuple[str, ...]) -> str:
+    result = cli(*path, "--help")
+    assert result.exit_code == 0, (path, result.stderr)
+    return result.stdout
+
+
+def test_plain_help_shows_every_option_argument_and_subcommand(cli: CliRunner) -> None:
+    from ksegcli.docs_gen import command_paths
+
+    root = typer.main.get_command(cli_module.app)
+    for path in command_paths():
+        command = root
+        for name in path:
+            assert isinstance(command, typer.core.TyperGroup)
+            command = command.commands[name]
+        text = _plain(cli, path)
+        assert text.startswith(f"Usage: {' '.join(('ksegcli', *path))} "), path
+        assert "\x1b[" not in text and "╭" not in text, path
+        for param in command.params:
+            if getattr(param, "hidden", False):
+                continue
+            if isinstance(param, typer.core.TyperArgument):
+                assert f"\n  {param.human_readable_name}" in text, (path, param.name)
+            for name in param.opts if isinstance(param, typer.core.TyperOption) else ():
+                assert name in text, (path, name)
+        if isinstance(command, typer.core.TyperGroup):
+            for name, sub in command.commands.items():
+                if not sub.hidden:
+                    assert f"\n  {name} " in text, (path, name)
+        first_line = (command.help or "").strip().split("\n")[0]
+        assert " ".join(first_line.split()[:4]) in " ".join(text.split()), path
+
+
+def test_plain_help_drops_rich_markup_as_rich_would() -> None:
+    from ksegcli.help import strip_markup
+
+    assert strip_markup("a [bold]b[/bold] [/]c") == "a b c"
+    assert strip_markup(r"keep \[projects.X] and [1, 2]") == "keep [projects.X] and [1, 2]"
+
+
+def test_plain_help_wraps_to_the_terminal_width(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "60")
+    lines = _plain(cli, ("apply",)).splitlines()
+    assert max(len(line) for line in lines) <= 60
+    assert any(line.startswith("  --workers") for line in lines)
+
+
+def test_help_without_a_command_goes_to_stdout_with_exit_2(cli: CliRunner) -> None:
+    result = cli("auth")
+    assert result.exit_code == 2
+    assert result.stdout.startswith("Usage: ksegcli auth [OPTIONS] COMMAND")
+    assert result.stderr == ""
