@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ksegcli.state import get_state
+from ksegcli.state import AppState, get_state
 
 app = typer.Typer(help="Store or show the profile's project sitecode.", no_args_is_help=True)
 
@@ -35,6 +35,16 @@ def set_sitecode(
             f"Sitecode {code} stored for profile {profile.name!r} ({profile.path})."
         ),
     )
+    import os
+
+    from ksegcli.core.config import ENV_SITECODE
+
+    env_code = os.environ.get(ENV_SITECODE)
+    if env_code:  # the variable wins over the file: say so, or the user is misled
+        state.output.warn(
+            f"{ENV_SITECODE} is set ({env_code}) and takes precedence: commands use it, "
+            f"not {code}, until it is unset."
+        )
 
 
 @app.command("show")
@@ -54,5 +64,15 @@ def show_sitecode(ctx: typer.Context) -> None:
     source = "env" if session.env.get(ENV_SITECODE) else "config"
     state.output.result(
         {"profile": session.profile_name, "sitecode": code, "source": source},
-        human=lambda: state.output.line(code),
+        human=lambda: _show(state, code, source),
+    )
+
+
+def _show(state: AppState, code: str, source: str) -> None:
+    """The code alone on stdout (scripts read it); where it comes from on stderr."""
+    from ksegcli.core.config import ENV_SITECODE
+
+    state.output.line(code)
+    state.output.info(
+        f"(from {ENV_SITECODE})" if source == "env" else f"(from profile {state.profile_name!r})"
     )
