@@ -86,6 +86,7 @@ def test_doctor_fails_before_setup_and_passes_after(
         "customdata.personas",
         "customdata.group",
         "customdata.traits",
+        "customdata.duplicates",
         "identifier",
         "destination",
         "remote_data",
@@ -132,6 +133,7 @@ def test_doctor_without_credentials_skips_dependants(proc: ProcRunner, server: F
         "customdata.personas": "skip",
         "customdata.group": "skip",
         "customdata.traits": "skip",
+        "customdata.duplicates": "skip",
         "identifier": "skip",
         "destination": "skip",
     }

@@ -223,6 +223,8 @@ def apply(
         _render_segment(out, segment)
 
     out.result(_run_doc(run, segment), human=human_results)
+    for warning in run.warnings:
+        out.warn(warning)
     report_failures(out, run.results)
     if not out.json_mode:
         failed = sum(1 for r in run.results if r.failed)
@@ -288,7 +290,7 @@ def _run_doc(run: ApplyRun, segment: list[SegmentOutcome]) -> dict[str, Any]:
         next_steps=run.next_steps(),
         seconds=round(run.seconds, 3),
         request_counts={"total": run.requests, "throttled": run.throttled},
-        warnings=run.plan.warnings,
+        warnings=[*run.plan.warnings, *run.warnings],
     )
 
 

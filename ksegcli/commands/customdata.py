@@ -76,6 +76,9 @@ def _create(
         show_dry_run(out, actions, client.http.base_url)
         return
     results = execute(client, actions, customdata.HANDLERS)
+    # Another run may have created the same custom data meanwhile: end with one of each.
+    for warning in customdata.converge(client, results):
+        state.output.warn(warning)
     steps = {}
     if kind == "personas":
         for r in results:

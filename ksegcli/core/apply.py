@@ -154,6 +154,7 @@ def plan_apply(
         scripts = identifier.read_all_scripts(client, managed, workers=workers)
         existing = listing.result()
     actions: list[Action] = []
+    warnings: list[str] = []
     for project, site in projects:
         actions.append(
             integration.plan_integration(site, tools[site.id], install=project.integration)
@@ -171,7 +172,12 @@ def plan_apply(
                 prune=prune,
             )
         )
-    plan = ApplyPlan(desired, sites, actions, reads=_spent(client) - before)
+        warnings.extend(
+            customdata.shared_names(
+                site, existing[site.id], [spec.name for spec in project.custom_data]
+            )
+        )
+    plan = ApplyPlan(desired, sites, actions, reads=_spent(client) - before, warnings=warnings)
     plan.warnings.extend(budget_warnings(plan.requests_needed(), client, writes=len(plan.writes)))
     return plan
 
@@ -215,6 +221,7 @@ class ApplyRun:
     seconds: float
     requests: int  # all requests of the run (reads, writes, retries, look-ups)
     throttled: int  # HTTP 429 answers
+    warnings: list[str] = field(default_factory=list)  # found while running
 
     def next_steps(self) -> list[str]:
         """The one step left by hand, for each project whose personas custom data exists now."""
@@ -246,7 +253,7 @@ class ApplyRun:
             "summary": counts(self.results),
             "seconds": round(self.seconds, 3),
             "requests": {"total": self.requests, "throttled": self.throttled},
-            "warnings": self.plan.warnings,
+            "warnings": [*self.plan.warnings, *self.warnings],
         }
 
 
@@ -261,12 +268,15 @@ def run_apply(
     """Execute the plan's writes; every item's outcome is reported, none is raised."""
     start = time.monotonic() if started is None else started
     results = execute(client, plan.actions, HANDLERS, workers=workers, progress=progress)
+    # Another run may have created the same custom data meanwhile: end with one of each.
+    warnings = customdata.converge(client, results, workers=workers)
     return ApplyRun(
         plan,
         results,
         time.monotonic() - start,
         requests=_spent(client),
         throttled=client.http.throttled,
+        warnings=warnings,
     )
 
 

@@ -393,12 +393,30 @@ def plan_custom_data(
             )
             continue
         item = same[0]
+        # Copies of ksegcli's own item (two runs raced) are deleted, the oldest is kept;
+        # a custom data made by hand is never deleted, and neither is a copy of one.
+        copies = [i for i in same[1:] if item.ours is not None and i.ours is not None]
+        kept = [i for i in same if i not in copies]
         dup = (
-            f" ({len(same)} custom data share this name; ids {', '.join(str(i.id) for i in same)}; "
+            f" ({len(kept)} custom data share this name; ids {', '.join(str(i.id) for i in kept)}; "
             "the first is used)"
-            if len(same) > 1
+            if len(kept) > 1
             else ""
         )
+        for copy in copies:
+            actions.append(
+                Action(
+                    site,
+                    "custom-data",
+                    spec.name,
+                    "duplicate",
+                    f"a second copy of ksegcli's custom data id {item.id}: deleted, the oldest "
+                    "is kept",
+                    Request("DELETE", CUSTOM_DATA_PATH.format(id=copy.id)),
+                    kind=copy.ours,
+                    existing_id=copy.id,
+                )
+            )
         diffs = _differences(spec, item)
         if not diffs:
             actions.append(
@@ -524,12 +542,13 @@ def handle(client: KameleoonClient, action: Action) -> ActionResult:
             )
         )
         return ActionResult(action, "updated", "updated: " + action.reason, action.existing_id)
-    if action.action == "delete":
+    if action.action in ("delete", "duplicate"):
+        what = "deleted" if action.action == "delete" else "deleted the copy"
         try:
             client.http.request("DELETE", action.request.path)
-        except NotFoundError:  # an earlier attempt whose answer was lost already did it
-            return ActionResult(action, "deleted", "deleted (already gone)", action.existing_id)
-        return ActionResult(action, "deleted", "deleted", action.existing_id)
+        except NotFoundError:  # an earlier attempt (or another run) already did it
+            return ActionResult(action, "deleted", f"{what} (already gone)", action.existing_id)
+        return ActionResult(action, "deleted", what, action.existing_id)
     raise ValueError(f"not a custom data write: {action.action}")
 
 
@@ -557,3 +576,131 @@ def delete(client: KameleoonClient, item: CustomData) -> None:
     """Delete one custom data (a 404 after a lost answer means it is gone: fine)."""
     with contextlib.suppress(NotFoundError):
         client.http.request("DELETE", CUSTOM_DATA_PATH.format(id=item.id))
+
+
+def shared_names(site: Site, items: Sequence[CustomData], names: Iterable[str]) -> list[str]:
+    """Warnings for names of ``names`` that custom data made by hand share on the project:
+    those copies are reported, never deleted."""
+    out = []
+    for name in sorted(set(names)):
+        same = [i for i in items if i.name == name]
+        hand = [i for i in same if i.ours is None]
+        if len(same) > 1 and hand:
+            out.append(
+                f"{len(same)} custom data are named {name!r} on {site.label()} (ids "
+                f"{', '.join(str(i.id) for i in same)}), {len(hand)} of them made by hand: "
+                "ksegcli uses the oldest and deletes none of them; delete the extra ones "
+                "with `ksegcli customdata delete ID`."
+            )
+    return out
+
+
+def duplicated_names(items: Sequence[CustomData]) -> dict[str, list[CustomData]]:
+    """Names of the integration's custom data (one of them is ksegcli's, or the name is a
+    default one) that more than one custom data of the project hold, oldest first."""
+    by_name: dict[str, list[CustomData]] = {}
+    for item in items:
+        by_name.setdefault(item.name, []).append(item)
+    defaults = set(DEFAULT_NAMES.values())
+    return {
+        name: sorted(same, key=lambda i: i.id)
+        for name, same in sorted(by_name.items())
+        if len(same) > 1 and (name in defaults or any(i.ours is not None for i in same))
+    }
+
+
+def converge(
+    client: KameleoonClient, results: Sequence[ActionResult], *, workers: int = 8
+) -> list[str]:
+    """After the creates of a run: make runs that raced end with one item of each name.
+
+    Another run (another machine, another CI job) may have created the same name between
+    our list and our create. One paged list of the projects where this run created
+    something; for each name created, when more than one of ksegcli's custom data hold it,
+    the oldest (lowest id) is kept and the other copies are deleted — the copy this run
+    made, and a copy whose create answer was lost. Every run keeps the oldest it sees,
+    and none deletes it, so the runs agree. The result of a create whose item was such a
+    copy becomes ``unchanged``, naming the item kept. A custom data made by hand is never
+    deleted (its copies are returned as warnings).
+    """
+    created = [
+        r
+        for r in results
+        if r.action.resource == "custom-data"
+        and r.action.action == "create"
+        and r.status == "created"
+        and r.id is not None
+    ]
+    if not created:
+        return []
+    try:
+        listing = list_custom_data(client, {r.action.site.id for r in created})
+    except KsegError as exc:
+        return [
+            f"Could not check for custom data created twice by concurrent runs: {exc.message} "
+            "(`ksegcli apply --dry-run` or `ksegcli doctor` shows any copies)."
+        ]
+    warnings: list[str] = []
+    todo: list[tuple[ActionResult, CustomData, list[int]]] = []
+    for result in created:
+        site = result.action.site
+        items = listing.get(site.id, [])
+        same = [i for i in items if i.name == result.action.name]
+        warnings.extend(shared_names(site, items, [result.action.name]))
+        if same and same[0].ours is not None:  # one made by hand is never deleted
+            todo.append((result, same[0], [i.id for i in same[1:] if i.ours is not None]))
+    failures = _delete_all(client, sorted({i for _, _, ids in todo for i in ids}), workers)
+    for result, keep, copies in todo:
+        mine = result.id
+        failed = [failures[c] for c in copies if c in failures]
+        if failed:
+            result.status = "failed"
+            result.message = (
+                f"created id {mine}, but another run created the same custom data at the same "
+                f"time (ids {keep.id}, {', '.join(map(str, copies))}) and deleting the copies "
+                f"failed: {failed[0].message}"
+            )
+            result.error = failed[0]
+            continue
+        others = [c for c in copies if c != mine]
+        also = f"; deleted the copy id {', '.join(map(str, others))}" if others else ""
+        if keep.id == mine:
+            if others:
+                result.message += f" (another run created it too{also})"
+            continue
+        result.status = "unchanged"
+        result.id = keep.id
+        result.message = (
+            f"another run created it at the same time (id {keep.id}, kept as the oldest); "
+            f"this run's copy (id {mine}) "
+            + ("was deleted" if mine in copies else "was already deleted by the other run")
+            + also
+        )
+    return list(dict.fromkeys(warnings))
+
+
+def _delete_all(client: KameleoonClient, ids: Sequence[int], workers: int) -> dict[int, KsegError]:
+    """Delete these custom data, a few at a time; the failures by id."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    failures: dict[int, KsegError] = {}
+
+    def one(item_id: int) -> None:
+        try:
+            delete_id(client, item_id)
+        except KsegError as exc:
+            failures[item_id] = exc
+
+    if len(ids) <= 1 or workers <= 1:
+        for item_id in ids:
+            one(item_id)
+    else:
+        with ThreadPoolExecutor(max_workers=min(workers, len(ids))) as pool:
+            list(pool.map(one, ids))
+    return failures
+
+
+def delete_id(client: KameleoonClient, item_id: int) -> None:
+    """Delete one custom data by id (a 404 after a lost answer means it is gone: fine)."""
+    with contextlib.suppress(NotFoundError):
+        client.http.request("DELETE", CUSTOM_DATA_PATH.format(id=item_id))

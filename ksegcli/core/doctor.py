@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from ksegcli.core.session import Session
 
 Status = Literal["pass", "fail", "warn", "skip"]
+DUPLICATES_ID = "customdata.duplicates"
+DUPLICATES_TITLE = "No custom data name used twice"
 
 
 @dataclass
@@ -310,6 +312,7 @@ class _Doctor:
         if self.site is None:
             for id, title in zip(ids, titles, strict=True):
                 self._skip_without_project(id, title)
+            self._skip_without_project(DUPLICATES_ID, DUPLICATES_TITLE)
             return
         site = self.site
         try:
@@ -317,6 +320,7 @@ class _Doctor:
         except KsegError as exc:
             for id, title in zip(ids[:2], titles[:2], strict=True):
                 self.add(id, title, "fail", exc.message, _fix(exc, "Rerun with -v."))
+            self.add(DUPLICATES_ID, DUPLICATES_TITLE, "skip", "needs the list of custom data")
             return
         self.custom_data = items
         for kind, id, title in (("personas", ids[0], titles[0]), ("group", ids[1], titles[1])):
@@ -374,6 +378,30 @@ class _Doctor:
                 "none (optional: `ksegcli customdata create trait NAME`)",
                 traits=[],
             )
+        self.check_duplicates(site, items)
+
+    def check_duplicates(self, site: Site, items: list[CustomData]) -> None:
+        """Two runs that raced, or a copy made by hand: a name held twice is ambiguous."""
+        from ksegcli.core import customdata
+
+        twice = customdata.duplicated_names(items)
+        if not twice:
+            self.add(DUPLICATES_ID, DUPLICATES_TITLE, "pass", "no name is used twice")
+            return
+        listed = "; ".join(
+            f"{name!r}: ids {', '.join(str(i.id) for i in same)}" for name, same in twice.items()
+        )
+        extra = [i.id for same in twice.values() for i in same[1:]]
+        self.add(
+            DUPLICATES_ID,
+            DUPLICATES_TITLE,
+            "fail",
+            f"{len(twice)} name(s) held by more than one custom data on {site.code}: {listed}",
+            "Rerun `ksegcli apply` (or the `customdata create` command) to delete ksegcli's "
+            "extra copies, or delete them by id: `ksegcli customdata delete ID --project "
+            f"{site.code} --yes` (extra ids: {', '.join(str(i) for i in extra)}).",
+            duplicates={name: [i.id for i in same] for name, same in twice.items()},
+        )
 
     # -- 6. identifier -----------------------------------------------------------------------
     def check_identifier(self) -> None:

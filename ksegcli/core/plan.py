@@ -1,7 +1,8 @@
 """Planned actions and their execution, shared by the setup commands and ``apply``.
 
 Planning is pure: desired state + what the API listed → a list of :class:`Action`
-(create / update / unchanged / drifted / delete / install / uninstall / blocked),
+(create / update / unchanged / drifted / delete / duplicate / install / uninstall /
+blocked),
 each with the reason and, for a write, the exact :class:`Request` it needs.
 Execution (:func:`execute`) sends those requests, a bounded number at a time,
 through the one rate-limited client, and turns every outcome into an
@@ -22,15 +23,26 @@ if TYPE_CHECKING:
     from ksegcli.core.kameleoon import KameleoonClient, Site
 
 ActionKind = Literal[
-    "create", "update", "unchanged", "drifted", "delete", "install", "uninstall", "blocked"
+    "create",
+    "update",
+    "unchanged",
+    "drifted",
+    "delete",
+    "duplicate",  # a second copy of ksegcli's own item: deleted, the oldest is kept
+    "install",
+    "uninstall",
+    "blocked",
 ]
 #: Actions that write something.
-WRITES: frozenset[str] = frozenset({"create", "update", "delete", "install", "uninstall"})
+WRITES: frozenset[str] = frozenset(
+    {"create", "update", "delete", "duplicate", "install", "uninstall"}
+)
 #: What each write becomes once done.
 DONE: Mapping[str, str] = {
     "create": "created",
     "update": "updated",
     "delete": "deleted",
+    "duplicate": "deleted",
     "install": "installed",
     "uninstall": "uninstalled",
 }

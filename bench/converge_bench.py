@@ -1,0 +1,174 @@
+"""Benchmark ksegcli's behaviour under concurrency and Ctrl-C, against the fake server.
+
+1. Duplicates: two `apply` runs of one file, started at once from separate config
+   folders and separate cache folders (two CI runners, two machines), against one
+   account. Counts the custom data names held more than once afterwards (goal 0)
+   and the runs' exit codes.
+2. Ctrl-C: one `apply` with many writes against a slow server; SIGINT once the
+   first write is answered. Reports the time from the signal to the exit, the
+   writes the server received after the signal (goal 0) and the exit code.
+
+    python bench/converge_bench.py                   # 3 trials of each
+    python bench/converge_bench.py --projects 20 --trials 5
+
+The checkout this file is in is the one measured (its `ksegcli` is put first on
+PYTHONPATH), so the same script measures main before and after a change.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from ksegcli.testing import FakeConfig, FakeServer  # noqa: E402
+
+SECRET = "bench-secret-value"
+SCALE = 0.01  # the fake's 10 s window lasts 0.1 s
+WRITES = ("POST", "PUT", "PATCH", "DELETE")
+
+
+def account_file(codes: list[str], traits: int) -> str:
+    keys = ", ".join(f'"trait_{n}"' for n in range(traits))
+    lines = ["[defaults]", f"traits = [{keys}]", ""]
+    lines += [f"[projects.{code}]" for code in codes]
+    return "\n".join(lines) + "\n"
+
+
+def base_env(srv: FakeServer, home: Path, name: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KSEG_", "KAMELEOON_"))}
+    env.update(
+        {
+            "PYTHONPATH": str(ROOT),
+            "KSEG_API_URL": srv.url,
+            "KAMELEOON_CLIENT_ID": "cid",
+            "KAMELEOON_CLIENT_SECRET": SECRET,
+            "KSEG_RATE_LIMIT": f"50/{10 * SCALE * 1.05:g}",
+            "KSEG_CONFIG_DIR": str(home / name / "config"),
+            "KSEG_CACHE_DIR": str(home / name / "cache"),
+            "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
+            "CI": "true",
+        }
+    )
+    return env
+
+
+def server(projects: int, latency: float) -> tuple[FakeServer, list[str]]:
+    srv = FakeServer(FakeConfig(time_scale=SCALE, latency=latency)).start()
+    srv.add_account("cid", SECRET)
+    codes = [srv.add_site("cid", name=f"P{n}")["code"] for n in range(projects)]
+    return srv, codes
+
+
+def duplicates_trial(projects: int, traits: int, latency: float) -> dict[str, object]:
+    srv, codes = server(projects, latency)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            home = Path(tmp)
+            path = home / "account.toml"
+            path.write_text(account_file(codes, traits))
+            runs = [
+                subprocess.Popen(
+                    [sys.executable, "-m", "ksegcli", "apply", str(path), "--json"],
+                    env=base_env(srv, home, name),
+                    cwd=home,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+                for name in ("a", "b")
+            ]
+            codes_out = []
+            for run in runs:
+                run.communicate(timeout=600)
+                codes_out.append(run.returncode)
+        names = Counter((c["siteId"], c["name"]) for c in srv.custom_datas())
+        extra = sum(n - 1 for n in names.values() if n > 1)
+        return {
+            "duplicates": extra,
+            "custom_data": sum(names.values()),
+            "wanted": projects * (traits + 2),
+            "exit_codes": codes_out,
+        }
+    finally:
+        srv.stop()
+
+
+def interrupt_trial(projects: int, traits: int, latency: float) -> dict[str, object]:
+    srv, codes = server(projects, latency)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            home = Path(tmp)
+            path = home / "account.toml"
+            path.write_text(account_file(codes, traits))
+            run = subprocess.Popen(
+                [sys.executable, "-m", "ksegcli", "apply", str(path), "--json"],
+                env=base_env(srv, home, "a"),
+                cwd=home,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and not any(
+                r.method == "POST" and r.path == "/custom-datas" and r.status for r in srv.requests
+            ):
+                time.sleep(0.01)
+            sent = time.time()
+            signalled = time.monotonic()
+            os.kill(run.pid, signal.SIGINT)
+            stdout, stderr = run.communicate(timeout=120)
+            seconds = time.monotonic() - signalled
+        # the fake stamps a request when it arrives (before its latency): a write
+        # stamped after the signal was started after it
+        late = [
+            r
+            for r in srv.requests
+            if r.method in WRITES and r.path != "/oauth/token" and r.time > sent + 0.002
+        ]
+        try:
+            doc = json.loads(stdout)
+            interrupted = isinstance(doc, dict) and doc.get("interrupted") is True
+            results = len(doc.get("results", [])) if isinstance(doc, dict) else 0
+        except ValueError:
+            interrupted, results = False, 0
+        return {
+            "seconds_to_exit": round(seconds, 2),
+            "writes_after_signal": len(late),
+            "exit_code": run.returncode,
+            "json_interrupted": interrupted,
+            "json_results": results,
+            "traceback": "Traceback" in stderr,
+        }
+    finally:
+        srv.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--projects", type=int, default=10)
+    parser.add_argument("--traits", type=int, default=2)
+    parser.add_argument("--latency", type=float, default=0.02, help="server delay per request")
+    parser.add_argument("--trials", type=int, default=3)
+    parser.add_argument("--skip-interrupt", action="store_true")
+    args = parser.parse_args()
+    print(f"checkout: {ROOT}")
+    for n in range(args.trials):
+        print("duplicates", n + 1, duplicates_trial(args.projects, args.traits, args.latency))
+    if not args.skip_interrupt:
+        for n in range(args.trials):
+            print("interrupt", n + 1, interrupt_trial(args.projects * 3, args.traits, 0.1))
+
+
+if __name__ == "__main__":
+    main()
