@@ -106,15 +106,65 @@ def test_two_concurrent_applies_from_two_machines_leave_one_of_each(
     outputs = race(proc, tmp_path, srv, "apply", str(path), "--json")
     assert copies(srv) == 0
     assert len(srv.custom_datas()) == 9  # personas, group and one trait on each project
-    # Both listed before either created: one run's copies were deleted, and it says so.
+    # When both listed before either created (the usual case), one run's copies were
+    # deleted, and it says so; an item kept is one that exists.
     results = [r for out in outputs for r in json.loads(out)["results"]]
     raced = [r for r in results if "another run created it at the same time" in r["message"]]
-    assert raced and all(r["status"] == "unchanged" for r in raced)
+    assert all(r["status"] == "unchanged" for r in raced)
     kept = {c["id"] for c in srv.custom_datas()}
     assert all(r["id"] in kept for r in raced)
     # The next run finds nothing to do.
     again = proc("apply", str(path), "--dry-run", "--detailed-exitcode", env=env(srv))
     assert again.exit_code == 0, again.stdout + again.stderr
+
+
+def test_two_runs_that_both_list_before_creating_end_with_one_of_each(
+    srv: FakeServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race made certain: both runs' plans read the empty account before either writes."""
+    import threading
+
+    from ksegcli.core import apply, desired
+    from ksegcli.core.session import Session
+
+    codes = [srv.add_site("cid", name=f"P{n}")["code"] for n in range(2)]
+    path = tmp_path / "account.toml"
+    path.write_text(
+        '[defaults]\ntraits = ["plan"]\n\n' + "".join(f"[projects.{c}]\n" for c in codes)
+    )
+    real = customdata.list_custom_data
+    both_listed = threading.Barrier(2, timeout=20)
+    plan_lists = iter(range(2))
+
+    def list_and_wait(client: Any, site_ids: Any) -> Any:
+        found = real(client, site_ids)
+        if next(plan_lists, None) is not None:  # the two plans' lists, not the later checks
+            both_listed.wait()
+        return found
+
+    monkeypatch.setattr(customdata, "list_custom_data", list_and_wait)
+    runs: list[apply.ApplyRun] = []
+
+    def one_run() -> None:
+        client = Session(env=env(srv)).kameleoon()
+        plan = apply.plan_apply(client, desired.load(path))
+        assert sum(a.action == "create" for a in plan.actions) == 6
+        runs.append(apply.run_apply(client, plan, workers=4))
+
+    threads = [threading.Thread(target=one_run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(runs) == 2
+    assert copies(srv) == 0 and len(srv.custom_datas()) == 6
+    results = [r for run in runs for r in run.results if r.action.resource == "custom-data"]
+    kept = {c["id"] for c in srv.custom_datas()}
+    assert {r.id for r in results} == kept  # each result names the item that stays
+    assert sum(r.status == "created" for r in results) == 6
+    raced = [r for r in results if r.status == "unchanged"]
+    assert len(raced) == 6
+    assert all("another run created it at the same time" in r.message for r in raced)
 
 
 def test_two_concurrent_customdata_creates_leave_one(
