@@ -108,9 +108,9 @@ def test_two_concurrent_applies_from_two_machines_leave_one_of_each(
     assert len(srv.custom_datas()) == 9  # personas, group and one trait on each project
     # When both listed before either created (the usual case), one run's copies were
     # deleted, and it says so; an item kept is one that exists.
-    results = [r for out in outputs for r in json.loads(out)["results"]]
+    results = [r for out in outputs for r in json.loads(out)["items"]]
     raced = [r for r in results if "another run created it at the same time" in r["message"]]
-    assert all(r["status"] == "unchanged" for r in raced)
+    assert all(r["state"] == "unchanged" for r in raced)
     kept = {c["id"] for c in srv.custom_datas()}
     assert all(r["id"] in kept for r in raced)
     # The next run finds nothing to do.
@@ -212,13 +212,13 @@ def test_plan_shows_copies_as_duplicate_and_apply_deletes_them(
 
     plan = cli("apply", str(path), "--dry-run", "--detailed-exitcode", "--json", env=env(srv))
     assert plan.exit_code == 8, plan.stderr
-    dup = [a for a in plan.json()["actions"] if a["action"] == "duplicate"]
+    dup = [a for a in plan.json()["items"] if a.get("action") == "duplicate"]
     assert sorted(a["id"] for a in dup) == sorted(e["id"] for e in extra)
     assert all(a["request"]["method"] == "DELETE" for a in dup)
     human = cli("apply", str(path), "--dry-run", env=env(srv))
     assert "duplicate" in human.stdout and "the oldest is kept" in human.stdout
     pruned = cli("apply", str(path), "--dry-run", "--prune", "--json", env=env(srv))
-    assert sum(a["action"] == "duplicate" for a in pruned.json()["actions"]) == 2
+    assert sum(a.get("action") == "duplicate" for a in pruned.json()["items"]) == 2
 
     done = cli("apply", str(path), env=env(srv))
     assert done.exit_code == 0, done.stderr
@@ -244,7 +244,7 @@ def test_copies_of_a_hand_made_custom_data_are_reported_never_deleted(
 
     plan = cli("apply", str(path), "--dry-run", "--json", env=env(srv))
     assert plan.exit_code == 0, plan.stderr
-    assert not [a for a in plan.json()["actions"] if a["action"] in ("duplicate", "delete")]
+    assert not [a for a in plan.json()["items"] if a.get("action") in ("duplicate", "delete")]
     warnings = plan.json()["warnings"]
     assert any("'Group ID'" in w and "made by hand" in w for w in warnings)
     assert any("'SegmentIO personas'" in w and "made by hand" in w for w in warnings)
