@@ -248,7 +248,7 @@ def test_copies_of_a_hand_made_custom_data_are_reported_never_deleted(
     warnings = plan.json()["warnings"]
     assert any("'Group ID'" in w and "made by hand" in w for w in warnings)
     assert any("'SegmentIO personas'" in w and "made by hand" in w for w in warnings)
-    done = cli("apply", str(path), "--prune", env=env(srv))
+    done = cli("apply", str(path), "--prune", "--yes", env=env(srv))
     assert done.exit_code == 0, done.stderr
     assert "made by hand" in done.stderr
     assert deletes(srv) == []
