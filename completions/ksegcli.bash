@@ -4,7 +4,7 @@ _ksegcli() {
     cur="${COMP_WORDS[COMP_CWORD]}"
     prev="${COMP_WORDS[COMP_CWORD-1]}"
     local -A subs opts vals choices
-    subs["ksegcli"]="apply auth customdata data doctor export goals integration projects reporting sandbox segment sitecode snippet verify"
+    subs["ksegcli"]="apply auth customdata data doctor export goals integration projects reporting sandbox schema segment sitecode snippet verify"
     opts["ksegcli"]="--profile --json --verbose -v --no-input --version --help -h"
     vals["ksegcli"]=" --profile "
     opts["ksegcli apply"]="--dry-run --detailed-exitcode --prune --update --project --workers --schema --yes -y --help -h --profile --json --verbose -v --no-input"
@@ -88,6 +88,8 @@ _ksegcli() {
     vals["ksegcli reporting status"]=" --experiment --personalization --project --profile "
     opts["ksegcli sandbox"]="--port --time-scale --latency --error-rate --seed --print-env --wait --help -h --profile --json --verbose -v --no-input"
     vals["ksegcli sandbox"]=" --port --time-scale --latency --error-rate --seed --wait --profile "
+    opts["ksegcli schema"]="--help -h --profile --json --verbose -v --no-input"
+    vals["ksegcli schema"]=" --profile "
     subs["ksegcli segment"]="destination login sources"
     opts["ksegcli segment"]="--help -h --profile --json --verbose -v --no-input"
     vals["ksegcli segment"]=" --profile "

@@ -50,6 +50,7 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "verify": ("verify", "verify", "command"),
     "export": ("export", "export", "command"),
     "sandbox": ("sandbox", "sandbox", "command"),
+    "schema": ("schema", "schema", "command"),
 }
 
 

@@ -7,7 +7,9 @@ Standards checked for every run (DESIGN.md, "Credentials" and "Output"):
   case prints one by design (``--show``, ``auth token``);
 - no Python traceback and no "Internal error" (a bug report);
 - ``--json``: stdout is exactly one JSON document; an error document has
-  ``error.code``, ``error.message`` and ``error.hint``;
+  ``error.code``, ``error.message`` and ``error.hint``; every document is valid
+  against the command's published JSON Schema (``ksegcli schema COMMAND``; errors
+  against ``ksegcli schema error``);
 - a failing run says why on stderr (human mode);
 - the exit code is a member of :class:`ExitCode` and the one the case expects;
 - the config folder holds no secret, files 0600 in a 0700 folder.
@@ -28,6 +30,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, quote_plus
@@ -164,6 +167,10 @@ LEAVES: dict[str, tuple[Case, ...]] = {
     ),
     "customdata create trait": (
         Case(("customdata", "create", "trait", "plan", "--project", "{scratch}")),
+        Case(
+            ("customdata", "create", "trait", "tier", "--project", "{scratch}", "--dry-run"),
+            modes=VARIANT,
+        ),
     ),
     "customdata create group": (Case(("customdata", "create", "group", "--project", "{scratch}")),),
     "snippet render": (
@@ -185,7 +192,13 @@ LEAVES: dict[str, tuple[Case, ...]] = {
         ),
     ),
     "segment sources list": (Case(("segment", "sources", "list")),),
-    "reporting enable": (Case(("reporting", "enable", "--experiment", "{experiment}")),),
+    "reporting enable": (
+        Case(("reporting", "enable", "--experiment", "{experiment}")),
+        Case(
+            ("reporting", "enable", "--all-active", "--project", MAIN_SITECODE, "--dry-run"),
+            modes=VARIANT,
+        ),
+    ),
     "reporting status": (Case(("reporting", "status", "--project", MAIN_SITECODE)),),
     "data get": (Case(("data", "get", "common")),),
     "data cohorts": (Case(("data", "cohorts", USER)),),
@@ -197,6 +210,7 @@ LEAVES: dict[str, tuple[Case, ...]] = {
         Case(("export",)),
         Case(("export", "--project", MAIN_SITECODE), modes=VARIANT),
     ),
+    "schema": (Case(("schema",)), Case(("schema", "integration", "install"), modes=VARIANT)),
 }
 
 
@@ -379,6 +393,34 @@ def secret_forms(values: dict[str, list[str]]) -> dict[str, set[str]]:
     }
 
 
+@cache
+def output_validator(command: str) -> Any:
+    """The validator of a command's published --json schema (``error``: error documents)."""
+    import jsonschema
+
+    from ksegcli.contract import load_schema
+
+    schema = load_schema(command)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+def schema_problems(leaf: str, doc: Any) -> list[str]:
+    """How a --json document breaks its command's published schema (ksegcli schema LEAF)."""
+    from ksegcli.contract import schema_names
+
+    is_error = isinstance(doc, dict) and "error" in doc
+    name = "error" if is_error else leaf
+    if name not in schema_names():
+        return [f"no published schema for {leaf!r} (add it to ksegcli/schema_gen.py)"]
+    errors = sorted(output_validator(name).iter_errors(doc), key=lambda e: list(e.path))
+    return [
+        f"--json output breaks the {name!r} schema at /{'/'.join(map(str, e.path))}: "
+        f"{e.message[:200]}"
+        for e in errors[:3]
+    ]
+
+
 def check_run(run: Run, secrets: dict[str, set[str]]) -> list[str]:
     """Every way this run breaks the standards, in words."""
     problems: list[str] = []
@@ -414,6 +456,8 @@ def check_run(run: Run, secrets: dict[str, set[str]]) -> list[str]:
         except ValueError as exc:
             problem(f"stdout is not exactly one JSON document ({exc}): {res.stdout[:200]!r}")
         else:
+            for text in schema_problems(run.leaf, doc):
+                problem(text)
             if isinstance(doc, dict) and "error" in doc:
                 error = doc["error"]
                 if not (
