@@ -149,7 +149,9 @@ def create_destination(
     identify, group (Segment's presets) and screen. Differences are fixed with --update.
     """
     from ksegcli.contract import envelope
-    from ksegcli.core.segment import destination_api_key, ensure_destination, verify_sitecode
+    from ksegcli.core.apikey import destination_api_key
+    from ksegcli.core.segment import ensure_destination
+    from ksegcli.core.sitecode import verify_sitecode
     from ksegcli.errors import ExitCode
 
     state = get_state(ctx)
@@ -195,7 +197,7 @@ def destination_status(
     api_key_stdin: bool = API_KEY_STDIN_OPTION,
 ) -> None:
     """What exists on the source, what is missing or different (exit 9 unless all is right)."""
-    from ksegcli.core.segment import destination_api_key
+    from ksegcli.core.apikey import destination_api_key
     from ksegcli.core.segment import destination_status as status
     from ksegcli.errors import ExitCode, NotLoggedInError
 

@@ -11,8 +11,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from typing import TYPE_CHECKING
 
 from ksegcli.errors import ApiError, BadInputError
+
+if TYPE_CHECKING:
+    from ksegcli.core import credentials
+    from ksegcli.core.session import Session
 
 
 def derive_api_key(client_id: str, client_secret: str) -> str:
@@ -53,3 +58,27 @@ def check_api_key(key: str, client_id: str, client_secret: str | None = None) ->
         )
     if client_secret is not None and key_secret != client_secret:
         raise ApiError("The API key served does not hold this client secret.")
+
+
+def destination_api_key(session: Session, flag_value: str | None = None) -> credentials.Credential:
+    """The key the destination should hold: flag → KAMELEOON_API_KEY → keyring, else derived
+    from the client id and secret (the key is their base64 JSON, API_NOTES §2)."""
+    from ksegcli.core import config, credentials
+    from ksegcli.core.redact import register_secret
+    from ksegcli.errors import NotLoggedInError
+
+    creds = session.credentials
+    found = creds.lookup(credentials.API_KEY, flag_value)
+    if found is not None:
+        return found
+    cid = creds.lookup(credentials.CLIENT_ID)
+    secret = creds.lookup(credentials.CLIENT_SECRET)
+    if cid is None or secret is None:
+        raise NotLoggedInError(
+            "No Kameleoon API key for the Segment destination.",
+            hint=f"Run `ksegcli auth getapikey` (keeps it in the keyring), set {config.ENV_API_KEY}, "
+            "or give the client id and secret (`ksegcli auth login`) to derive it.",
+        )
+    key = derive_api_key(cid.value, secret.value)
+    register_secret(key)
+    return credentials.Credential(credentials.API_KEY, key, "derived")

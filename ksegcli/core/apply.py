@@ -342,7 +342,7 @@ def check_segment_credentials(session: Session, desired: Desired) -> str | None:
     if not any(p.segment is not None and p.segment.source_id for p in desired.projects):
         return None
     from ksegcli.core import credentials
-    from ksegcli.core.segment import destination_api_key
+    from ksegcli.core.apikey import destination_api_key
 
     session.credentials.require(credentials.SEGMENT_TOKEN)
     return destination_api_key(session).value

@@ -264,7 +264,7 @@ def _destinations(session: Session, region: str | None, notes: list[str]) -> dic
     client = segment.segment_client(session, region=region)
     out: dict[str, list[str]] = {}
     for dest in client.list_destinations():
-        if not segment._is_kameleoon(dest):
+        if not segment.is_kameleoon(dest):
             continue
         settings = dest.get("settings") if isinstance(dest.get("settings"), dict) else {}
         code = settings.get("sitecode") if isinstance(settings, dict) else None

@@ -1,0 +1,31 @@
+"""The Kameleoon project behind a sitecode, checked before anything is written with it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ksegcli.core import credentials
+from ksegcli.errors import NotFoundError
+
+if TYPE_CHECKING:
+    from ksegcli.core.kameleoon import Site
+    from ksegcli.core.session import Session
+
+
+def verify_sitecode(session: Session, sitecode: str) -> Site | None:
+    """The Kameleoon project with this sitecode, when client credentials are at hand (no
+    prompt); None when they are not. Segment only checks a sitecode's length, so a typo
+    would send every event nowhere: refuse it before writing."""
+    cid = session.credentials.lookup(credentials.CLIENT_ID)
+    secret = session.credentials.lookup(credentials.CLIENT_SECRET)
+    if cid is None or secret is None:
+        return None
+    sites = session.kameleoon().list_sites()
+    site = next((s for s in sites if s.code == sitecode), None)
+    if site is None:
+        raise NotFoundError(
+            f"No Kameleoon project has the sitecode {sitecode} (these credentials reach "
+            f"{len(sites)}).",
+            hint="Run `ksegcli projects list` to see the sitecodes.",
+        )
+    return site
