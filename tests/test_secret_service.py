@@ -35,6 +35,7 @@ run() {{ name=$1; shift; "{python}" -m ksegcli "$@" >"{out}/$name.out" 2>"{out}/
 "{python}" -c 'import keyring; print(type(keyring.get_keyring()).__module__)' >"{out}/backend.out"
 KAMELEOON_CLIENT_ID=cid-real KAMELEOON_CLIENT_SECRET={secret} run store auth getapikey --offline
 run status auth status --json
+"{python}" -X importtime -m ksegcli auth status >/dev/null 2>"{out}/imports.err"
 run logout auth logout --json
 run status2 auth status --json
 """
@@ -74,6 +75,11 @@ def test_store_read_delete_through_real_secret_service(tmp_path: Path) -> None:
     rows = {r["name"]: r for r in json.loads(stdout)["credentials"]}
     assert rows["api_key"]["present"] and rows["api_key"]["source"] == "keyring"
     assert "SecretService" in json.loads(stdout)["keyring"]
+    # Chosen directly: keyring's survey of every backend (macOS, KWallet, plugins) is skipped.
+    imports = (out / "imports.err").read_text()
+    assert "keyring.backends.SecretService" in imports
+    for survey_only in ("keyring.backends.macOS", "keyring.backends.kwallet"):
+        assert survey_only not in imports, survey_only
     rc, stdout, _ = read("logout")
     assert rc == 0 and "api_key" in json.loads(stdout)["removed"]
     rc, stdout, _ = read("status2")

@@ -30,18 +30,27 @@ runpy.run_module("ksegcli", run_name="__main__", alter_sys=True)
 """
 
 
-def imported(proc: ProcRunner, *args: str, env: dict[str, str] | None = None) -> set[str]:
-    """The modules ``python -m ksegcli ARGS`` has loaded when it exits (off a terminal)."""
+def probe(
+    proc: ProcRunner, *args: str, env: dict[str, str] | None = None, without: tuple[str, ...] = ()
+) -> tuple[set[str], subprocess.CompletedProcess[str]]:
+    """The modules ``python -m ksegcli ARGS`` has loaded when it exits (off a terminal),
+    and the run; ``without`` names env vars it must not see."""
     listing = Path(proc.env["KSEG_CONFIG_DIR"]).parent / "modules.txt"
+    full = {k: v for k, v in {**proc.env, **(env or {})}.items() if k not in without}
     result = subprocess.run(
         [sys.executable, "-c", _PROBE, str(listing), *args],
-        env={**proc.env, **(env or {})},
+        env=full,
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert "Traceback" not in result.stderr, result.stderr
-    return set(listing.read_text().split())
+    return set(listing.read_text().split()), result
+
+
+def imported(proc: ProcRunner, *args: str, env: dict[str, str] | None = None) -> set[str]:
+    """The modules ``python -m ksegcli ARGS`` has loaded when it exits (off a terminal)."""
+    return probe(proc, *args, env=env)[0]
 
 
 def loaded(modules: set[str], *packages: str) -> set[str]:
@@ -78,6 +87,35 @@ def test_offline_api_key_with_env_credentials_needs_no_network_code(proc: ProcRu
         "--no-store",
         env={"KAMELEOON_CLIENT_ID": "cid", "KAMELEOON_CLIENT_SECRET": "s3cret-value"},
     )
+    assert command_modules(modules) == {"auth"}
+    assert not loaded(modules, *HEAVY)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the D-Bus rule is Linux's")
+def test_offline_api_key_on_a_machine_without_a_keyring_never_imports_keyring(
+    proc: ProcRunner, tmp_path: Path
+) -> None:
+    """As on CI: env credentials, no D-Bus session, no keyring configured. The key is
+    not kept (said once, with why), and keyring is never imported to find that out."""
+    (tmp_path / "runtime").mkdir()
+    modules, result = probe(
+        proc,
+        "auth",
+        "getapikey",
+        "--offline",
+        env={
+            "KAMELEOON_CLIENT_ID": "cid",
+            "KAMELEOON_CLIENT_SECRET": "s3cret-value",
+            "XDG_CONFIG_HOME": str(tmp_path / "xdg"),
+            "XDG_RUNTIME_DIR": str(tmp_path / "runtime"),
+        },
+        without=("PYTHON_KEYRING_BACKEND", "DBUS_SESSION_BUS_ADDRESS", "DISPLAY"),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() and "s3cret-value" not in result.stdout + result.stderr
+    assert result.stderr.count("The OS keyring is not usable") == 1, result.stderr
+    assert "DBUS_SESSION_BUS_ADDRESS" in result.stderr
+    assert "The API key was not kept" in result.stderr
     assert command_modules(modules) == {"auth"}
     assert not loaded(modules, *HEAVY)
 
