@@ -286,15 +286,19 @@ def _plain_help_wanted() -> bool:
         return True
 
 
-def _plain_help(command: click.Command) -> None:
-    """Draw ``command``'s help with ksegcli.help (imported only if help is asked for)."""
+def _help_renderer(plain: bool) -> Callable[[click.Command], None]:
+    """A hook that draws a command's help with ksegcli.help (imported only if help is
+    asked for): plain text, or Typer's Rich panels plus global options and examples."""
 
-    def draw(ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        from ksegcli.help import format_help
+    def hook(command: click.Command) -> None:
+        def draw(ctx: click.Context, formatter: click.HelpFormatter) -> None:
+            from ksegcli import help as rendering
 
-        format_help(command, ctx, formatter)
+            (rendering.format_help if plain else rendering.rich_help)(command, ctx, formatter)
 
-    command.format_help = draw  # type: ignore[method-assign]
+        command.format_help = draw  # type: ignore[method-assign]
+
+    return hook
 
 
 def _each_built(command: click.Command) -> Iterator[click.Command]:
@@ -343,8 +347,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     hooks: list[Callable[[click.Command], None]] = []
     if json_mode:
         hooks.append(_no_help_for_missing_args)
-    if _plain_help_wanted():
-        hooks.append(_plain_help)
+    hooks.append(_help_renderer(plain=_plain_help_wanted()))
     _adjust(command, hooks)
     try:
         result = command.main(args=args, prog_name="ksegcli", standalone_mode=False, obj=state)

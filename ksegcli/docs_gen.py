@@ -50,24 +50,36 @@ def plain_help() -> Iterator[None]:
                 os.environ[name] = old
 
 
-def command_paths() -> list[tuple[str, ...]]:
-    """Every command and group, in tree order (as each group's help lists them)."""
+def commands() -> list[tuple[tuple[str, ...], object]]:
+    """Every command and group with its path, in tree order (as each group's help lists them)."""
     import typer
     from typer.core import TyperGroup
 
     from ksegcli.cli import app
 
-    paths: list[tuple[str, ...]] = []
+    found: list[tuple[tuple[str, ...], object]] = []
 
     def walk(command: object, path: tuple[str, ...]) -> None:
-        paths.append(path)
+        found.append((path, command))
         if isinstance(command, TyperGroup):
             for name, sub in command.commands.items():
                 if not sub.hidden:
                     walk(sub, (*path, name))
 
     walk(typer.main.get_command(app), ())
-    return paths
+    return found
+
+
+def command_paths() -> list[tuple[str, ...]]:
+    """Every command and group, in tree order (as each group's help lists them)."""
+    return [path for path, _ in commands()]
+
+
+def leaf_paths() -> list[tuple[str, ...]]:
+    """The commands that run (not groups), in tree order."""
+    from typer.core import TyperGroup
+
+    return [path for path, command in commands() if not isinstance(command, TyperGroup)]
 
 
 def help_text(path: tuple[str, ...]) -> str:

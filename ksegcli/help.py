@@ -1,14 +1,21 @@
-"""Help as plain text, for when it is not read on a terminal (piped, redirected, docs).
+"""Help, drawn the same way on a terminal (Rich) and off it (plain text).
 
 Typer draws help with Rich: panels, colour, Markdown support. Off a terminal none of
 that shows, and loading it costs more than the rest of the run, so there the help is
-drawn here instead, from the same Click objects and the same words: usage, the
-description (first paragraph joined, later lines kept as written), then Arguments,
-Options and Commands in two columns. Help strings are written for Rich markup, so
-its tags are dropped and ``\\[`` unescaped, as Rich would.
+drawn here instead (:func:`format_help`), from the same Click objects and the same
+words: usage, the description, then Arguments, Options, Global options, Commands
+and Examples. Help strings are written for Rich markup, so its tags are dropped and
+``\\[`` unescaped, as Rich would. On a terminal :func:`rich_help` lets Typer draw
+its panels and adds the same Global options and Examples.
 
-ksegcli.cli decides when (off a terminal) and hooks :func:`format_help` in; this
-module is imported only when help is drawn.
+Both renderers share what is not Typer's: the description is reflowed (a
+docstring's line breaks inside a paragraph are the source's, not the reader's, so
+a paragraph is wrapped to the terminal as one; indented lines stay as written),
+the global options are read from the root callback's own parameters, and each
+leaf's examples come from :mod:`ksegcli.help_examples`.
+
+ksegcli.cli hooks these in (:func:`format_help` off a terminal); this module is
+imported only when help is drawn.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ import textwrap
 from typing import Any
 
 from typer import _click as click
-from typer.core import TyperArgument, TyperGroup
+from typer.core import TyperArgument, TyperGroup, TyperOption
 
 # Rich's own markup tag pattern (rich.markup.RE_TAGS): [bold], [/], [link=...], \[escaped].
 _TAGS = re.compile(r"(\\*)\[([a-z#/@][^[]*?)]")
@@ -59,13 +66,32 @@ def _wrap(text: str, width: int, indent: str = "") -> list[str]:
     return lines
 
 
+def reflow(help_text: str) -> str:
+    """``help_text`` with each prose paragraph on one line, for the renderer to wrap.
+
+    Lines that start with blanks (code, the lines of a file), list items ("- ") and
+    paragraphs marked ``\\b`` are kept as written; anything after ``\\f`` is dropped.
+    """
+    paragraphs: list[str] = []
+    for paragraph in inspect.cleandoc(help_text).partition("\f")[0].split("\n\n"):
+        if paragraph.startswith("\b"):
+            paragraphs.append(paragraph)
+            continue
+        lines: list[str] = []
+        for line in paragraph.split("\n"):
+            verbatim = line[:1].isspace() or line.startswith(("- ", "* "))
+            if verbatim or not lines or lines[-1][:1].isspace():
+                lines.append(line.rstrip())
+            else:
+                lines[-1] = f"{lines[-1].rstrip()} {line.strip()}"
+        paragraphs.append("\n".join(lines))
+    return "\n\n".join(paragraphs).strip("\n")
+
+
 def _description(help_text: str) -> str:
-    """First paragraph joined into one line, the rest as written (as Typer's Rich help)."""
-    text = inspect.cleandoc(help_text).partition("\f")[0]
-    first, _, rest = text.partition("\n\n")
-    if not first.startswith("\b"):
-        first = first.replace("\n", " ")
-    return strip_markup(first.strip() + (f"\n\n{rest}" if rest else ""))
+    """The help reflowed, ``\\b`` markers dropped, markup stripped."""
+    paragraphs = [p.removeprefix("\b\n") for p in reflow(help_text).split("\n\n")]
+    return strip_markup("\n\n".join(paragraphs).strip())
 
 
 def _param_help(param: Any, ctx: click.Context) -> tuple[str, str] | None:
@@ -103,6 +129,56 @@ def _table(rows: list[tuple[str, str]], width: int) -> list[str]:
     return lines
 
 
+def global_options(ctx: click.Context) -> tuple[click.Context, list[TyperOption]]:
+    """The root callback's options (accepted after any command too), with the root's
+    context to describe them in; none for the root itself, whose Options they are."""
+    root = ctx.find_root()
+    if root is ctx:
+        return root, []
+    params = [
+        p
+        for p in root.command.params
+        if isinstance(p, TyperOption) and not getattr(p, "hidden", False)
+    ]
+    return root, params
+
+
+def examples(ctx: click.Context) -> list[str]:
+    """The command's examples, lines as written ("# ..." lines say what the next does)."""
+    from ksegcli.help_examples import EXAMPLES
+
+    path = ctx.command_path.split(" ", 1)[1] if " " in ctx.command_path else ""
+    return example_lines(EXAMPLES.get(path, ""))
+
+
+def example_lines(block: str) -> list[str]:
+    return [line.strip() for line in inspect.cleandoc(block).splitlines() if line.strip()]
+
+
+# A shell word: unquoted characters and quoted strings, which may hold blanks.
+_SHELL_WORD = re.compile(r"""(?:[^\s"']|"[^"]*"|'[^']*')+""")
+
+
+def _example(line: str, width: int) -> list[str]:
+    """An example line, indented; too long, a command is continued with `` \\`` (it
+    still pastes into a shell) and a comment on further ``#`` lines."""
+    if len(line) + _INDENT <= width:
+        return [" " * _INDENT + line]
+    if line.startswith("#"):
+        return _wrap(line.removeprefix("#").strip(), width, " " * _INDENT + "# ")
+    rows: list[str] = []
+    current = ""
+    for word in _SHELL_WORD.findall(line):
+        lead = " " * (_INDENT + (4 if rows else 0))
+        if current and len(lead) + len(current) + 1 + len(word) + 2 > width:
+            rows.append(f"{lead}{current} \\")
+            current = word
+        else:
+            current = f"{current} {word}" if current else word
+    rows.append(" " * (_INDENT + (4 if rows else 0)) + current)
+    return rows
+
+
 def format_help(command: click.Command, ctx: click.Context, formatter: click.HelpFormatter) -> None:
     width = _width()
     out: list[str] = [command.get_usage(ctx).rstrip(), ""]
@@ -118,7 +194,10 @@ def format_help(command: click.Command, ctx: click.Context, formatter: click.Hel
         if row is None:
             continue
         (arguments if isinstance(param, TyperArgument) else options).append(row)
-    for title, rows in (("Arguments", arguments), ("Options", options)):
+    root_ctx, root_params = global_options(ctx)
+    global_rows = [row for p in root_params if (row := _param_help(p, root_ctx)) is not None]
+    sections = (("Arguments", arguments), ("Options", options), ("Global options", global_rows))
+    for title, rows in sections:
         if rows:
             out += [f"{title}:", *_table(rows, width), ""]
     if isinstance(command, TyperGroup):
@@ -131,6 +210,51 @@ def format_help(command: click.Command, ctx: click.Context, formatter: click.Hel
             commands.append((name, strip_markup(summary.replace("\n", " ").strip())))
         if commands:
             out += ["Commands:", *_table(commands, width), ""]
+    lines = examples(ctx)
+    if lines:
+        out += ["Examples:", *(wrapped for ln in lines for wrapped in _example(ln, width)), ""]
     if command.epilog:
         out.extend(_wrap(strip_markup(inspect.cleandoc(command.epilog)), width, "  "))
     formatter.write("\n".join(out).rstrip() + "\n")
+
+
+def rich_help(command: click.Command, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+    """Typer's Rich help, with the description reflowed, then the global options and
+    the examples in panels of the same style."""
+    from rich.panel import Panel
+    from rich.text import Text
+    from typer import rich_utils
+
+    mode = getattr(command, "rich_markup_mode", None)
+    if mode is None:  # no Rich: Click's own help
+        click.Command.format_help(command, ctx, formatter)
+        return
+    saved = command.help
+    command.help = reflow(saved) if saved else saved
+    try:
+        rich_utils.rich_format_help(obj=command, ctx=ctx, markup_mode=mode)
+    finally:
+        command.help = saved
+    console = rich_utils._get_rich_console()
+    root_ctx, root_params = global_options(ctx)
+    if root_params:
+        rich_utils._print_options_panel(
+            name="Global options",
+            params=root_params,
+            ctx=root_ctx,
+            markup_mode=mode,
+            console=console,
+        )
+    lines = examples(ctx)
+    if lines:
+        text = Text()
+        for i, line in enumerate(lines):
+            text.append(("\n" if i else "") + line, style="dim" if line.startswith("#") else "")
+        console.print(
+            Panel(
+                text,
+                border_style=rich_utils.STYLE_OPTIONS_PANEL_BORDER,
+                title="Examples",
+                title_align=rich_utils.ALIGN_OPTIONS_PANEL,
+            )
+        )

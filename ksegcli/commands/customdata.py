@@ -140,7 +140,11 @@ def create_trait(
         None, "--name", help="Name of the custom data (default: NAME)."
     ),
     fmt: str = typer.Option(
-        "string", "--format", metavar="string|number|boolean", help="Custom data format."
+        "string",
+        "--format",
+        metavar="string|number|boolean",
+        # Rich hides a type column that contains "bool": say the values in the text too.
+        help="Custom data format: string, number or boolean.",
     ),
     user_id: str = USER_ID_OPTION,
     update: bool = UPDATE_OPTION,

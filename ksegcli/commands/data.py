@@ -19,7 +19,8 @@ SITECODE_OPTION = typer.Option(
 REGION_OPTION = typer.Option(
     None,
     "--region",
-    help="Regional Data API host: eu, na, eu-eu, na-eu (default: data.kameleoon.io).",
+    metavar="eu|na|eu-eu|na-eu",
+    help="Regional Data API host (default: data.kameleoon.io).",
 )
 
 

@@ -28,9 +28,14 @@ def doctor(
     user: str | None = typer.Option(
         None, "--user", help="Also look up this user's remote data (cohorts, traits)."
     ),
-    region: str | None = typer.Option(None, "--region", help="Segment region: us or eu."),
+    region: str | None = typer.Option(
+        None, "--region", metavar="us|eu", help="Segment region (default: the profile's, else us)."
+    ),
     data_region: str | None = typer.Option(
-        None, "--data-region", help="Data API region: eu, na, eu-eu, na-eu."
+        None,
+        "--data-region",
+        metavar="eu|na|eu-eu|na-eu",
+        help="Regional Data API host (default: data.kameleoon.io).",
     ),
     token_stdin: bool = typer.Option(
         False, "--token-stdin", help="Read the Segment Public API token from standard input."

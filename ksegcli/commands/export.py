@@ -21,7 +21,7 @@ def export(
         help="Only this project (repeatable; written even with nothing of the integration).",
     ),
     region: str | None = typer.Option(
-        None, "--region", help="Segment region of the destinations: us or eu."
+        None, "--region", metavar="us|eu", help="Segment region of the destinations."
     ),
     force: bool = typer.Option(False, "--force", help="Overwrite FILE if it exists."),
 ) -> None:

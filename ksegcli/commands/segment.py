@@ -26,6 +26,7 @@ SOURCE_OPTION = typer.Option(..., "--source", help="Segment source id (`segment 
 REGION_OPTION = typer.Option(
     None,
     "--region",
+    metavar="us|eu",
     help="Segment workspace region: us or eu (default: profile segment_region, else us).",
 )
 TOKEN_STDIN_OPTION = typer.Option(

@@ -59,7 +59,9 @@ def render(
         help="The trait's name, as Segment sends it (trait only).",
         show_default=False,
     ),
-    user_id: str = typer.Option("visitor-code", "--user-id", help=USER_ID_HELP),
+    user_id: str = typer.Option(
+        "visitor-code", "--user-id", metavar="visitor-code|segment", help=USER_ID_HELP
+    ),
     sitecode: str | None = typer.Option(
         None,
         "--sitecode",
@@ -67,10 +69,16 @@ def render(
         "profile's).",
         show_default=False,
     ),
-    host: str = typer.Option("legacy", "--host", help=HOST_HELP),
+    host: str = typer.Option(
+        "legacy",
+        "--host",
+        metavar="legacy|data|eu-data|na-data|eu-data-eu|na-data-eu",
+        help=HOST_HELP,
+    ),
     sdk: str | None = typer.Option(
         None,
         "--sdk",
+        metavar="python|go|js",
         help=SDK_HELP,
         show_default=False,
     ),

@@ -22,7 +22,7 @@ def verify(
         ..., "--source", metavar="SOURCE_ID", help="The Segment source to send the probe through."
     ),
     region: str | None = typer.Option(
-        None, "--region", help="Segment region: us or eu (default: the profile's, else us)."
+        None, "--region", metavar="us|eu", help="Segment region (default: the profile's, else us)."
     ),
     sitecode: str | None = typer.Option(
         None,
@@ -30,7 +30,10 @@ def verify(
         help="The sitecode whose remote data to read (default: the destination's).",
     ),
     data_region: str | None = typer.Option(
-        None, "--data-region", help="Data API region: eu, na, eu-eu, na-eu."
+        None,
+        "--data-region",
+        metavar="eu|na|eu-eu|na-eu",
+        help="Regional Data API host (default: data.kameleoon.io).",
     ),
     write_key_stdin: bool = typer.Option(
         False,
