@@ -26,21 +26,7 @@ from ksegcli.core.segment.client import (
     SegmentClient,
     segment_client,
 )
-from ksegcli.core.segment.destination import (
-    DESTINATION_NAME,
-    SETTING_API_KEY,
-    SETTING_SITECODE,
-    Change,
-    DestinationResult,
-    DestinationState,
-    MappingState,
-    MappingStatus,
-    destination_status,
-    ensure_destination,
-    find_destinations,
-    is_kameleoon,
-    settings_differences,
-)
+from ksegcli.core.segment.destination import destination_status, ensure_destination
 from ksegcli.core.segment.login import SegmentLogin, segment_login
 from ksegcli.core.segment.mappings import (
     REQUIRED_MAPPINGS,
@@ -49,6 +35,14 @@ from ksegcli.core.segment.mappings import (
     normalize_trigger,
     plan_mappings,
 )
+from ksegcli.core.segment.plan import (
+    DESTINATION_NAME,
+    SETTING_API_KEY,
+    SETTING_SITECODE,
+    find_destinations,
+    is_kameleoon,
+    settings_differences,
+)
 from ksegcli.core.segment.regions import (
     DEFAULT_REGION,
     PROFILE_REGION_KEY,
@@ -56,6 +50,13 @@ from ksegcli.core.segment.regions import (
     normalize_region,
     resolve_region,
     segment_base_url,
+)
+from ksegcli.core.segment.result import (
+    Change,
+    DestinationResult,
+    DestinationState,
+    MappingState,
+    MappingStatus,
 )
 
 __all__ = [

@@ -9,10 +9,9 @@ Facts are from API_NOTES §4 (C).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from ksegcli.core import config
 from ksegcli.core.segment.client import (
@@ -25,182 +24,21 @@ from ksegcli.core.segment.client import (
     segment_client,
 )
 from ksegcli.core.segment.mappings import PlannedMapping, normalize_trigger, plan_mappings
+from ksegcli.core.segment.plan import (
+    DESTINATION_NAME,
+    SETTING_API_KEY,
+    SETTING_SITECODE,
+    _compare_mappings,
+    _masked,
+    find_destinations,
+    settings_differences,
+)
 from ksegcli.core.segment.regions import resolve_region
+from ksegcli.core.segment.result import Change, DestinationResult, MappingStatus
 from ksegcli.errors import ApiError, NetworkError
 
 if TYPE_CHECKING:
     from ksegcli.core.session import Session
-
-DESTINATION_NAME = "Kameleoon (Actions)"  # our default display name for a new destination
-SETTING_API_KEY = "apiKey"
-SETTING_SITECODE = "sitecode"
-
-
-MappingState = Literal["ok", "missing", "different", "created", "updated", "planned"]
-
-
-@dataclass
-class MappingStatus:
-    key: str
-    name: str
-    trigger: str
-    action_slug: str
-    state: MappingState
-    subscription_id: str | None = None
-    differences: list[str] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "mapping": self.key,
-            "name": self.name,
-            "trigger": self.trigger,
-            "action": self.action_slug,
-            "state": self.state,
-            "subscription_id": self.subscription_id,
-            "differences": self.differences,
-        }
-
-
-@dataclass(frozen=True)
-class Change:
-    """One write: planned (dry run or waiting for --update) or done."""
-
-    method: str
-    path: str
-    what: str
-    body: dict[str, Any]
-
-    def to_json(self) -> dict[str, Any]:
-        return {"method": self.method, "path": self.path, "what": self.what, "body": self.body}
-
-
-DestinationState = Literal["missing", "in_sync", "different", "created", "updated", "planned"]
-
-
-@dataclass
-class DestinationResult:
-    source_id: str
-    region: str
-    sitecode: str
-    state: DestinationState
-    destination_id: str | None = None
-    destination_name: str | None = None
-    enabled: bool | None = None
-    differences: list[str] = field(default_factory=list)
-    mappings: list[MappingStatus] = field(default_factory=list)
-    applied: list[Change] = field(default_factory=list)
-    pending: list[Change] = field(default_factory=list)
-    duplicates: list[str] = field(default_factory=list)
-    dry_run: bool = False
-    api_key_compared: bool = False  # False when no key was given or Segment masks it
-
-    @property
-    def in_sync(self) -> bool:
-        """Everything as wanted now (after any writes this run made)."""
-        return (
-            self.state in ("in_sync", "created", "updated")
-            and not self.differences
-            and all(m.state in ("ok", "created", "updated") for m in self.mappings)
-        )
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.applied)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "source_id": self.source_id,
-            "region": self.region,
-            "sitecode": self.sitecode,
-            "state": self.state,
-            "in_sync": self.in_sync,
-            "destination_id": self.destination_id,
-            "destination_name": self.destination_name,
-            "enabled": self.enabled,
-            "differences": self.differences,
-            "mappings": [m.to_json() for m in self.mappings],
-            "changes": [c.to_json() for c in self.applied],
-            "pending": [c.to_json() for c in self.pending],
-            "duplicates": self.duplicates,
-            "dry_run": self.dry_run,
-            "api_key_compared": self.api_key_compared,
-        }
-
-
-def _masked(value: object) -> bool:
-    """Segment may answer secret settings masked; such a value cannot be compared."""
-    return isinstance(value, str) and bool(value) and set(value) <= set("*•x.")
-
-
-def is_kameleoon(destination: Mapping[str, Any]) -> bool:
-    meta = destination.get("metadata")
-    meta_id = meta.get("id") if isinstance(meta, dict) else destination.get("metadataId")
-    return meta_id == KAMELEOON_METADATA_ID
-
-
-def find_destinations(client: SegmentClient, source_id: str) -> list[dict[str, Any]]:
-    """Kameleoon (Actions) destinations connected to the source."""
-    return [
-        d for d in client.list_destinations() if is_kameleoon(d) and d.get("sourceId") == source_id
-    ]
-
-
-def settings_differences(
-    destination: Mapping[str, Any], *, api_key: str | None, sitecode: str
-) -> list[str]:
-    """What differs from the wanted settings, in words (the key itself never appears)."""
-    diffs: list[str] = []
-    settings = destination.get("settings")
-    settings = settings if isinstance(settings, dict) else {}
-    current_code = settings.get(SETTING_SITECODE)
-    if current_code != sitecode:
-        diffs.append(f"sitecode is {current_code or 'not set'!s}, expected {sitecode}")
-    current_key = settings.get(SETTING_API_KEY)
-    if api_key is not None and not _masked(current_key) and current_key != api_key:
-        diffs.append(
-            "apiKey is not set" if not current_key else "apiKey differs from the expected key"
-        )
-    if destination.get("enabled") is not True:
-        diffs.append("destination is disabled")
-    return diffs
-
-
-def _compare_mappings(
-    planned: list[PlannedMapping], subscriptions: list[dict[str, Any]]
-) -> list[tuple[PlannedMapping, MappingStatus, dict[str, Any] | None]]:
-    rows: list[tuple[PlannedMapping, MappingStatus, dict[str, Any] | None]] = []
-    for plan in planned:
-        wanted = normalize_trigger(plan.spec.trigger)
-        same_trigger = [
-            s for s in subscriptions if normalize_trigger(str(s.get("trigger") or "")) == wanted
-        ]
-        exact = next(
-            (s for s in same_trigger if s.get("actionId") == plan.action_id and s.get("enabled")),
-            None,
-        )
-        status = MappingStatus(
-            plan.spec.key, plan.spec.name, plan.spec.trigger, plan.action_slug, "ok"
-        )
-        if exact is not None:
-            status.subscription_id = str(exact.get("id") or "") or None
-            rows.append((plan, status, exact))
-            continue
-        if not same_trigger:
-            status.state = "missing"
-            rows.append((plan, status, None))
-            continue
-        current = same_trigger[0]
-        status.state = "different"
-        status.subscription_id = str(current.get("id") or "") or None
-        if current.get("actionId") != plan.action_id:
-            status.differences.append(
-                f"uses action {current.get('actionSlug') or current.get('actionId')}, "
-                f"expected {plan.action_slug}"
-            )
-        if not current.get("enabled"):
-            status.differences.append("disabled")
-        rows.append((plan, status, current))
-    return rows
 
 
 def _create_checked(
