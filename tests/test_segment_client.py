@@ -414,3 +414,94 @@ def test_malformed_api_key_refused_before_any_request() -> None:
     with respx.mock() as router, pytest.raises(BadInputError):
         ensure(api_key="not-a-key")
     assert not router.calls
+
+
+# -- the plan: status is the plan, a dry run renders it, ensure executes it -------------------
+
+
+def _catalog_mappings() -> list[segment.PlannedMapping]:
+    return segment.plan_mappings(CATALOG["data"]["destinationMetadata"])
+
+
+def test_the_plan_of_a_new_destination_is_pure_and_ordered() -> None:
+    from ksegcli.core.segment.plan import DestinationRead, plan_destination
+
+    read = DestinationRead(_catalog_mappings(), destinations=[], subscriptions=[])
+    plan = plan_destination(read, source_id=SOURCE, region="us", sitecode=SITECODE, api_key=KEY)
+    assert [w.kind for w in plan.writes] == ["create-destination"] + ["create-mapping"] * 5
+    assert not any(w.fix for w in plan.writes)
+    create = plan.writes[0].change
+    assert (create.method, create.path) == ("POST", "/destinations")
+    assert create.body["settings"] == {"sitecode": SITECODE, "apiKey": KEY}
+    assert {w.change.path for w in plan.writes[1:]} == {"/destinations/<new>/subscriptions"}
+    status, dry = plan.report(), plan.report(dry_run=True)
+    assert (status.state, dry.state) == ("missing", "planned")
+    assert {m.state for m in status.mappings} == {"missing"}
+    assert {m.state for m in dry.mappings} == {"planned"}
+    assert status.pending == dry.pending == [w.change for w in plan.writes]
+    assert not status.dry_run and dry.dry_run
+    # Without a key a status plans nothing secret.
+    keyless = plan_destination(read, source_id=SOURCE, region="us", sitecode=SITECODE, api_key=None)
+    assert keyless.writes[0].change.body["settings"] == {"sitecode": SITECODE}
+
+
+def test_the_plan_of_a_drifted_destination_fixes_only_what_differs() -> None:
+    from ksegcli.core.segment.plan import DestinationRead, plan_destination
+
+    mappings = _catalog_mappings()
+    subs = [
+        {
+            "id": f"s-{m.spec.key}",
+            "trigger": m.spec.trigger,
+            "actionId": m.action_id,
+            "enabled": True,
+        }
+        for m in mappings
+        if m.spec.key not in ("screen", "group")
+    ]
+    subs.append(
+        {"id": "s-group", "trigger": 'type = "group"', "actionId": "other", "enabled": True}
+    )
+    closest = {
+        "id": "d1",
+        "name": "Mine",
+        "enabled": True,
+        "settings": {"sitecode": "zzzzz99999", "apiKey": KEY},
+    }
+    read = DestinationRead(mappings, destinations=[closest, {"id": "d2"}], subscriptions=subs)
+    plan = plan_destination(read, source_id=SOURCE, region="eu", sitecode=SITECODE, api_key=KEY)
+    assert [(w.kind, w.change.path) for w in plan.writes] == [
+        ("fix-destination", "/destinations/d1"),
+        ("fix-mapping", "/destinations/d1/subscriptions/s-group"),
+        ("create-mapping", "/destinations/d1/subscriptions"),
+    ]
+    assert [w.fix for w in plan.writes] == [True, True, False]
+    assert plan.writes[1].change.body["actionId"] == "act-GRP-7a"
+    assert "settings" in plan.writes[1].change.body  # a new action needs its field mappings
+    status = plan.report()
+    assert status.state == "different" and status.duplicates == ["d2"]
+    assert status.differences == [f"sitecode is zzzzz99999, expected {SITECODE}"]
+    assert {m.key: m.state for m in status.mappings}["screen"] == "missing"
+    assert status.api_key_compared
+
+
+def test_ensure_executes_the_plan_that_status_and_dry_run_show() -> None:
+    with respx.mock(assert_all_called=False) as router:
+        fake = FakeSegment(router)
+        ensure()
+        fake.destinations[0]["settings"]["sitecode"] = "zzzzz99999"
+        del fake.subs["d1"][4]  # screen
+        status = segment.destination_status(
+            make_session(), SOURCE, region=None, sitecode=SITECODE, api_key=KEY
+        )
+        dry = ensure(dry_run=True, update=True)
+        assert status.pending == dry.pending and len(dry.pending) == 2
+        assert fake.writes == ["POST dest"] + ["POST sub"] * 5
+        # Without --update the missing mapping is added and the settings fix waits.
+        partial = ensure()
+        assert [c.what for c in partial.applied] == ["map screen"]
+        assert [c.what for c in partial.pending] == ["fix the settings"]
+        assert partial.state == "different" and not partial.in_sync
+        done = ensure(update=True)
+        assert [c.what for c in done.applied] == ["fix the settings"]
+        assert done.state == "updated" and done.in_sync and not done.pending
