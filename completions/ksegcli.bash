@@ -47,7 +47,7 @@ _ksegcli() {
     vals["ksegcli data get"]=" --sitecode --region --profile "
     opts["ksegcli data traits"]="--sitecode --region --help -h --profile --json --verbose -v --no-input"
     vals["ksegcli data traits"]=" --sitecode --region --profile "
-    opts["ksegcli doctor"]="--sitecode --source --user --region --data-region --token-stdin --file --help -h --profile --json --verbose -v --no-input"
+    opts["ksegcli doctor"]="--sitecode --source --user --region --data-region --token-stdin --file --api --help -h --profile --json --verbose -v --no-input"
     vals["ksegcli doctor"]=" --sitecode --source --user --region --data-region --file --profile "
     opts["ksegcli export"]="--output -o --project --region --force --help -h --profile --json --verbose -v --no-input"
     vals["ksegcli export"]=" --output -o --project --region --profile "

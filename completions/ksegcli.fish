@@ -193,6 +193,7 @@ complete -c ksegcli -n "test (__ksegcli_path) = 'doctor'" -l region -r
 complete -c ksegcli -n "test (__ksegcli_path) = 'doctor'" -l data-region -r
 complete -c ksegcli -n "test (__ksegcli_path) = 'doctor'" -l token-stdin
 complete -c ksegcli -n "test (__ksegcli_path) = 'doctor'" -l file -r
+complete -c ksegcli -n "test (__ksegcli_path) = 'doctor'" -l api
 complete -c ksegcli -n "test (__ksegcli_path) = 'doctor'" -l help
 complete -c ksegcli -n "test (__ksegcli_path) = 'doctor'" -l profile -r
 complete -c ksegcli -n "test (__ksegcli_path) = 'doctor'" -l json

@@ -136,6 +136,41 @@ CHECKS = obj(
     {"id": STR, "title": STR, "status": {"enum": ["pass", "fail", "warn", "skip"]}},
     {"detail": opt(STR), "fix": opt(STR)},
 )
+API_RESULT = {
+    "enum": ["agrees", "differs", "could_not_check"],
+    "description": "doctor --api: what the server answered about an inferred fact "
+    "(agrees = pass, differs = fail, could_not_check = skip).",
+}
+DOCTOR = obj(
+    {
+        "ok": BOOL,
+        "counts": {"type": "object", "additionalProperties": INT},
+        "checks": arr(
+            {
+                **CHECKS,
+                "properties": {
+                    **CHECKS["properties"],
+                    "result": API_RESULT,
+                    "seen": {
+                        **opt(STR),
+                        "description": "A short quote of what the server answered.",
+                    },
+                },
+            }
+        ),
+    },
+    {
+        "file": STR,
+        "api": {"const": True, "description": "doctor --api: the inferred API facts."},
+        "project": opt({"$ref": "#/$defs/project"}),
+    },
+)
+# doctor --api: every check is a fact, with its result.
+DOCTOR["if"] = {"required": ["api"]}
+DOCTOR["then"] = {
+    "required": ["project"],
+    "properties": {"checks": {"items": {"required": ["result", "seen"]}}},
+}
 CUSTOM_DATA = obj(
     {"project": {"$ref": "#/$defs/project"}, "id": INT, "name": STR},
     {
@@ -164,14 +199,8 @@ COMMANDS: dict[str, tuple[str, Schema]] = {
         ),
     ),
     "doctor": (
-        "Every check of the integration, in order.",
-        obj(
-            {
-                "ok": BOOL,
-                "counts": {"type": "object", "additionalProperties": INT},
-                "checks": arr(CHECKS),
-            }
-        ),
+        "Every check of the integration, in order (with --api: every inferred API fact).",
+        DOCTOR,
     ),
     "verify": (
         "One probe event sent through Segment and looked for in Kameleoon.",

@@ -121,6 +121,8 @@ LEAVES: dict[str, tuple[Case, ...]] = {
         Case(("doctor", "--source", "{main_source}", "--user", USER)),
         # The drift gate over a file: the main project as the setup left it.
         Case(("doctor", "--file", "{doctor_file}"), modes=VARIANT),
+        # The inferred API facts, read against the account: all agree with the fake.
+        Case(("doctor", "--api"), modes=VARIANT),
     ),
     # The one long-running command: --print-env reads the fake (it holds the demo data).
     "sandbox": (Case(("sandbox", "--print-env", "--port", "{port}", "--wait", "2")),),

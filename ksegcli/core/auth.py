@@ -70,7 +70,7 @@ class ApiKeyResult:
         }
 
 
-def _parse_key(text: str) -> str:
+def parse_key(text: str) -> str:
     """The service's answer: the key as plain text (I), tolerating a JSON string or object."""
     import json
 
@@ -108,7 +108,7 @@ def fetch_api_key(
             authenticated=False,
             headers={"Accept": "text/plain, application/json"},
         )
-        key = _parse_key(response.text)
+        key = parse_key(response.text)
         if not key:
             raise ApiError(
                 "The API-key service answered with an empty body.",

@@ -35,6 +35,10 @@ class Check:
     detail: str
     fix: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
+    # doctor --api (core/doctor_api.py): agrees / differs / could_not_check, and a short
+    # quote of what the server answered when it differs.
+    result: str | None = None
+    seen: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -44,6 +48,7 @@ class Check:
             "detail": self.detail,
             "fix": self.fix,
             **({"data": self.data} if self.data else {}),
+            **({"result": self.result, "seen": self.seen} if self.result else {}),
         }
 
 

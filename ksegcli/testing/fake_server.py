@@ -170,12 +170,20 @@ class FakeConfig:
     site_patch_supported: bool = True  # False: PATCH /sites/{id} answers 405
     site_put_supported: bool = True  # False: PUT /sites/{id} answers 405
     sites_list_tracking_script: bool = True  # False: GET /sites items leave trackingScript out
+    # False: no answer about a site carries trackingScript (list, GET one, byCode, writes).
+    site_tracking_script: bool = True
     # Writes answered 2xx but not stored, as a server that ignores an unknown field would:
     # "integration-tools", "trackingScript" (PATCH and PUT of a site), "experiments",
     # "personalizations" (their trackingTools).
     ignore_writes: tuple[str, ...] = ()
     filter_in_supported: bool = True  # False: the IN operator is refused (EQUAL takes arrays)
     tools_without_settings: bool = False  # GET integration-tools items leave settings out
+    # GET integration-tools answers {"integrationTools": [...]} instead of the bare array.
+    integration_tools_wrapped: bool = False
+    # Campaign kinds ("experiments", "personalizations") whose answers leave trackingTools out.
+    hide_tracking_tools: tuple[str, ...] = ()
+    # When set, GET getapikey answers this text (200, text/plain) instead of the key.
+    getapikey_answer: str = ""
     segment_write_limit: int = 5  # subscription writes per window per workspace; <= 0 disables
     segment_write_window: float = 60.0
     fault_oauth: bool = False  # let random faults hit /oauth/token too
@@ -1678,17 +1686,24 @@ class FakeServer:
         items = [s for i, s in self._state.sites.items() if i in owned]
         if not self._config.sites_list_tracking_script:
             items = [{k: v for k, v in s.items() if k != "trackingScript"} for s in items]
+        items = [self._site_view(s) for s in items]
         return self._list(call, items, frozenset({"id", "name", "code", "url", "type"}))
 
+    def _site_view(self, site: JSONDict) -> JSONDict:
+        """A site as an answer shows it (a copy)."""
+        if self._config.site_tracking_script:
+            return copy.deepcopy(site)
+        return {k: copy.deepcopy(v) for k, v in site.items() if k != "trackingScript"}
+
     def _site_get(self, call: _Call) -> _Response:
-        return _json_response(200, copy.deepcopy(self._owned_site(call, call.params["id"])))
+        return _json_response(200, self._site_view(self._owned_site(call, call.params["id"])))
 
     def _site_by_code(self, call: _Call) -> _Response:
         code = call.params["code"]
         owned = self._owned_sites(call)
         for site_id in owned:
             if self._state.sites[site_id]["code"] == code:
-                return _json_response(200, copy.deepcopy(self._state.sites[site_id]))
+                return _json_response(200, self._site_view(self._state.sites[site_id]))
         raise ApiError(404, f"Site with code '{code}' not found")
 
     def _site_patch(self, call: _Call) -> _Response:
@@ -1699,7 +1714,7 @@ class FakeServer:
         if "trackingScript" in self._config.ignore_writes:
             changes.pop("trackingScript", None)
         site.update(copy.deepcopy(changes))
-        return _json_response(200, copy.deepcopy(site))
+        return _json_response(200, self._site_view(site))
 
     def _site_put(self, call: _Call) -> _Response:
         """The whole site back: read-only fields must be as they are, the others are set."""
@@ -1720,7 +1735,7 @@ class FakeServer:
         if "trackingScript" in self._config.ignore_writes:
             changes.pop("trackingScript", None)
         site.update(copy.deepcopy(changes))
-        return _json_response(200, copy.deepcopy(site))
+        return _json_response(200, self._site_view(site))
 
     # -- Kameleoon: integration tools --------------------------------------
     def _tools_get(self, call: _Call) -> _Response:
@@ -1729,6 +1744,8 @@ class FakeServer:
         tools = copy.deepcopy(self._state.integration_tools[site["id"]])
         if self._config.tools_without_settings:
             tools = [{"name": t["name"]} for t in tools]
+        if self._config.integration_tools_wrapped:
+            return _json_response(200, {"integrationTools": tools})
         return _json_response(200, tools)
 
     def _tools_put(self, call: _Call) -> _Response:
@@ -1850,7 +1867,10 @@ class FakeServer:
                 raise ApiError(400, "status must be one of " + ", ".join(CAMPAIGN_STATUSES))
             return self._list(
                 call,
-                self._site_scoped(call, self._campaigns(kind)),
+                [
+                    self._campaign_view(kind, c)
+                    for c in self._site_scoped(call, self._campaigns(kind))
+                ],
                 frozenset({"id", "siteId", "name", "status", "type"}),
                 [("siteId", "siteId"), ("status", "status")],
             )
@@ -1863,9 +1883,15 @@ class FakeServer:
             raise ApiError(404, f"{kind[:-1].capitalize()} {call.params['id']} not found")
         return item
 
+    def _campaign_view(self, kind: str, item: JSONDict) -> JSONDict:
+        """A campaign as an answer shows it (a copy)."""
+        if kind not in self._config.hide_tracking_tools:
+            return copy.deepcopy(item)
+        return {k: copy.deepcopy(v) for k, v in item.items() if k != "trackingTools"}
+
     def _campaign_get(self, kind: str) -> Handler:
         def handler(call: _Call) -> _Response:
-            return _json_response(200, copy.deepcopy(self._owned_campaign(call, kind)))
+            return _json_response(200, self._campaign_view(kind, self._owned_campaign(call, kind)))
 
         return handler
 
@@ -1878,7 +1904,7 @@ class FakeServer:
                 if kind in self._config.ignore_writes:
                     del changes["trackingTools"]
             item.update(copy.deepcopy(changes))  # arrays are replaced, not merged
-            return _json_response(200, copy.deepcopy(item))
+            return _json_response(200, self._campaign_view(kind, item))
 
         return handler
 
@@ -1910,6 +1936,10 @@ class FakeServer:
             account.client_secret.encode(), secret.encode()
         ):
             raise ApiError(401, "Invalid credentials")
+        if self._config.getapikey_answer:
+            return _Response(
+                200, self._config.getapikey_answer.encode(), "text/plain; charset=utf-8"
+            )
         key = json.dumps({"id": client_id, "secret": secret}, separators=(",", ":"))
         return _Response(200, base64.b64encode(key.encode()), "text/plain; charset=utf-8")
 
