@@ -31,6 +31,8 @@ EXAMPLES: dict[str, str] = {
         ksegcli doctor --source SOURCE_ID --user user-42 --region eu
         # Drift gate: is the account still as the file declares?
         ksegcli doctor --file examples/account.toml --json
+        # Does your account answer as ksegcli infers? (reads only)
+        ksegcli doctor --api
     """,
     "verify": """
         # Send one probe through the source, read it back from Kameleoon
