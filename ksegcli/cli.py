@@ -7,8 +7,7 @@ import functools
 import os
 import sys
 from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import typer
 from typer import _click as click
@@ -16,7 +15,7 @@ from typer.core import TyperGroup, TyperOption
 
 from ksegcli.errors import ExitCode, KsegError, UsageError
 from ksegcli.output import Output, StdoutUnwritable, write_stdout
-from ksegcli.state import AppState
+from ksegcli.state import DEFAULT_PROFILE, AppState
 
 _APP_SETTINGS = {
     "name": "ksegcli",
@@ -156,7 +155,11 @@ def _version_callback(ctx: typer.Context, value: bool) -> None:
 def root(
     ctx: typer.Context,
     profile: str = typer.Option(
-        "default", "--profile", envvar="KSEG_PROFILE", help="Profile to use.", show_default=True
+        DEFAULT_PROFILE,
+        "--profile",
+        envvar="KSEG_PROFILE",
+        help="Profile to use.",
+        show_default=True,
     ),
     json_mode: bool = typer.Option(
         False, "--json", help="Print exactly one JSON document on stdout."
@@ -181,10 +184,12 @@ def root(
         help="Print the version and exit.",
     ),
 ) -> None:
-    from ksegcli.core.config import validate_profile_name
+    if profile != DEFAULT_PROFILE:  # the default is valid: no need to load the rules
+        from ksegcli.core.config import validate_profile_name
 
+        profile = validate_profile_name(profile)
     state = ctx.obj if isinstance(ctx.obj, AppState) else AppState()
-    state.profile_name = validate_profile_name(profile)
+    state.profile_name = profile
     state.json_mode = json_mode
     state.verbose = verbose
     state.no_input_flag = no_input
@@ -193,8 +198,7 @@ def root(
     ctx.obj = state
 
 
-@dataclass(frozen=True)
-class GlobalOptions:
+class GlobalOptions(NamedTuple):
     """The root's options, as the pre-parse scans need them; derived from :func:`root`."""
 
     flags: frozenset[str]  # take no value (--json, --version, -v/--verbose, ...)
@@ -208,11 +212,15 @@ class GlobalOptions:
 def global_options() -> GlobalOptions:
     """Read the root command's own declaration: adding an option to :func:`root` is the
     only change needed for it to be accepted after the command too."""
+    return _options_of(typer.main.get_command(app))
+
+
+def _options_of(root_command: click.Command) -> GlobalOptions:
     flags: set[str] = set()
     with_value: set[str] = set()
     counted_short: set[str] = set()
     by_dest: dict[str, frozenset[str]] = {}
-    for param in typer.main.get_command(app).params:
+    for param in root_command.params:
         if not isinstance(param, TyperOption):
             continue
         names = [*param.opts, *param.secondary_opts]
@@ -240,10 +248,10 @@ def _count_flag(arg: str, short: frozenset[str]) -> int:
     return 0
 
 
-def hoist_global_options(argv: Sequence[str]) -> list[str]:
+def hoist_global_options(argv: Sequence[str], options: GlobalOptions | None = None) -> list[str]:
     """Move global options found anywhere (before ``--``) to the front, so that
     ``ksegcli projects list --json`` means ``ksegcli --json projects list``."""
-    options = global_options()
+    options = global_options() if options is None else options
     hoisted: list[str] = []
     rest: list[str] = []
     i = 0
@@ -333,8 +341,9 @@ def run(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return the exit code; never raises for a user mistake."""
     from typer import exceptions as typer_exc
 
-    args = hoist_global_options(sys.argv[1:] if argv is None else argv)
-    options = global_options()
+    command = typer.main.get_command(app)  # Click objects built afresh each call
+    options = _options_of(command)  # the same as global_options(), without a second build
+    args = hoist_global_options(sys.argv[1:] if argv is None else argv, options)
     before_dashes = args[: args.index("--")] if "--" in args else args
     json_mode = any(a in options.json for a in before_dashes)
     verbose = sum(
@@ -343,7 +352,6 @@ def run(argv: Sequence[str] | None = None) -> int:
     state = AppState(json_mode=json_mode, verbose=verbose)
     state.output = Output(json_mode=json_mode, verbose=verbose)
     out = state.output
-    command = typer.main.get_command(app)  # Click objects built afresh each call
     hooks: list[Callable[[click.Command], None]] = []
     if json_mode:
         hooks.append(_no_help_for_missing_args)

@@ -22,16 +22,17 @@ if TYPE_CHECKING:
 
 # Terminal control: ESC sequences (CSI, OSC, DCS/SOS/PM/APC, two-byte), their 8-bit forms,
 # the other C0 and C1 controls, DEL, and the bidi marks, embeddings, overrides and isolates
-# that make text read differently from what it is.
-_ESCAPES = re.compile(
+# that make text read differently from what it is. Kept as pattern text: re compiles (and
+# caches) each on first use, so a run that prints only trusted text never compiles them.
+_ESCAPES = (
     r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"
     r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
-    r"|\x1b[ -~]?",
+    r"|\x1b[ -~]?"
 )
-_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-_BREAKS = re.compile("[\t\n]")
+_CONTROLS = "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+_BREAKS = "[\t\n]"
 # Characters json.dumps leaves raw with ensure_ascii=False that a terminal still obeys.
-_JSON_RAW = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+_JSON_RAW = "[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]"
 
 
 def sanitize(text: str, *, newlines: bool = True) -> str:
@@ -43,8 +44,8 @@ def sanitize(text: str, *, newlines: bool = True) -> str:
     """
     if text.isascii() and text.isprintable():
         return text
-    text = _CONTROLS.sub("", _ESCAPES.sub("", text))
-    return text if newlines else _BREAKS.sub(" ", text)
+    text = re.sub(_CONTROLS, "", re.sub(_ESCAPES, "", text))
+    return text if newlines else re.sub(_BREAKS, " ", text)
 
 
 def _json_text(data: Any) -> str:
@@ -52,7 +53,7 @@ def _json_text(data: Any) -> str:
     import json  # only --json runs pay for it
 
     text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
-    return _JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return re.sub(_JSON_RAW, lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 class StdoutUnwritable(KsegError):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import typer
@@ -16,14 +15,30 @@ if TYPE_CHECKING:
     from ksegcli.core.session import Session
 
 
-@dataclass
+DEFAULT_PROFILE = "default"
+
+
 class AppState:
-    profile_name: str = "default"
-    json_mode: bool = False
-    verbose: int = 0
-    no_input_flag: bool = False
-    output: Output = field(default_factory=Output)
-    _session: Session | None = None
+    """The run's global options, output and (built on first use) core session.
+
+    A plain class, not a dataclass: creating one costs every run about a millisecond.
+    """
+
+    def __init__(
+        self,
+        *,
+        profile_name: str = DEFAULT_PROFILE,
+        json_mode: bool = False,
+        verbose: int = 0,
+        no_input_flag: bool = False,
+        output: Output | None = None,
+    ) -> None:
+        self.profile_name = profile_name
+        self.json_mode = json_mode
+        self.verbose = verbose
+        self.no_input_flag = no_input_flag
+        self.output = Output() if output is None else output
+        self._session: Session | None = None
 
     @property
     def interactive(self) -> bool:

@@ -18,6 +18,7 @@ from conftest import CliRunner, ProcRunner
 from ksegcli import __main__ as entry
 from ksegcli import cli as cli_module
 from ksegcli.cli import _COMMANDS, global_options, hoist_global_options
+from ksegcli.errors import ExitCode
 
 HEAVY = ("httpx", "rich", "keyring", "tenacity", "markdown_it", "pygments")
 
@@ -76,6 +77,19 @@ def test_a_named_command_imports_only_its_own_module(proc: ProcRunner) -> None:
     assert command_modules(modules) == {"snippet"}
     assert not loaded(modules, *HEAVY)
     assert "tomllib" not in modules  # no profile file to read
+    # Nor the config rules (the default profile name needs no check), JSON (not --json)
+    # or dataclasses (Typer does not need them; ours would cost their creation).
+    assert not loaded(modules, "ksegcli.core.config", "json", "dataclasses")
+
+
+def test_a_profile_name_given_is_still_checked_before_any_command_runs(
+    proc: ProcRunner,
+) -> None:
+    for args in (("--profile", "../etc"), ()):
+        result = proc(*args, "snippet", "render", "trait", "plan", env={"KSEG_PROFILE": "a b"})
+        assert result.exit_code == ExitCode.USAGE, (args, result.stderr)
+        assert "Invalid profile name" in result.stderr
+        assert result.stdout == ""
 
 
 def test_offline_api_key_with_env_credentials_needs_no_network_code(proc: ProcRunner) -> None:

@@ -14,14 +14,13 @@ MASK = "****"
 _lock = threading.Lock()
 _secrets: set[str] = set()
 
-# Patterns that carry secrets whatever their value: query parameters and headers.
+# Patterns that carry secrets whatever their value: query parameters and headers. Pattern
+# text: re compiles (and caches) them at the first redaction, not at start-up.
 _PATTERNS = (
-    re.compile(r"(?i)((?:client_)?secret=)[^&\s\"']+"),
-    re.compile(r"(?i)(access_token=)[^&\s\"']+"),
-    re.compile(r"(?i)(authorization:\s*(?:bearer|basic)\s+)\S+"),
-    re.compile(
-        r"(?i)(\"(?:access_token|client_secret|secret|apiKey|api_key|token)\"\s*:\s*\")[^\"]+"
-    ),
+    r"(?i)((?:client_)?secret=)[^&\s\"']+",
+    r"(?i)(access_token=)[^&\s\"']+",
+    r"(?i)(authorization:\s*(?:bearer|basic)\s+)\S+",
+    r"(?i)(\"(?:access_token|client_secret|secret|apiKey|api_key|token)\"\s*:\s*\")[^\"]+",
 )
 
 
@@ -44,7 +43,7 @@ def redact(text: str) -> str:
         if secret in text:
             text = text.replace(secret, MASK)
     for pattern in _PATTERNS:
-        text = pattern.sub(lambda m: m.group(1) + MASK, text)
+        text = re.sub(pattern, lambda m: m.group(1) + MASK, text)
     return text
 
 
