@@ -235,8 +235,8 @@ def _options_of(root_command: click.Command) -> GlobalOptions:
         flags=frozenset(flags),
         with_value=frozenset(with_value),
         counted_short=frozenset(counted_short),
-        json=by_dest["json_mode"],
-        verbose=by_dest["verbose"],
+        json=by_dest.get("json_mode", frozenset()),
+        verbose=by_dest.get("verbose", frozenset()),
     )
 
 

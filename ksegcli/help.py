@@ -15,7 +15,8 @@ the global options are read from the root callback's own parameters, and each
 leaf's examples come from :mod:`ksegcli.help_examples`.
 
 ksegcli.cli hooks these in (:func:`format_help` off a terminal); this module is
-imported only when help is drawn.
+imported only when help is drawn. Typer's Rich help module is loaded by
+:func:`load_rich_help`, without what it never uses here.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ from __future__ import annotations
 import inspect
 import re
 import shutil
+import sys
 import textwrap
+import types
 from typing import Any
 
 from typer import _click as click
@@ -221,6 +224,7 @@ def format_help(command: click.Command, ctx: click.Context, formatter: click.Hel
 def rich_help(command: click.Command, ctx: click.Context, formatter: click.HelpFormatter) -> None:
     """Typer's Rich help, with the description reflowed, then the global options and
     the examples in panels of the same style."""
+    load_rich_help()
     from rich.panel import Panel
     from rich.text import Text
     from typer import rich_utils
@@ -258,3 +262,51 @@ def rich_help(command: click.Command, ctx: click.Context, formatter: click.HelpF
                 title_align=rich_utils.ALIGN_OPTIONS_PANEL,
             )
         )
+
+
+# -- Rich help (on a terminal) -------------------------------------------------------------------
+
+# What typer.rich_utils imports at its top but uses only for what ksegcli turns off: Markdown
+# (markdown-it, pygments) for rich_markup_mode="markdown" (ours is "rich"), and Traceback
+# (pygments again) for pretty exceptions (disabled: locals can hold secrets). Together they
+# are about half of what drawing Rich help loads.
+_UNUSED_BY_HELP = (("rich.markdown", "Markdown"), ("rich.traceback", "Traceback"))
+
+
+class _OnFirstUse(type):
+    """A stand-in class that loads the real one when it is used (called or asked for an
+    attribute): should Typer ever use it, it gets the real thing, only later."""
+
+    _module: str
+    _name: str
+
+    def _real(cls) -> Any:
+        import importlib
+
+        return getattr(importlib.import_module(cls._module), cls._name)
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        return cls._real()(*args, **kwargs)
+
+    def __getattr__(cls, attr: str) -> Any:
+        return getattr(cls._real(), attr)
+
+
+def load_rich_help() -> None:
+    """Import Typer's Rich help module, with stand-ins for the modules in
+    :data:`_UNUSED_BY_HELP` during that import only: afterwards they import as usual."""
+    if "typer.rich_utils" in sys.modules:
+        return
+    stand_ins: dict[str, types.ModuleType] = {}
+    for module, name in _UNUSED_BY_HELP:
+        if module not in sys.modules:
+            stand_in = types.ModuleType(module)
+            setattr(stand_in, name, _OnFirstUse(name, (), {"_module": module, "_name": name}))
+            stand_ins[module] = stand_in
+    sys.modules.update(stand_ins)
+    try:
+        import typer.rich_utils  # noqa: F401
+    finally:
+        for module, stand_in in stand_ins.items():
+            if sys.modules.get(module) is stand_in:
+                del sys.modules[module]

@@ -157,6 +157,40 @@ def test_the_root_help_off_a_terminal_lists_every_command_without_rich(
     assert not loaded(modules, *HEAVY)
 
 
+def test_rich_help_on_a_terminal_loads_no_markdown_or_syntax_highlighting(
+    proc: ProcRunner,
+) -> None:
+    """On a terminal help is Typer's Rich help, without markdown-it and pygments, which it
+    imports only for Markdown markup and pretty tracebacks (both unused here)."""
+    for args in (("--help",), ("apply", "--help"), ("auth",)):
+        modules, result = probe(proc, *args, env={"FORCE_COLOR": "1"})
+        assert "╭─" in result.stdout and "Usage" in result.stdout, args
+        assert "typer.rich_utils" in modules, args
+        assert not loaded(modules, "markdown_it", "pygments", "rich.markdown", "rich.syntax"), args
+
+
+_STAND_INS = """
+import sys
+from ksegcli.help import load_rich_help
+load_rich_help()
+from typer import rich_utils
+assert "rich.markdown" not in sys.modules and "rich.traceback" not in sys.modules
+import rich.markdown, rich.traceback
+assert isinstance(rich_utils.Markdown("*x*"), rich.markdown.Markdown)
+assert rich_utils.Traceback.from_exception == rich.traceback.Traceback.from_exception
+print("real")
+"""
+
+
+def test_the_modules_left_out_of_rich_help_are_loaded_for_real_when_used() -> None:
+    """Typer's names for them still work (they load the real classes), and an import of
+    them afterwards gets the real modules."""
+    result = subprocess.run(
+        [sys.executable, "-c", _STAND_INS], capture_output=True, text=True, timeout=60
+    )
+    assert result.stdout.strip() == "real", result.stderr
+
+
 def test_a_run_that_shows_no_help_does_not_load_the_help_renderer(proc: ProcRunner) -> None:
     modules = imported(proc, "snippet", "render", "trait", "plan")
     assert "ksegcli.help" not in modules
