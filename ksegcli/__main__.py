@@ -12,6 +12,7 @@ agree and that both paths print the same.
 
 from __future__ import annotations
 
+import os
 import sys
 
 VERSION_OPTION = "--version"
@@ -40,7 +41,31 @@ def main() -> None:
         code = run()  # handles Ctrl-C itself once its command is running
     except KeyboardInterrupt:
         code = _interrupted_early()
+    _quiet_sigint()
+    if code == 130:
+        # Ctrl-C: requests abandoned in flight must not hold the exit back (worker
+        # threads are joined at interpreter exit): flush what was printed, then leave.
+        _flush()
+        os._exit(code)
     sys.exit(code)
+
+
+def _quiet_sigint() -> None:
+    """The command is over: a Ctrl-C now (while flushing, exiting) just ends it, exit 130."""
+    import contextlib
+    import signal
+
+    with contextlib.suppress(ValueError):  # ValueError: not the main thread
+        signal.signal(signal.SIGINT, lambda signum, frame: os._exit(130))
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):
+            pass
 
 
 def version_text(*, json_mode: bool) -> str:

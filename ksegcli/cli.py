@@ -357,10 +357,13 @@ def run(argv: Sequence[str] | None = None) -> int:
         hooks.append(_no_help_for_missing_args)
     hooks.append(_help_renderer(plain=_plain_help_wanted()))
     _adjust(command, hooks)
+    from ksegcli.core import interrupt
+
     try:
-        result = command.main(args=args, prog_name="ksegcli", standalone_mode=False, obj=state)
-        if result == ExitCode.INTERRUPTED:  # typer turns KeyboardInterrupt into Exit(130)
-            out.error(_interrupted())
+        with interrupt.installed():
+            result = command.main(args=args, prog_name="ksegcli", standalone_mode=False, obj=state)
+        if result == ExitCode.INTERRUPTED and not interrupt.reported():
+            out.error(_interrupted())  # typer turns KeyboardInterrupt into Exit(130)
         return int(result) if isinstance(result, int) else ExitCode.OK
     except KsegError as exc:
         out.error(exc)
@@ -368,7 +371,7 @@ def run(argv: Sequence[str] | None = None) -> int:
             sys.stdout = None  # nothing more to flush at exit
         return int(exc.exit_code)
     except typer_exc.Exit as exc:
-        if exc.exit_code == ExitCode.INTERRUPTED:
+        if exc.exit_code == ExitCode.INTERRUPTED and not interrupt.reported():
             out.error(_interrupted())
         return int(exc.exit_code)
     except typer_exc.Abort:

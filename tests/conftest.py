@@ -15,6 +15,7 @@ from typing import Any
 import keyring
 import pytest
 
+from ksegcli.core import interrupt
 from ksegcli.core.redact import clear_secrets
 from ksegcli.testing.keyrings import FILE_ENV, MemoryKeyring
 
@@ -58,9 +59,11 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Memory
     memory = MemoryKeyring()
     keyring.set_keyring(memory)
     clear_secrets()
+    interrupt.reset()  # a Ctrl-C flag is process-wide: one test's never reaches another
     yield memory
     keyring.set_keyring(previous)
     clear_secrets()
+    interrupt.reset()
 
 
 @pytest.fixture

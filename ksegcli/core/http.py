@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ksegcli import __version__
+from ksegcli.core import interrupt
 from ksegcli.core.redact import redact
 from ksegcli.errors import (
     ApiError,
@@ -72,6 +73,7 @@ class RateLimiter:
         """Wait for a slot; returns a ticket to hand to :meth:`release`."""
         with self._cond:
             while True:
+                interrupt.check()  # after Ctrl-C, no slot is taken for a request never sent
                 now = time.monotonic()
                 self._slots = [slot for slot in self._slots if slot[0] + self.window > now]
                 delay = self._paused_until - now
@@ -85,7 +87,7 @@ class RateLimiter:
                     # All slots in flight: wait for a release; else for the oldest to expire.
                     delay = min(finite) + self.window - now if finite else 1.0
                 started = time.monotonic()
-                self._cond.wait(timeout=max(delay, 0.0005))
+                self._cond.wait(timeout=max(min(delay, interrupt.POLL * 4), 0.0005))
                 self.waited += time.monotonic() - started
 
     def release(self, ticket: list[float]) -> None:
@@ -291,12 +293,15 @@ class HttpClient:
             return not exc.max_attempts or state.attempt_number < exc.max_attempts
 
         def attempt() -> httpx.Response:
+            # After Ctrl-C no new request leaves (the one in flight may finish).
+            interrupt.check(f"{method} {path}")
             req_headers: dict[str, str] = dict(headers or {})
             if authenticated and self._auth_header is not None:
                 # Before taking a slot: this may itself fetch a token through the limiter.
                 req_headers.update(self._auth_header())
             ticket = self.limiter.acquire() if self.limiter is not None else None
             try:
+                interrupt.check(f"{method} {path}")  # the wait for a slot may have been long
                 return send(req_headers)
             finally:
                 if ticket is not None and self.limiter is not None:
@@ -308,6 +313,7 @@ class HttpClient:
 
             started = time.monotonic()
             self.requests_sent += 1
+            interrupt.note_sent()
             self._debug(f"→ {method} {self._display_url(path, params)}")
             try:
                 response = self._send_bounded(
@@ -378,6 +384,7 @@ class HttpClient:
             wait=wait,
             retry=should_retry,
             before_sleep=before_sleep,
+            sleep=interrupt.sleep,
             reraise=True,
         )
         try:

@@ -119,8 +119,11 @@ class SharedRateLimiter(RateLimiter):
 
     # -- RateLimiter's interface ---------------------------------------------------------
     def acquire(self) -> list[float]:
+        from ksegcli.core import interrupt
+
         with self._local:
             while True:
+                interrupt.check()  # after Ctrl-C, no slot is taken for a request never sent
                 now = time.time()
                 with self._state() as state:
                     self._prune(state, now)
@@ -136,7 +139,7 @@ class SharedRateLimiter(RateLimiter):
                         answered = [s[1] for s in state["slots"] if s[1] is not None]
                         delay = min(answered) + self.window - now if answered else _POLL
                 started = time.monotonic()
-                time.sleep(min(max(delay, 0.001), 1.0))
+                interrupt.sleep(min(max(delay, 0.001), 1.0))
                 self.waited += time.monotonic() - started
 
     def release(self, ticket: list[float]) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -111,6 +110,8 @@ Status = Literal[
     "drifted",
     "failed",
     "not applied",
+    "interrupted",  # Ctrl-C while its write was in flight: outcome unknown
+    "skipped",  # Ctrl-C before its write was sent
 ]
 
 
@@ -139,6 +140,8 @@ class ActionResult:
         return data
 
 
+SKIPPED = "not sent: the run was interrupted (Ctrl-C) before it"
+
 Handler = Callable[["KameleoonClient", Action], ActionResult]
 Progress = Callable[[ActionResult], None]
 
@@ -165,38 +168,99 @@ def execute(
     The client's rate limiter is shared by all threads, so concurrency only hides
     latency; it never raises the request rate above the limit. Results come back
     in the order of ``actions``. A failing item is reported, never raised.
+
+    The writes run in worker threads while the caller's thread only waits, so that
+    Ctrl-C (core/interrupt.py) is answered at once: no further write is started, a
+    write in flight is given a few seconds, and the results say which writes were
+    done, which was ``interrupted`` in flight and which were ``skipped``.
     """
+    from collections import deque
+
+    from ksegcli.core import interrupt
+
     results: list[ActionResult | None] = [None] * len(actions)
     lock = threading.Lock()
+    closed = False  # set once the caller stopped waiting: late outcomes are not reported
+    errors: list[BaseException] = []
+
+    def record(index: int, result: ActionResult) -> None:
+        with lock:
+            if closed:
+                return
+            results[index] = result
+            if progress is not None:
+                progress(result)
 
     def run(index: int) -> None:
         action = actions[index]
-        if not action.writes:
-            result = not_written(action)
-        else:
-            try:
-                result = handlers[action.resource](client, action)
-            except KsegError as exc:
-                # A 2xx whose change the read-back does not show: "not applied", not "done".
-                status: Status = "not applied" if exc.code == "not_applied" else "failed"
-                result = ActionResult(action, status, exc.message, action.existing_id, exc)
-        results[index] = result
-        if progress is not None:
-            with lock:
-                progress(result)
+        sent = interrupt.sent_by_this_thread()
+        try:
+            result = handlers[action.resource](client, action)
+        except interrupt.RequestStopped as exc:
+            if interrupt.sent_by_this_thread() == sent:
+                result = ActionResult(action, "skipped", SKIPPED, action.existing_id)
+            else:  # its write went out, a request that would tell its outcome did not
+                result = ActionResult(
+                    action,
+                    "interrupted",
+                    "interrupted in flight: its outcome is unknown (a rerun finds out)",
+                    action.existing_id,
+                    exc,
+                )
+        except KsegError as exc:
+            # A 2xx whose change the read-back does not show: "not applied", not "done".
+            status: Status = "not applied" if exc.code == "not_applied" else "failed"
+            result = ActionResult(action, status, exc.message, action.existing_id, exc)
+        record(index, result)
 
-    writes = [i for i, a in enumerate(actions) if a.writes]
     for i, action in enumerate(actions):
         if not action.writes:
-            run(i)
-    if writes:
-        if workers <= 1 or len(writes) == 1:
-            for i in writes:
-                run(i)
-        else:
-            with ThreadPoolExecutor(max_workers=min(workers, len(writes))) as pool:
-                for future in [pool.submit(run, i) for i in writes]:
-                    future.result()
+            record(i, not_written(action))
+    queue = deque(i for i, a in enumerate(actions) if a.writes)
+    in_flight: set[int] = set()
+
+    def worker() -> None:
+        while True:
+            with lock:
+                if not queue or interrupt.requested():
+                    return
+                index = queue.popleft()
+                in_flight.add(index)
+            try:
+                run(index)
+            except BaseException as exc:  # a bug: raised in the caller's thread below
+                with lock:
+                    errors.append(exc)
+                return
+            finally:
+                with lock:
+                    in_flight.discard(index)
+
+    if queue:
+        interrupt.enter_writes()
+        threads = [
+            threading.Thread(target=worker, name=f"ksegcli-write-{n}", daemon=True)
+            for n in range(max(1, min(workers, len(queue))))
+        ]
+        for thread in threads:
+            thread.start()
+        interrupt.join(threads)
+        with lock:
+            closed = True
+            if errors and not interrupt.requested():
+                raise errors[0]
+            for index in in_flight:
+                results[index] = ActionResult(
+                    actions[index],
+                    "interrupted",
+                    f"interrupted while in flight; abandoned after {interrupt.GRACE:g} s, "
+                    "its outcome is unknown (a rerun finds out)",
+                    actions[index].existing_id,
+                )
+            for index in queue:
+                results[index] = ActionResult(
+                    actions[index], "skipped", SKIPPED, actions[index].existing_id
+                )
     return [r for r in results if r is not None]
 
 
