@@ -154,14 +154,64 @@ def show_results(
     from ksegcli.contract import envelope
 
     docs = [result_item(r) for r in results] if items is None else list(items)
-    out.result(envelope(dry_run=False, items=docs), human=lambda: render_results(out, results))
+    out.result(
+        envelope(dry_run=False, items=docs, **interrupted_field()),
+        human=lambda: render_results(out, results),
+    )
 
 
-def finish(results: Sequence[ActionResult]) -> None:
-    """Exit non-zero when any item failed (after everything else was done and shown)."""
+def interrupted_field() -> dict[str, Any]:
+    """``{"interrupted": true}`` for the envelope of a run stopped by Ctrl-C, else nothing."""
+    from ksegcli.core import interrupt
+
+    return {"interrupted": True} if interrupt.requested() else {}
+
+
+def stop_if_interrupted(
+    out: Output, results: Sequence[ActionResult], *, rerun: str | None = None, extra: int = 0
+) -> None:
+    """After a run stopped by Ctrl-C printed its results: say what was done and that a
+    rerun converges, then exit 130. ``extra``: writes done outside ``results``."""
+    from ksegcli.core import interrupt
+    from ksegcli.core.plan import DONE
+    from ksegcli.errors import ExitCode
+
+    if not interrupt.requested():
+        return
+    writes = [r for r in results if r.action.writes]
+    done = sum(1 for r in writes if r.status in DONE.values()) + extra
+    in_flight = sum(1 for r in writes if r.status == "interrupted")
+    skipped = sum(1 for r in writes if r.status == "skipped")
+    failed = sum(1 for r in writes if r.failed)
+    parts = [f"{done} write(s) done"]
+    if failed:
+        parts.append(f"{failed} failed")
+    if in_flight:
+        parts.append(f"{in_flight} in flight when stopped (outcome unknown)")
+    parts.append(f"{skipped} not sent")
+    command = rerun or f"ksegcli {_command_path()}"
+    out.warn(
+        f"Interrupted (Ctrl-C): {', '.join(parts)}. Everything done stands; rerunning "
+        f"`{command}` converges: it finds what was done and does only the rest."
+    )
+    interrupt.mark_reported()
+    raise typer.Exit(int(ExitCode.INTERRUPTED))
+
+
+def _command_path() -> str:
+    from ksegcli.contract import current_command
+
+    return current_command() or "the same command"
+
+
+def finish(results: Sequence[ActionResult], out: Output | None = None) -> None:
+    """Exit non-zero when any item failed (after everything else was done and shown);
+    130 when Ctrl-C stopped the run (saying so on ``out``)."""
     from ksegcli.core.plan import exit_code
     from ksegcli.errors import ExitCode
 
+    if out is not None:
+        stop_if_interrupted(out, results)
     code = exit_code(results)
     if code != ExitCode.OK:
         raise typer.Exit(int(code))

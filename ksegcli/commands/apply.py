@@ -99,6 +99,7 @@ def apply(
         render_results,
         report_failures,
         request_docs,
+        stop_if_interrupted,
     )
     from ksegcli.commands.segment import destination_requests
     from ksegcli.contract import envelope
@@ -194,7 +195,7 @@ def apply(
 
     if not plan.has_changes and not plan.blocked:
         noop = core.run_apply(client, plan, started=started)
-        segment = core.ensure_segment(session, plan, api_key, dry_run=False) if api_key else []
+        segment = _ensure_segment_bounded(session, plan, api_key) if api_key else []
         drifted = [a for a in plan.actions if a.action == "drifted"]
 
         def human_noop() -> None:
@@ -203,6 +204,12 @@ def apply(
             _render_segment(out, segment)
 
         out.result(_run_doc(noop, segment), human=human_noop)
+        stop_if_interrupted(
+            out,
+            noop.results,
+            rerun=f"ksegcli apply {file}",
+            extra=sum(1 for o in segment if o.state in ("created", "updated")),
+        )
         out.info(f"Nothing to change: {describe_counts(counts(plan.actions))}.")
         if segment_code := _segment_failures(out, segment):
             raise typer.Exit(segment_code)
@@ -214,7 +221,7 @@ def apply(
         close()
     # The Segment side after the Kameleoon side: it needs only the sitecodes, and a
     # Segment failure must not keep the Kameleoon changes from being made.
-    segment = core.ensure_segment(session, plan, api_key, dry_run=False) if api_key else []
+    segment = _ensure_segment_bounded(session, plan, api_key) if api_key else []
     shown = [r for r in run.results if r.status != "unchanged"]
 
     def human_results() -> None:
@@ -226,6 +233,12 @@ def apply(
     for warning in run.warnings:
         out.warn(warning)
     report_failures(out, run.results)
+    stop_if_interrupted(
+        out,
+        run.results,
+        rerun=f"ksegcli apply {file}",
+        extra=sum(1 for o in segment if o.state in ("created", "updated")),
+    )
     if not out.json_mode:
         failed = sum(1 for r in run.results if r.failed)
         message = (
@@ -247,6 +260,32 @@ def apply(
     finish(run.results)  # a Kameleoon failure's code first; else the Segment one
     if segment_code:
         raise typer.Exit(segment_code)
+
+
+def _ensure_segment_bounded(
+    session: Session, plan: ApplyPlan, api_key: str
+) -> list[SegmentOutcome]:
+    """The Segment destinations, each step checked against Ctrl-C and the whole bounded
+    like a write once it is pressed (an abandoned destination is ``interrupted``, the
+    ones after it ``skipped``)."""
+    from ksegcli.core import apply as core
+    from ksegcli.core import interrupt
+
+    interrupt.enter_writes()
+    done: list[SegmentOutcome] = []
+    try:
+        return interrupt.call(
+            lambda: core.ensure_segment(session, plan, api_key, dry_run=False, into=done)
+        )
+    except interrupt.RequestStopped as stopped:  # abandoned in flight
+        outcomes = list(done)  # a copy: the abandoned thread may still add to ``done``
+        for n, (project, site) in enumerate(core.segment_targets(plan)[len(outcomes) :]):
+            hook = project.segment
+            assert hook is not None and hook.source_id is not None
+            outcome = core.SegmentOutcome(project.ref, site.code, hook.source_id, hook.region)
+            outcome.error = stopped if n == 0 else interrupt.not_started("this destination")
+            outcomes.append(outcome)
+        return outcomes
 
 
 def destination_writes(outcomes: list[SegmentOutcome]) -> int:
@@ -279,11 +318,12 @@ def _segment_items(plan: ApplyPlan, outcomes: list[SegmentOutcome]) -> list[dict
 def _run_doc(run: ApplyRun, segment: list[SegmentOutcome]) -> dict[str, Any]:
     """A real run's envelope: every item (the Segment destinations last), the time and
     the requests it took."""
-    from ksegcli.commands._results import result_item
+    from ksegcli.commands._results import interrupted_field, result_item
     from ksegcli.contract import envelope
 
     return envelope(
         dry_run=False,
+        **interrupted_field(),
         items=[result_item(r) for r in run.results] + _segment_items(run.plan, segment),
         file=str(run.plan.desired.path),
         projects=_projects(run.plan),

@@ -77,7 +77,7 @@ def _create(
         return
     results = execute(client, actions, customdata.HANDLERS)
     # Another run may have created the same custom data meanwhile: end with one of each.
-    for warning in customdata.converge(client, results):
+    for warning in customdata.settle(client, results):
         state.output.warn(warning)
     steps = {}
     if kind == "personas":
@@ -104,7 +104,7 @@ def _create(
             )
         for step in steps.values():
             out.info(step)
-    finish(results)
+    finish(results, out)
 
 
 @create_app.command("personas")

@@ -89,7 +89,7 @@ def _change(
     report_failures(out, results)
     if not out.json_mode:
         out.info(describe_counts(counts(results)) + ".")
-    finish(results)
+    finish(results, out)
 
 
 @app.command("install")

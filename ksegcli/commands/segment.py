@@ -250,7 +250,12 @@ def destination_item(
     write = None
     if result is not None:
         write = "create" if result.state in ("planned", "created", "missing") else "update"
-    state = "failed" if error is not None or result is None else destination_state(result)
+    from ksegcli.core.apply import stopped_state
+
+    stopped = stopped_state(error) if error is not None else None
+    state = stopped or (
+        "failed" if error is not None or result is None else destination_state(result)
+    )
     pending = [] if result is None else result.pending
     return {
         "project": project,

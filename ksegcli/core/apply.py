@@ -269,7 +269,7 @@ def run_apply(
     start = time.monotonic() if started is None else started
     results = execute(client, plan.actions, HANDLERS, workers=workers, progress=progress)
     # Another run may have created the same custom data meanwhile: end with one of each.
-    warnings = customdata.converge(client, results, workers=workers)
+    warnings = customdata.settle(client, results, workers=workers)
     return ApplyRun(
         plan,
         results,
@@ -310,7 +310,7 @@ class SegmentOutcome:
     @property
     def state(self) -> str:
         if self.error is not None:
-            return "failed"
+            return stopped_state(self.error) or "failed"
         assert self.result is not None
         if self.result.dry_run:
             return "in_sync" if not self.pending else "planned"
@@ -326,6 +326,15 @@ class SegmentOutcome:
             "destination": None if self.result is None else self.result.to_json(),
             "error": None if self.error is None else self.error.to_json()["error"],
         }
+
+
+def stopped_state(error: KsegError) -> str | None:
+    """``interrupted`` / ``skipped`` for a step Ctrl-C stopped, else None."""
+    from ksegcli.core.interrupt import RequestStopped
+
+    if isinstance(error, RequestStopped):
+        return "interrupted" if error.in_flight else "skipped"
+    return None
 
 
 def segment_targets(plan: ApplyPlan) -> list[tuple[ProjectDesired, Site]]:
@@ -349,18 +358,29 @@ def check_segment_credentials(session: Session, desired: Desired) -> str | None:
 
 
 def ensure_segment(
-    session: Session, plan: ApplyPlan, api_key: str, *, dry_run: bool
+    session: Session,
+    plan: ApplyPlan,
+    api_key: str,
+    *,
+    dry_run: bool,
+    into: list[SegmentOutcome] | None = None,
 ) -> list[SegmentOutcome]:
     """Plan (dry run) or make each declared destination match the file. The file is the
     desired state, so differences are fixed (``update``); failures are reported per source."""
+    from ksegcli.core import interrupt
     from ksegcli.core.segment import ensure_destination
     from ksegcli.errors import KsegError
 
-    outcomes = []
+    outcomes = [] if into is None else into
     for project, site in segment_targets(plan):
         hook = project.segment
         assert hook is not None and hook.source_id is not None
         outcome = SegmentOutcome(project.ref, site.code, hook.source_id, hook.region)
+        if interrupt.requested() and not dry_run:
+            outcome.error = interrupt.not_started("this destination was looked at")
+            outcomes.append(outcome)
+            continue
+        sent = interrupt.sent_by_this_thread()
         try:
             outcome.result = ensure_destination(
                 session,
@@ -370,6 +390,12 @@ def ensure_segment(
                 api_key=api_key,
                 update=True,
                 dry_run=dry_run,
+            )
+        except interrupt.RequestStopped as exc:
+            outcome.error = (
+                exc
+                if interrupt.sent_by_this_thread() != sent
+                else interrupt.not_started("this destination was looked at")
             )
         except KsegError as exc:
             outcome.error = exc

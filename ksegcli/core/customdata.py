@@ -679,6 +679,24 @@ def converge(
     return list(dict.fromkeys(warnings))
 
 
+def settle(
+    client: KameleoonClient, results: Sequence[ActionResult], *, workers: int = 8
+) -> list[str]:
+    """:func:`converge`, unless Ctrl-C stopped the run (a rerun's plan then shows any
+    copy as ``duplicate``); bounded like a write once Ctrl-C is pressed."""
+    from ksegcli.core import interrupt
+
+    if interrupt.requested():
+        return []
+    try:
+        return interrupt.call(lambda: converge(client, results, workers=workers))
+    except interrupt.RequestStopped:
+        return [
+            "Stopped while checking for custom data created twice by concurrent runs: "
+            "`ksegcli apply --dry-run` shows any copy (as duplicate) and a rerun deletes it."
+        ]
+
+
 def _delete_all(client: KameleoonClient, ids: Sequence[int], workers: int) -> dict[int, KsegError]:
     """Delete these custom data, a few at a time; the failures by id."""
     from concurrent.futures import ThreadPoolExecutor
