@@ -99,7 +99,15 @@ def envelope(extra: dict[str, Schema] | None = None, item: Schema | None = None)
                 "additionalProperties": INT,
             },
         },
-        {"requests": arr({"$ref": "#/$defs/request"}), **(extra or {})},
+        {
+            "requests": arr({"$ref": "#/$defs/request"}),
+            "interrupted": {
+                **BOOL,
+                "description": "Present (true) when Ctrl-C stopped the run: the items say what "
+                "was done, what was in flight (interrupted) and what was not sent (skipped).",
+            },
+            **(extra or {}),
+        },
     )
     body["if"] = {"properties": {"dry_run": {"const": True}}}
     body["then"] = {"required": ["requests"]}
