@@ -92,6 +92,135 @@ def test_a_create_refused_4xx_is_not_looked_up(respx_mock: respx.MockRouter) -> 
     assert lookup.call_count == 0
 
 
+# -- one policy for every create: look up before resending ----------------------------------
+
+
+class Creates:
+    """A create that loses its answer ``lost`` times, and a look-up of what the server holds."""
+
+    def __init__(self, lost: int, *, commits: bool, error: Exception | None = None) -> None:
+        self.lost = lost
+        self.commits = commits
+        self.error = error or NetworkError("the connection dropped", code="network")
+        self.held: list[str] = []
+        self.sent = 0
+        self.looked = 0
+
+    def create(self) -> str:
+        self.sent += 1
+        if self.sent <= self.lost:
+            if self.commits:
+                self.held.append(f"x{self.sent}")
+            raise self.error
+        self.held.append(f"x{self.sent}")
+        return self.held[-1]
+
+    def find(self) -> str | None:
+        self.looked += 1
+        return self.held[0] if self.held else None
+
+
+def _once(creates: Creates, pauses: list[float] | None = None) -> tuple[str, bool]:
+    from ksegcli.core.create_once import create_once
+
+    pauses = [] if pauses is None else pauses
+    return create_once(make_client(), creates.create, creates.find, sleep=pauses.append)
+
+
+def test_a_lost_answer_whose_create_happened_is_found_not_resent() -> None:
+    creates = Creates(1, commits=True)
+    assert _once(creates) == ("x1", True)
+    assert (creates.sent, creates.looked, creates.held) == (1, 1, ["x1"])
+
+
+def test_a_lost_answer_whose_create_did_not_happen_is_sent_again_after_a_pause() -> None:
+    creates, pauses = Creates(2, commits=False), []
+    assert _once(creates, pauses) == ("x3", False)
+    assert (creates.sent, creates.looked) == (3, 2)
+    assert len(pauses) == 2 and 0 < pauses[0] <= pauses[1]  # growing pauses
+
+
+def test_lost_answers_give_up_after_the_shared_budget() -> None:
+    from ksegcli.core.create_once import MAX_ATTEMPTS
+
+    creates, pauses = Creates(99, commits=False), []
+    with pytest.raises(NetworkError):
+        _once(creates, pauses)
+    assert creates.sent == MAX_ATTEMPTS
+    assert creates.looked == MAX_ATTEMPTS - 1  # no look-up after the last attempt
+    assert len(pauses) == MAX_ATTEMPTS - 1
+
+
+@pytest.mark.parametrize(
+    ("error", "looked"),
+    [
+        (ApiError("refused", status=422), 0),  # the server did nothing: raised at once
+        (ApiError("unreadable answer"), 0),  # no status: not a lost answer
+        (ApiError("busy", status=503), 1),  # may have acted: looked up
+    ],
+)
+def test_only_an_answer_that_may_hide_a_create_is_looked_up(error: ApiError, looked: int) -> None:
+    creates = Creates(1, commits=True, error=error)
+    if looked:
+        assert _once(creates) == ("x1", True)
+    else:
+        with pytest.raises(ApiError):
+            _once(creates)
+    assert (creates.sent, creates.looked) == (1, looked)
+
+
+def test_segment_and_custom_data_share_the_create_policy() -> None:
+    """A Segment mapping whose create keeps failing with 5xx gets the same budget as a
+    custom data: looked up after each, sent at most MAX_ATTEMPTS times."""
+    from ksegcli.core import segment
+    from ksegcli.core.create_once import MAX_ATTEMPTS
+    from ksegcli.core.segment.destination import execute
+    from ksegcli.core.segment.plan import DestinationPlan, Write
+    from ksegcli.core.session import Session
+
+    base = "https://segment.test"
+    session = Session(
+        env={
+            "KSEG_SEGMENT_API_URL": base,
+            "SEGMENT_API_TOKEN": "sgp_test_token_0123456789",
+            "KSEG_SEGMENT_WRITE_LIMIT": "1000/1",
+        }
+    )
+    client = segment.segment_client(session)
+    client.alpha_writes.backoff = 0.001
+    mapping = segment.plan_mappings(
+        {"actions": [{"id": "L", "slug": "logEvent", "fields": []}], "presets": []}
+    )[0]
+    plan = DestinationPlan(
+        source_id="src",
+        region="us",
+        sitecode="abcde12345",
+        destination={"id": "d1", "enabled": True, "settings": {"sitecode": "abcde12345"}},
+        duplicates=[],
+        differences=[],
+        mappings=[segment.MappingStatus(mapping.spec.key, "n", "t", "logEvent", "missing")],
+        writes=[
+            Write(
+                "create-mapping",
+                segment.Change("POST", "/destinations/d1/subscriptions", "map", mapping.body()),
+                mapping,
+            )
+        ],
+        api_key_compared=False,
+    )
+    with respx.mock(base_url=base) as router:
+        post = router.post("/destinations/d1/subscriptions").mock(
+            return_value=httpx.Response(503, json={"errors": [{"message": "busy"}]})
+        )
+        lookup = router.get("/destinations/d1/subscriptions").mock(
+            return_value=httpx.Response(200, json={"data": {"subscriptions": []}})
+        )
+        with pytest.raises(ApiError):
+            execute(client, plan, update=False)
+    assert post.call_count == MAX_ATTEMPTS
+    assert lookup.call_count == MAX_ATTEMPTS - 1
+
+
 # -- the real CLI against the fake server ---------------------------------------------------
 
 

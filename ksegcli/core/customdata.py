@@ -15,16 +15,15 @@ from __future__ import annotations
 
 import contextlib
 import json
-import random
 import re
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from ksegcli.core.config import is_project_id
+from ksegcli.core.create_once import create_once
 from ksegcli.core.plan import Action, ActionResult, Request
-from ksegcli.errors import ApiError, BadInputError, KsegError, NetworkError, NotFoundError
+from ksegcli.errors import BadInputError, KsegError, NotFoundError
 
 if TYPE_CHECKING:
     from ksegcli.core.kameleoon import Condition, KameleoonClient, Site
@@ -46,8 +45,6 @@ KINDS = ("personas", "trait", "group")
 FORMATS = {"string": "STRING", "number": "NUMBER", "boolean": "BOOLEAN"}
 DEFAULT_NAMES = {"personas": "SegmentIO personas", "group": "Group ID"}
 _TYPES = {"personas": "LIST", "trait": "UNIQUE", "group": "UNIQUE"}
-#: Creates whose answer was lost are tried at most this many times in all.
-MAX_CREATE_ATTEMPTS = 4
 
 UpdatePolicy = Literal["never", "ours", "always"]
 
@@ -488,43 +485,30 @@ def plan_custom_data(
 # -- writes ------------------------------------------------------------------------------
 
 
-def _maybe_committed(exc: KsegError) -> bool:
-    """Could the server have acted although we got no success answer?"""
-    if isinstance(exc, NetworkError):
-        return True
-    return isinstance(exc, ApiError) and (exc.status is None or exc.status >= 500)
-
-
 def create(client: KameleoonClient, action: Action) -> ActionResult:
     """POST a custom data, never twice: when the answer is lost (timeout, dropped
-    connection, 5xx), look for it by name first, and POST again only if it is absent."""
+    connection, 5xx), look for it by name first, and POST again only if it is absent
+    (core/create_once.py)."""
     from ksegcli.core.http import response_json
 
-    assert action.request is not None
-    body = action.request.body
+    request = action.request
+    assert request is not None
+    body = request.body
     site_id = int(body["siteId"])
-    for attempt in range(1, MAX_CREATE_ATTEMPTS + 1):
-        try:
-            response = client.http.request("POST", action.request.path, json_body=body)
-        except KsegError as exc:
-            if not _maybe_committed(exc) or attempt == MAX_CREATE_ATTEMPTS:
-                raise
-            found = find_by_name(client, site_id, action.name)
-            if found:
-                return ActionResult(
-                    action,
-                    "created",
-                    f"custom data id {found[0].id} (the answer was lost; found it by name, "
-                    "not sent again)",
-                    found[0].id,
-                )
-            delay = client.http.backoff * (2 ** (attempt - 1)) * (0.5 + random.random() / 2)
-            time.sleep(min(delay, client.http.max_backoff))
-            continue
-        data = response_json(response)
-        new_id = CustomData.from_api(data, f"POST {action.request.path}").id if data else None
-        return ActionResult(action, "created", f"new custom data id {new_id}", new_id)
-    raise AssertionError("unreachable")  # pragma: no cover
+
+    def post() -> int | None:
+        data = response_json(client.http.request("POST", request.path, json_body=body))
+        return CustomData.from_api(data, f"POST {request.path}").id if data else None
+
+    def find() -> int | None:
+        found = find_by_name(client, site_id, action.name)
+        return found[0].id if found else None
+
+    new_id, found = create_once(client.http, post, find)
+    if found:
+        message = f"custom data id {new_id} (the answer was lost; found it by name, not sent again)"
+        return ActionResult(action, "created", message, new_id)
+    return ActionResult(action, "created", f"new custom data id {new_id}", new_id)
 
 
 def handle(client: KameleoonClient, action: Action) -> ActionResult:

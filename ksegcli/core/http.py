@@ -232,6 +232,12 @@ class HttpClient:
     def close(self) -> None:
         self._client.close()
 
+    def pause(self, attempt: int) -> float:
+        """Seconds to wait after failed attempt ``attempt`` (1, 2, …): exponential from
+        ``backoff``, capped at ``max_backoff``, jittered so that clients spread out."""
+        exp = self.backoff * (2 ** (attempt - 1))
+        return float(min(self.max_backoff, exp) * (0.5 + random.random() / 2))
+
     # -- logging --------------------------------------------------------------
     def _debug(self, text: str) -> None:
         if self._log is not None:
@@ -277,8 +283,7 @@ class HttpClient:
             exc = state.outcome.exception() if state.outcome else None
             if isinstance(exc, _Retryable) and exc.wait is not None:
                 return min(exc.wait, 120.0)
-            exp = self.backoff * (2 ** (state.attempt_number - 1))
-            return float(min(self.max_backoff, exp) * (0.5 + random.random() / 2))
+            return self.pause(state.attempt_number)
 
         def before_sleep(state: RetryCallState) -> None:
             self.retries += 1

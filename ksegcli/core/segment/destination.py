@@ -8,12 +8,12 @@ the plan rendered, without it the plan executed (:func:`execute`). All return a
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ksegcli.core import config
+from ksegcli.core.create_once import create_once
 from ksegcli.core.segment.client import SUBSCRIPTIONS_PATH, SegmentClient, segment_client
 from ksegcli.core.segment.mappings import PlannedMapping, normalize_trigger
 from ksegcli.core.segment.plan import (
@@ -24,12 +24,9 @@ from ksegcli.core.segment.plan import (
 )
 from ksegcli.core.segment.regions import resolve_region
 from ksegcli.core.segment.result import DestinationResult
-from ksegcli.errors import ApiError, NetworkError
 
 if TYPE_CHECKING:
     from ksegcli.core.session import Session
-
-Log = Callable[[str], None]
 
 
 def destination_status(
@@ -75,7 +72,7 @@ def ensure_destination(
     )
     if dry_run:
         return plan.report(dry_run=True)
-    return execute(client, plan, update=update, log=session.log)
+    return execute(client, plan, update=update)
 
 
 def destination_plan(
@@ -108,12 +105,11 @@ def _checked(sitecode: str, api_key: str | None) -> str:
     return sitecode
 
 
-def execute(
-    client: SegmentClient, plan: DestinationPlan, *, update: bool, log: Log | None = None
-) -> DestinationResult:
+def execute(client: SegmentClient, plan: DestinationPlan, *, update: bool) -> DestinationResult:
     """Send the plan's writes in order. What is missing is added; what differs is fixed
-    only with ``update``, else left in ``pending``. A failed write raises (the writes
-    before it are done; a rerun plans only what is still missing)."""
+    only with ``update``, else left in ``pending``. A create whose answer is lost is
+    looked up before it is sent again (core/create_once.py). A failed write raises (the
+    writes before it are done; a rerun plans only what is still missing)."""
     result = plan.found()
     destination_id = plan.destination_id
     mappings = {m.key: m for m in result.mappings}
@@ -123,10 +119,10 @@ def execute(
             continue
         change = write.change
         if write.kind == "create-destination":
-            created = _create_checked(
+            created, _ = create_once(
+                client.http,
                 partial(client.create_destination, change.body),
                 lambda: next(iter(find_destinations(client, plan.source_id)), None),
-                log,
             )
             destination_id = str(created.get("id"))
             result.state = "created"
@@ -143,10 +139,10 @@ def execute(
         elif write.kind == "create-mapping":
             assert destination_id is not None and write.mapping is not None
             change = replace(change, path=SUBSCRIPTIONS_PATH.format(id=destination_id))
-            subscription = _create_checked(
+            subscription, _ = create_once(
+                client.alpha_writes,
                 partial(client.create_subscription, destination_id, change.body),
                 partial(_find_subscription, client, destination_id, write.mapping),
-                log,
             )
             status = mappings[write.mapping.spec.key]
             status.state = "created"
@@ -164,26 +160,6 @@ def execute(
         elif result.applied:
             result.state = "updated"
     return result
-
-
-def _create_checked(
-    create: Callable[[], dict[str, Any]],
-    find: Callable[[], dict[str, Any] | None],
-    log: Log | None,
-) -> dict[str, Any]:
-    """Create once, even when the answer is lost: a POST is not retried blindly (the
-    server may have acted), so look for the thing first and repeat only if it is absent."""
-    try:
-        return create()
-    except (NetworkError, ApiError) as exc:
-        if isinstance(exc, ApiError) and (exc.status is None or exc.status < 500):
-            raise
-        if log:
-            log(f"  the answer was lost ({exc.message}); checking before a retry")
-        found = find()
-        if found is not None:
-            return found
-        return create()
 
 
 def _find_subscription(
