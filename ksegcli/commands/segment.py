@@ -160,6 +160,7 @@ def create_destination(
     token, key_flag = _read_stdin(token_stdin, api_key_stdin)
     code = session.sitecode(sitecode, required=True)
     site = verify_sitecode(session, code)
+    code = site.code if site is not None else code  # the project's spelling of it
     state.output.debug(
         f"Sitecode {code}: {site.label()}." if site else "Sitecode not checked: no credentials."
     )

@@ -15,7 +15,7 @@ import typer
 from ksegcli.state import get_state
 
 if TYPE_CHECKING:
-    from ksegcli.core.snippets import Snippet
+    from ksegcli.core.snippets import Snippet, SnippetKind
     from ksegcli.state import AppState
 
 app = typer.Typer(
@@ -116,6 +116,7 @@ def render(
             hint=f"Choose one of: {', '.join(snippets.SNIPPET_KINDS)} "
             "(`ksegcli snippet render --list` says where each goes).",
         )
+    _refuse_options_without_effect(ctx, snippets.SNIPPET_KINDS[kind], sdk)
     if snippets.SNIPPET_KINDS[kind].needs_sitecode and sdk is None:
         # Flag, KAMELEOON_SITECODE, then the profile: validated the same way as everywhere.
         sitecode = state.session.sitecode(sitecode, required=True)
@@ -135,6 +136,43 @@ def render(
     if output_file is not None:
         _write(output_file, snippet.code)
     _emit(state, snippet, output_file)
+
+
+def _refuse_options_without_effect(ctx: typer.Context, spec: SnippetKind, sdk: str | None) -> None:
+    """An option given for a snippet it does not change is a usage error, not ignored:
+    the user meant something by it that the output would silently not have."""
+    from typer._click.core import ParameterSource
+
+    from ksegcli.errors import UsageError
+
+    def given(name: str) -> bool:
+        return ctx.get_parameter_source(name) not in (None, ParameterSource.DEFAULT)
+
+    why = None
+    if given("user_id") and sdk is not None:
+        why = (
+            "--user-id has no effect with --sdk: the server-side code reads the user id "
+            "from the variable named by --user-var."
+        )
+    elif given("user_id") and not spec.uses_user_id:
+        why = (
+            f"--user-id has no effect on the {spec.name} snippet: only personas, trait and "
+            "group read the user's Segment data by a user id."
+        )
+    elif given("host") and not spec.needs_sitecode:
+        why = (
+            f"--host has no effect on the {spec.name} snippet: it is the Data API host "
+            "the persona-values snippet reads."
+        )
+    elif given("sitecode") and not spec.needs_sitecode:
+        why = (
+            f"--sitecode has no effect on the {spec.name} snippet: only persona-values "
+            "holds a sitecode."
+        )
+    elif given("user_var") and sdk is None:
+        why = "--user-var has no effect without --sdk: it names the SDK code's variable."
+    if why is not None:
+        raise UsageError(why, hint="Leave the option out, or choose the snippet it is for.")
 
 
 def _list(state: AppState) -> None:

@@ -85,14 +85,17 @@ class ApplyPlan:
 
 def _resolve(client: KameleoonClient, desired: Desired) -> dict[str, Site]:
     """File refs → projects (one paged list); unknown ones fail here, before any write."""
+    from ksegcli.core.kameleoon import site_by_code
+
     client.resolve_projects([p.ref for p in desired.projects])
     sites = client.list_sites()
     by_id = {s.id: s for s in sites}
-    by_code = {s.code: s for s in sites}
     out: dict[str, Site] = {}
     seen: dict[int, str] = {}
     for project in desired.projects:
-        site = by_id[int(project.ref)] if is_project_id(project.ref) else by_code[project.ref]
+        found = by_id.get(int(project.ref)) if is_project_id(project.ref) else None
+        site = found or site_by_code(sites, project.ref)  # resolved above: not None
+        assert site is not None
         if site.id in seen:
             where = f" (line {project.line})" if project.line else ""
             raise BadInputError(

@@ -249,12 +249,14 @@ class _Doctor:
                 f"sitecode {code} is well formed; its project is not checked without credentials",
             )
             return
+        from ksegcli.core.kameleoon import site_by_code
+
         try:
             sites = self.session.kameleoon().list_sites()
+            site = site_by_code(sites, code, warn=self.session.warn)
         except KsegError as exc:
             self.add("sitecode", title, "fail", exc.message, _fix(exc, "Rerun with -v."))
             return
-        site = next((s for s in sites if s.code == code), None)
         if site is None:
             self.add(
                 "sitecode",
@@ -265,7 +267,8 @@ class _Doctor:
             )
             return
         self.site = site
-        self.add("sitecode", title, "pass", f"{code}: {site.label()}", project_id=site.id)
+        self.sitecode = site.code  # the project's spelling, should it differ in case
+        self.add("sitecode", title, "pass", f"{site.code}: {site.label()}", project_id=site.id)
 
     def _skip_without_project(self, id: str, title: str) -> bool:
         if self.site is not None:

@@ -243,6 +243,7 @@ class KameleoonClient:
         self.http = http
         self.tokens = tokens
         self._sites: list[Site] | None = None
+        self.warn: Callable[[str], None] | None = None  # a sitecode matched case-blind
         self.in_refused = False  # the server refused a filter with IN: EQUAL + array from now on
         self.max_pages = MAX_PAGES
 
@@ -344,7 +345,6 @@ class KameleoonClient:
 
         sites = self.list_sites()
         by_id = {site.id: site for site in sites}
-        by_code = {site.code: site for site in sites}
         found: list[Site] = []
         unknown: list[str] = []
         for ref in refs:
@@ -353,7 +353,7 @@ class KameleoonClient:
             if is_project_id(ref):
                 site = by_id.get(int(ref))
             elif is_sitecode(ref):
-                site = by_code.get(ref)
+                site = site_by_code(sites, ref, warn=self.warn)
             else:
                 raise BadInputError(
                     f"{ref!r} is neither a project id (a number) nor a sitecode "
@@ -369,3 +369,28 @@ class KameleoonClient:
                 hint="Run `ksegcli projects list` to see the projects these credentials reach.",
             )
         return found
+
+
+def site_by_code(
+    sites: Sequence[Site], code: str, *, warn: Callable[[str], None] | None = None
+) -> Site | None:
+    """The project whose sitecode is ``code``: the exact match, else the one project whose
+    sitecode differs from it in case only. Kameleoon's documentation does not say whether
+    sitecodes are case-sensitive, so a case-blind match is accepted, said (``warn``) and
+    the project's own spelling used from then on; two such projects are refused."""
+    exact = next((site for site in sites if site.code == code), None)
+    if exact is not None:
+        return exact
+    folded = [site for site in sites if site.code.casefold() == code.casefold()]
+    if len(folded) > 1:
+        raise BadInputError(
+            f"Sitecode {code} matches {len(folded)} projects when case is ignored "
+            f"({', '.join(site.code for site in folded)}).",
+            hint="Give the sitecode exactly, or the project id.",
+        )
+    if folded and warn is not None:
+        warn(
+            f"Sitecode {code} matched project {folded[0].label()} ignoring case: "
+            f"{folded[0].code} is used."
+        )
+    return folded[0] if folded else None

@@ -205,6 +205,7 @@ class Session:
         )
         holder.append(tokens)
         self._kameleoon = KameleoonClient(api_http, tokens)
+        self._kameleoon.warn = self.warn
         hourly, _ = config.hourly_limit(self.env)
         self._kameleoon.max_pages = hourly  # more pages than the hour's budget: a broken server
         return self._kameleoon

@@ -21,7 +21,9 @@ def verify_sitecode(session: Session, sitecode: str) -> Site | None:
     if cid is None or secret is None:
         return None
     sites = session.kameleoon().list_sites()
-    site = next((s for s in sites if s.code == sitecode), None)
+    from ksegcli.core.kameleoon import site_by_code
+
+    site = site_by_code(sites, sitecode, warn=session.warn)
     if site is None:
         raise NotFoundError(
             f"No Kameleoon project has the sitecode {sitecode} (these credentials reach "
