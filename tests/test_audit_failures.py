@@ -262,13 +262,13 @@ def test_no_keyring_env_credentials_still_work(
         clean(name, as_json, result)
         assert result.exit_code == ExitCode.OK, (name, as_json, result.stdout, result.stderr)
         assert seconds < 15, (name, seconds)  # a hung keyring costs the timeout, once
-        warnings = result.stderr.count(KEYRING_WARNING)
-        assert warnings <= 1, (name, result.stderr)
-        if warnings:  # with the env-var alternative
-            assert "KAMELEOON_CLIENT_SECRET" in result.stderr, result.stderr
-    # These look the API key up in the keyring (then derive it): they say so, once.
-    for name in ("segment destination create", DOCTOR):
-        assert results[(name, False)][0].stderr.count(KEYRING_WARNING) == 1, name
+        # Everything came from the environment: the keyring was not needed, so it is not
+        # mentioned (even where the API key was looked up there before being derived).
+        assert KEYRING_WARNING not in result.stderr, (name, result.stderr)
+        assert "keyring" not in result.stderr.lower(), (name, result.stderr)
+    # With -v the failed read is still there to see.
+    verbose = proc(*COMMANDS[DOCTOR][:-2], "-v", env=env)
+    assert KEYRING_WARNING in verbose.stderr, verbose.stderr
 
 
 # --- a bad flag ------------------------------------------------------------------------------
@@ -604,4 +604,4 @@ def test_getapikey_without_a_keyring_reports_the_keyring_once(
     assert result.exit_code == ExitCode.OK, result.stderr
     assert result.stderr.count("the collection is locked") == 1, result.stderr
     assert result.stderr.count(KEYRING_WARNING) == 1, result.stderr
-    assert "Warning: The API key was not kept: set KAMELEOON_API_KEY" in result.stderr
+    assert "the API key was not kept. Set KAMELEOON_API_KEY where it is needed" in result.stderr

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import CLIENT_ID, CliRunner, ProcRunner, fake_env
+from conftest import CLIENT_ID, CLIENT_SECRET, CliRunner, ProcRunner, fake_env
 
 from ksegcli.errors import ExitCode
 from ksegcli.testing import FakeServer
@@ -99,3 +99,105 @@ def test_a_sitecode_that_matches_two_projects_ignoring_case_is_refused() -> None
     with pytest.raises(BadInputError, match="matches 2 projects when case is ignored"):
         site_by_code(sites, "Abcde12345")
     assert site_by_code(sites, "zzzzz99999") is None
+
+
+# -- hints fit where the credentials came from; the keyring is mentioned where it matters --
+
+
+BROKEN_KEYRING = {"PYTHON_KEYRING_BACKEND": "ksegcli.testing.keyrings.BrokenKeyring"}
+
+
+def test_refused_env_credentials_point_at_the_variables_not_at_login(
+    proc: ProcRunner, fake: FakeServer
+) -> None:
+    env = {**fake_env(fake), "KAMELEOON_CLIENT_SECRET": "not-the-secret"}
+    result = proc("projects", "list", env=env)
+    assert result.exit_code == ExitCode.AUTH, result.stderr
+    assert "Kameleoon refused the client id and secret" in result.stderr
+    assert "KAMELEOON_CLIENT_ID and KAMELEOON_CLIENT_SECRET come from the environment" in (
+        result.stderr
+    )
+    assert "auth login" not in result.stderr
+    assert "not-the-secret" not in result.stdout + result.stderr
+
+
+def test_refused_stored_credentials_still_say_to_log_in_again() -> None:
+    from ksegcli.core.credentials import CLIENT_ID, CLIENT_SECRET, Credential, refused_hint
+
+    stored = refused_hint(
+        Credential(CLIENT_ID, "cid", "config"), Credential(CLIENT_SECRET, "s", "keyring")
+    )
+    assert "ksegcli auth login" in stored
+    mixed = refused_hint(
+        Credential(CLIENT_ID, "cid", "config"), Credential(CLIENT_SECRET, "s", "env")
+    )
+    assert mixed.startswith("KAMELEOON_CLIENT_SECRET comes from") is False
+    assert "KAMELEOON_CLIENT_SECRET come from the environment: set it" in mixed
+
+
+def test_env_credentials_need_no_keyring_and_hear_nothing_of_it(
+    proc: ProcRunner, fake: FakeServer
+) -> None:
+    fake.add_site(CLIENT_ID, name="Shop", code="shop000001")
+    env = {**fake_env(fake), **BROKEN_KEYRING}
+    # doctor looks for a stored API key before deriving it: a read that may fail silently.
+    result = proc("doctor", "--sitecode", "shop000001", env=env)
+    assert "Traceback" not in result.stderr
+    assert "keyring" not in result.stderr.lower(), result.stderr
+    assert "derived from the client id and secret" in result.stdout
+    verbose = proc("doctor", "--sitecode", "shop000001", "-v", env=env)
+    assert "The OS keyring is not usable" in verbose.stderr  # -v still shows it
+
+
+def test_a_secret_found_nowhere_says_the_keyring_could_not_be_read(
+    proc: ProcRunner, fake: FakeServer
+) -> None:
+    env = {**fake_env(fake, credentials=False), "KAMELEOON_CLIENT_ID": CLIENT_ID, **BROKEN_KEYRING}
+    result = proc("projects", "list", env=env)
+    assert result.exit_code == ExitCode.AUTH, result.stderr
+    assert "No Kameleoon client secret for profile 'default': the OS keyring is not usable" in (
+        result.stderr
+    )
+    assert "Hint: Set KAMELEOON_CLIENT_SECRET" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "keyring_env",
+    [
+        BROKEN_KEYRING,  # a keyring that fails when used
+        {"PYTHON_KEYRING_BACKEND": "", "DBUS_SESSION_BUS_ADDRESS": ""},  # none reachable
+    ],
+    ids=["broken", "unreachable"],
+)
+def test_login_without_a_usable_keyring_says_to_use_the_environment(
+    proc: ProcRunner, fake: FakeServer, tmp_path: Path, keyring_env: dict[str, str]
+) -> None:
+    env = {**fake_env(fake, credentials=False), **keyring_env}
+    if not keyring_env["PYTHON_KEYRING_BACKEND"]:
+        env["XDG_CONFIG_HOME"] = str(tmp_path / "xdg")  # no keyringrc.cfg choosing one
+        proc.env.pop("PYTHON_KEYRING_BACKEND", None)
+        proc.env.pop("DBUS_SESSION_BUS_ADDRESS", None)
+        del env["PYTHON_KEYRING_BACKEND"], env["DBUS_SESSION_BUS_ADDRESS"]
+    result = proc(
+        "auth",
+        "login",
+        "--client-id",
+        CLIENT_ID,
+        "--client-secret-stdin",
+        env=env,
+        stdin=CLIENT_SECRET + "\n",
+    )
+    assert result.exit_code == ExitCode.CONFIG, result.stderr
+    assert result.stderr.startswith("Error: auth login keeps the client secret in the OS keyring")
+    assert "Nothing was stored." in result.stderr
+    assert "set KAMELEOON_CLIENT_ID and KAMELEOON_CLIENT_SECRET in the environment" in (
+        result.stderr
+    )
+    assert "continuing" not in result.stderr and "Warning" not in result.stderr
+    assert [line for line in result.stderr.splitlines() if line.startswith("Error:")] == [
+        result.stderr.splitlines()[0]
+    ]
+    assert CLIENT_SECRET not in result.stdout + result.stderr
+    assert not (Path(proc.env["KSEG_CONFIG_DIR"]) / "default.toml").exists() or (
+        "client_id" not in (Path(proc.env["KSEG_CONFIG_DIR"]) / "default.toml").read_text()
+    )

@@ -31,9 +31,14 @@ def login(
     """Prove a client id and secret against Kameleoon, then keep them (secret in the keyring)."""
     from ksegcli.core import credentials
     from ksegcli.core.auth import login as do_login
+    from ksegcli.core.auth import login_needs_a_keyring
+    from ksegcli.core.keyring_store import unreachable_reason
 
     state = get_state(ctx)
     session = state.session
+    unreachable = unreachable_reason()  # known without trying: fail before asking
+    if unreachable is not None:
+        raise login_needs_a_keyring(unreachable)
     creds = session.credentials
     secret_flag = _secret_flag(client_secret_stdin)
     # Login replaces what is stored, so the stored values are not candidates here.

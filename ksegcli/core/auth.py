@@ -24,15 +24,35 @@ class LoginResult:
     token_expires_in: int
 
 
+def login_needs_a_keyring(reason: str | None) -> KeyringUnavailableError:
+    """`auth login` keeps the secret in the OS keyring; without one, say what to do."""
+    return KeyringUnavailableError(
+        f"auth login keeps the client secret in the OS keyring, and none is usable here "
+        f"({reason or 'unknown reason'}). Nothing was stored.",
+        hint=f"No login is needed: set {config.ENV_CLIENT_ID} and {config.ENV_CLIENT_SECRET} "
+        "in the environment (e.g. a CI job's secrets) and every command uses them; or "
+        "install and unlock a keyring (e.g. gnome-keyring) and log in again.",
+    )
+
+
 def login(session: Session, client_id: Credential, client_secret: Credential) -> LoginResult:
     """Prove the credentials by fetching a token; only then store them."""
     from ksegcli.core.kameleoon import TokenProvider
 
     http = session.http(config.API, limiter=session.limiter_for(client_id.value))
-    provider = TokenProvider(http, client_id.value, client_secret.value, log=session.log)
+    provider = TokenProvider(
+        http,
+        client_id.value,
+        client_secret.value,
+        log=session.log,
+        refused_hint=credentials.refused_hint(client_id, client_secret),
+    )
     token = provider.fetch()
     store = session.keyring
-    store.set(session.profile_name, credentials.CLIENT_SECRET.name, client_secret.value)
+    try:
+        store.set(session.profile_name, credentials.CLIENT_SECRET.name, client_secret.value)
+    except KeyringUnavailableError:
+        raise login_needs_a_keyring(store.disabled_reason) from None
     import json
 
     # From now on the secret lives in the keyring: its token does too (core/tokens.py).
@@ -125,11 +145,11 @@ def fetch_api_key(
             session.keyring.set(session.profile_name, credentials.API_KEY.name, key)
             stored = True
         except KeyringUnavailableError:
-            # The keyring's failure was reported once already (KeyringStore); say only
-            # what it means for this key.
+            # Said here, once: reading the keyring is silent (only -v) where it fails.
             if session.warn:
                 session.warn(
-                    f"The API key was not kept: set {config.ENV_API_KEY} where it is needed."
+                    f"The OS keyring is not usable ({session.keyring.disabled_reason}): "
+                    f"the API key was not kept. Set {config.ENV_API_KEY} where it is needed."
                 )
     return ApiKeyResult(api_key=key, origin=origin, stored=stored, client_id=client_id.value)
 
@@ -181,7 +201,13 @@ def check_client_credentials(session: Session) -> tuple[bool, str]:
     cid, secret = session.client_credentials()
     http = session.http(config.API, limiter=session.limiter_for(cid.value))
     try:
-        TokenProvider(http, cid.value, secret.value, log=session.log).fetch()
+        TokenProvider(
+            http,
+            cid.value,
+            secret.value,
+            log=session.log,
+            refused_hint=credentials.refused_hint(cid, secret),
+        ).fetch()
     except KsegError as exc:
         return False, exc.message
     return True, "accepted by the Automation API"

@@ -126,6 +126,15 @@ class Credentials:
                 if spec.secret:
                     register_secret(value)
                 return Credential(spec, value, "prompt")
+        unusable = self.keyring.disabled_reason if spec.secret else None
+        if unusable is not None:  # reading it was silent: say it now that it matters
+            raise NotLoggedInError(
+                f"No {spec.label} for profile {self.profile.name!r}: the OS keyring is not "
+                f"usable ({unusable}).",
+                hint=f"Set {spec.env}"
+                + (f" (or pass {spec.flag} where the command has it)" if spec.flag else "")
+                + ", or install and unlock a keyring.",
+            )
         raise NotLoggedInError(
             f"No {spec.label} for profile {self.profile.name!r}.",
             hint=f"Run `{spec.store_command}`, or set {spec.env}"
@@ -152,3 +161,24 @@ def read_secret_from_stdin(label: str) -> str:
 
 
 PromptFn = Callable[[str, bool], str]
+
+
+def refused_hint(client_id: Credential, client_secret: Credential) -> str:
+    """What to do when Kameleoon refuses this client id and secret, said where they came
+    from: a CI job's environment variables are fixed there, not with `auth login`."""
+    from_env = [c.spec.env for c in (client_id, client_secret) if c.source == "env"]
+    if from_env:
+        return (
+            f"{' and '.join(from_env)} come from the environment: set "
+            f"{'them' if len(from_env) > 1 else 'it'} to the values on your Kameleoon "
+            "profile page (API credentials), e.g. in the CI job's secrets."
+        )
+    if "flag" in (client_id.source, client_secret.source) or "stdin" in (
+        client_id.source,
+        client_secret.source,
+    ):
+        return "Check the values given against your Kameleoon profile page (API credentials)."
+    return (
+        "Check them on your Kameleoon profile page (API credentials), "
+        "then run `ksegcli auth login`."
+    )

@@ -144,7 +144,13 @@ class _Doctor:
 
         http = self.session.http(config.API, limiter=self.session.limiter)
         try:
-            TokenProvider(http, cid.value, secret.value, log=self.session.log).fetch()
+            TokenProvider(
+                http,
+                cid.value,
+                secret.value,
+                log=self.session.log,
+                refused_hint=credentials.refused_hint(cid, secret),
+            ).fetch()
         except KsegError as exc:
             self.add(
                 "credentials",

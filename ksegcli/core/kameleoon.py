@@ -81,9 +81,15 @@ class TokenProvider:
         load: Callable[[], str | None] | None = None,
         save: Callable[[str], None] | None = None,
         log: Callable[[str], None] | None = None,
+        refused_hint: str | None = None,
     ) -> None:
         self._http = http
         self.client_id = client_id
+        # What to do when Kameleoon refuses them: depends on where they came from.
+        self._refused_hint = refused_hint or (
+            "Check them on your Kameleoon profile page (API credentials), "
+            "then run `ksegcli auth login`."
+        )
         self._secret = client_secret
         self._load = load
         self._save = save
@@ -151,15 +157,14 @@ class TokenProvider:
         except AuthError as exc:
             raise AuthError(
                 f"Kameleoon refused the client id and secret: {_tail(exc.message)}",
-                hint="Check them on your Kameleoon profile page (API credentials), "
-                "then run `ksegcli auth login`.",
+                hint=self._refused_hint,
             ) from None
         if response.status_code == 400:
             from ksegcli.core.http import server_message
 
             raise AuthError(
                 f"Kameleoon refused the client id and secret: {server_message(response)}",
-                hint="Check them on your Kameleoon profile page (API credentials).",
+                hint=self._refused_hint,
             )
         from ksegcli.core.parse import TokenAnswer, convert
         from ksegcli.core.redact import register_secret

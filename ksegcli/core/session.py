@@ -99,7 +99,10 @@ class Session:
     @property
     def keyring(self) -> KeyringStore:
         if self._keyring is None:
-            self._keyring = KeyringStore(warn=self.warn)
+            # A keyring that cannot be read is said where it matters (a secret that
+            # could not be kept, or found nowhere); otherwise only in the -v log, as a
+            # CI job with env credentials needs no keyring at all.
+            self._keyring = KeyringStore(warn=self.log)
         return self._keyring
 
     @property
@@ -202,6 +205,7 @@ class Session:
             load=cache.load,
             save=cache.save,
             log=self.log,
+            refused_hint=credentials.refused_hint(cid, secret),
         )
         holder.append(tokens)
         self._kameleoon = KameleoonClient(api_http, tokens)
