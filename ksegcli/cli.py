@@ -59,6 +59,47 @@ def _listed_order() -> list[str]:
     return sorted(_COMMANDS, key=lambda name: _COMMANDS[name][2] != "command")
 
 
+# (module, annotation text) -> its value; see _resolve_annotations.
+_ANNOTATIONS: dict[tuple[str, str], Any] = {}
+
+
+def _resolve_annotations(func: Callable[..., Any] | None) -> None:
+    """Replace ``func``'s annotations, text under ``from __future__ import annotations``,
+    by their values, evaluating each distinct text once per module. Typer reads them
+    with typing.get_type_hints, which compiles every one anew: a few hundred compiles
+    (``bool``, ``str | None``, ``typer.Context``...) when help lists every command.
+    A text that does not evaluate is left for Typer to report as it would."""
+    annotations = getattr(func, "__annotations__", None)
+    if func is None or not annotations:
+        return
+    import inspect
+
+    namespace = inspect.unwrap(func).__globals__
+    module = str(namespace.get("__name__"))
+    for key, text in annotations.items():
+        if not isinstance(text, str):
+            continue
+        if (module, text) not in _ANNOTATIONS:
+            try:
+                _ANNOTATIONS[(module, text)] = eval(text, namespace)  # as get_type_hints does
+            except Exception:
+                continue
+        annotations[key] = _ANNOTATIONS[(module, text)]
+
+
+def _resolve_app(obj: Any) -> None:
+    """:func:`_resolve_annotations` for a command function or every callback of a Typer app."""
+    if not isinstance(obj, typer.Typer):
+        _resolve_annotations(obj)
+        return
+    if obj.registered_callback is not None:
+        _resolve_annotations(obj.registered_callback.callback)
+    for command in obj.registered_commands:
+        _resolve_annotations(command.callback)
+    for group in obj.registered_groups:
+        _resolve_app(group.typer_instance)
+
+
 def _mount(target: typer.Typer, name: str) -> None:
     """Register command ``name`` (from its module under ksegcli.commands) on ``target``."""
     import importlib
@@ -66,6 +107,7 @@ def _mount(target: typer.Typer, name: str) -> None:
     module_name, attr, kind = _COMMANDS[name]
     module = importlib.import_module(f"ksegcli.commands.{module_name}")
     obj = getattr(module, attr)
+    _resolve_app(obj)
     if kind == "group":
         target.add_typer(obj, name=name)
     elif name == "apply":
@@ -196,6 +238,9 @@ def root(
     state.output.json_mode = json_mode
     state.output.verbose = verbose
     ctx.obj = state
+
+
+_resolve_annotations(root)  # read by Typer on every run
 
 
 class GlobalOptions(NamedTuple):

@@ -155,6 +155,7 @@ def test_the_root_help_off_a_terminal_lists_every_command_without_rich(
     modules = imported(proc, "--help")
     assert command_modules(modules) == {m for m, _, _ in _COMMANDS.values()}
     assert not loaded(modules, *HEAVY)
+    assert "json" not in modules  # no command module imports it before it runs
 
 
 def test_rich_help_on_a_terminal_loads_no_markdown_or_syntax_highlighting(
@@ -194,6 +195,36 @@ def test_the_modules_left_out_of_rich_help_are_loaded_for_real_when_used() -> No
 def test_a_run_that_shows_no_help_does_not_load_the_help_renderer(proc: ProcRunner) -> None:
     modules = imported(proc, "snippet", "render", "trait", "plan")
     assert "ksegcli.help" not in modules
+
+
+def test_mounted_commands_carry_annotation_values_not_text() -> None:
+    """Typer reads every callback's annotations; under ``from __future__ import
+    annotations`` they are text it would compile one by one on every run. Mounted
+    commands carry the values instead (each distinct text evaluated once)."""
+    group = typer.main.get_command(cli_module.app)
+    assert isinstance(group, typer.core.TyperGroup)
+
+    def check(command: object) -> int:
+        callback = getattr(command, "callback", None)
+        count = 0
+        for value in getattr(callback, "__annotations__", {}).values():
+            assert not isinstance(value, str), (command, value)
+            count += 1
+        for sub in getattr(command, "commands", {}).values():
+            count += check(sub)
+        return count
+
+    assert check(group) > 100  # every command of the tree was looked at
+
+
+def test_an_annotation_that_does_not_evaluate_is_left_for_typer_to_report() -> None:
+    def probe(flag: str | None, ctx: typer.Context, other: NoSuchName) -> None:  # type: ignore[name-defined]  # noqa: F821
+        del flag, ctx, other
+
+    cli_module._resolve_annotations(probe)
+    assert probe.__annotations__["flag"] == (str | None)
+    assert probe.__annotations__["ctx"] is typer.Context
+    assert probe.__annotations__["other"] == "NoSuchName"
 
 
 # -- global options: declared once, on the root -----------------------------------------------

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import typer
 
 from ksegcli.state import get_state
@@ -45,10 +43,13 @@ def get(
             "IDENTIFY_<userId> and common.",
         )
     out = state.output
-    out.result(
-        {"sitecode": code, "key": key, "value": value},
-        human=lambda: out.line(json.dumps(value, indent=2, ensure_ascii=False)),
-    )
+
+    def human() -> None:
+        import json
+
+        out.line(json.dumps(value, indent=2, ensure_ascii=False))
+
+    out.result({"sitecode": code, "key": key, "value": value}, human=human)
 
 
 @app.command("cohorts")
@@ -107,6 +108,8 @@ def traits(
     out = state.output
 
     def human() -> None:
+        import json
+
         rows = [
             (name, value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
             for name, value in result.traits.items()
