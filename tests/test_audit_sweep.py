@@ -1,7 +1,7 @@
 """Whole-CLI audit: every leaf command of the tree, as a real subprocess against the
 fake server, in four output modes, checked against the project's standards.
 
-Standards checked for every run (DESIGN.md, "Credentials" and "Output"):
+Standards checked for every run (docs/design.md, "Secrets" and "Output"):
 - no secret in stdout or stderr (client secret, Segment token, the derived API key,
   every OAuth access token the fake handed out), raw or URL-encoded, except where a
   case prints one by design (``--show``, ``auth token``);

@@ -1,4 +1,5 @@
-"""Setup steps (issue #3) end to end: the real CLI as a subprocess against the fake server."""
+"""The Segment tool and the custom data end to end: the real CLI as a subprocess against
+the fake server."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Setup steps (issue #3) against respx: every request body, planning, lost answers, refusals."""
+"""The Segment tool and the custom data, against respx: every request body, planning,
+lost answers, refusals."""
 
 from __future__ import annotations
 

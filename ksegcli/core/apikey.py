@@ -1,6 +1,6 @@
 """The API key of the Kameleoon Segment destination.
 
-Confirmed in Segment's destination code (API_NOTES §2): the key is
+Confirmed in Segment's destination code (docs/api-facts.md §2): the key is
 ``base64(JSON.stringify({"id": CLIENT_ID, "secret": CLIENT_SECRET}))`` —
 compact JSON, ``id`` first. So it can be derived offline, and a key served by
 Kameleoon can be checked by decoding it.
@@ -62,7 +62,7 @@ def check_api_key(key: str, client_id: str, client_secret: str | None = None) ->
 
 def destination_api_key(session: Session, flag_value: str | None = None) -> credentials.Credential:
     """The key the destination should hold: flag → KAMELEOON_API_KEY → keyring, else derived
-    from the client id and secret (the key is their base64 JSON, API_NOTES §2)."""
+    from the client id and secret (the key is their base64 JSON, docs/api-facts.md §2)."""
     from ksegcli.core import config, credentials
     from ksegcli.core.redact import register_secret
     from ksegcli.errors import NotLoggedInError

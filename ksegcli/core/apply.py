@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from ksegcli.core.session import Session
     from ksegcli.errors import KsegError
 
-# Kameleoon's limits (API_NOTES §1, confirmed): 50 requests per 10 s, 1,000 per hour.
+# Kameleoon's limits (docs/api-facts.md §1, confirmed): 50 requests per 10 s, 1,000 per hour.
 HOURLY_BUDGET = 1000
 DEFAULT_WORKERS = 8
 HANDLERS = {**integration.HANDLERS, **identifier.HANDLERS, **customdata.HANDLERS}

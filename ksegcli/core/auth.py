@@ -12,7 +12,7 @@ from ksegcli.core.redact import mask, register_secret
 from ksegcli.core.session import Session
 from ksegcli.errors import ApiError, KeyringUnavailableError
 
-# API-key service path and parameters (seed article, API_NOTES §2).
+# API-key service path and parameters (docs/api-facts.md §2).
 GETAPIKEY_PATH = "/kameleoon/segmentio/getapikey"
 
 

@@ -22,7 +22,7 @@ from ksegcli.errors import BadInputError, ConfigError
 if TYPE_CHECKING:
     import tomllib
 
-# Env var names are part of the contract (DESIGN.md): they live here only.
+# Env var names are part of the contract (README, "Environment"): they live here only.
 ENV_CLIENT_ID = "KAMELEOON_CLIENT_ID"
 ENV_CLIENT_SECRET = "KAMELEOON_CLIENT_SECRET"
 ENV_API_KEY = "KAMELEOON_API_KEY"

@@ -1,6 +1,6 @@
 """Where each credential comes from.
 
-Precedence (DESIGN.md): command-line flag → env var → OS keyring → prompt
+Precedence (docs/design.md): command-line flag → env var → OS keyring → prompt
 (TTY only). The client id is not a secret: it is kept in the profile file so
 that ``auth status`` can say whose secret the keyring holds. Everything else
 is a secret and is registered for redaction the moment it is loaded.

@@ -7,7 +7,7 @@ the run (:func:`list_custom_data`). :func:`plan_custom_data` compares the two,
 purely, into :class:`~ksegcli.core.plan.Action` s; :func:`handle` performs one
 of them, and creates are safe when their answer is lost (see :func:`create`).
 
-Every API fact here is inferred (API_NOTES §1, "Custom data"): paths, fields,
+Every API fact here is inferred (docs/api-facts.md §1, "Custom data"): paths, fields,
 enum values, the 255 limit. They are the constants below, one place each.
 """
 
@@ -28,7 +28,7 @@ from ksegcli.errors import BadInputError, KsegError, NotFoundError
 if TYPE_CHECKING:
     from ksegcli.core.kameleoon import Condition, KameleoonClient, Site
 
-# --- inferred (I), API_NOTES §1 ---------------------------------------------------
+# --- inferred (I), docs/api-facts.md §1 -------------------------------------------
 CUSTOM_DATAS_PATH = "/custom-datas"
 CUSTOM_DATA_PATH = "/custom-datas/{id}"
 MAX_PER_PROJECT = 255  # help.kameleoon.com: at most 255 active custom data per project

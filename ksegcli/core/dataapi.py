@@ -1,7 +1,7 @@
 """The Kameleoon Data API: what the Segment integration stored for a user.
 
 Segment's destination writes remote data that custom data and SDKs read
-(API_NOTES §3, seed article): ``COHORTS_<userId>`` (persona → true/false),
+(docs/api-facts.md §3): ``COHORTS_<userId>`` (persona → true/false),
 ``IDENTIFY_<userId>`` (``{"traits": {...}, "groupId": …}``) and ``common``
 (``{"cohorts": [persona names]}``). The API needs no credentials, only the
 sitecode and a non-bot ``User-Agent`` (ours is ``ksegcli/<version>``).
@@ -33,7 +33,7 @@ DATA_API_REGIONS: dict[str, str] = {
     "eu-eu": "https://eu-data.kameleoon.eu",
     "na-eu": "https://na-data.kameleoon.eu",
 }
-# Keys written by the Segment integration (seed article).
+# Keys written by the Segment integration (Kameleoon's help article on it).
 COHORTS_KEY = "COHORTS_{user_id}"
 IDENTIFY_KEY = "IDENTIFY_{user_id}"
 COMMON_KEY = "common"

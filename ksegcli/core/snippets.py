@@ -119,7 +119,7 @@ def user_id_mode(code: str | None) -> str | None:
 
 
 # Data API hosts for the persona list. "legacy" is the host the help article documents; the
-# others are the current Data API (API_NOTES §3), read through /map/map.
+# others are the current Data API (docs/api-facts.md §3), read through /map/map.
 DEFAULT_DATA_HOST = "legacy"
 DATA_HOSTS: dict[str, str] = {
     "legacy": "https://api-data.kameleoon.com",

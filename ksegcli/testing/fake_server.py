@@ -3,7 +3,7 @@
 One stdlib HTTP server answers the four services ksegcli talks to (Automation
 API with its OAuth endpoint, the API-key service, the Data API and the Segment
 Public API) on one port: their paths do not collide. It enforces the rules of
-API_NOTES.md (auth, rate limits, paging, validation, media types) so that a
+docs/api-facts.md (auth, rate limits, paging, validation, media types) so that a
 client that breaks one fails here as it would against the real service, and it
 can inject faults (5xx, 429, dropped connections, hangs) on demand or at random.
 
@@ -77,7 +77,7 @@ __all__ = [
 JSONDict = dict[str, Any]
 
 # ---------------------------------------------------------------------------
-# Facts about the remote APIs (API_NOTES.md). C = confirmed, I = inferred.
+# Facts about the remote APIs (docs/api-facts.md). C = confirmed, I = inferred.
 # ---------------------------------------------------------------------------
 MAX_PER_PAGE = 200  # I: Kameleoon lists take perPage <= 200
 DEFAULT_PER_PAGE = 200  # I: unknown; the brief picks the maximum

@@ -6,7 +6,7 @@ paging, regions, and the alpha media type (with its 5-writes-a-minute budget)
 for destination subscriptions ("mappings"). Segment's ``{"errors": [...]}``
 answers become the tool's errors in HttpClient (message and field shown).
 
-Facts are from API_NOTES §4 (C) unless marked (I).
+Facts are from docs/api-facts.md §4 (C) unless marked (I).
 """
 
 from __future__ import annotations

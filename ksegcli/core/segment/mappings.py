@@ -1,6 +1,6 @@
 """The five mappings the Kameleoon (Actions) destination needs, planned from Segment's catalog.
 
-Facts are from API_NOTES §4 (C).
+Facts are from docs/api-facts.md §4 (C).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ class MappingSpec:
 
 
 # track/page/identify/group come with Segment's presets; screen does not, although
-# Kameleoon collects screen events: a logEvent mapping closes that gap (API_NOTES §4).
+# Kameleoon collects screen events: a logEvent mapping closes that gap (docs/api-facts.md §4).
 REQUIRED_MAPPINGS: tuple[MappingSpec, ...] = (
     MappingSpec("track", "Track Calls", 'type = "track"', ("logEvent",)),
     MappingSpec("page", "Page Calls", 'type = "page"', ("page", "logEvent")),

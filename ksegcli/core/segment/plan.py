@@ -7,7 +7,7 @@ the writes that would make it right, in the order they must be sent. ``destinati
 status`` is the plan (:meth:`DestinationPlan.report`), ``--dry-run`` the plan rendered,
 and ``destination create`` the plan executed (:mod:`ksegcli.core.segment.destination`).
 
-Facts are from API_NOTES §4 (C).
+Facts are from docs/api-facts.md §4 (C).
 """
 
 from __future__ import annotations

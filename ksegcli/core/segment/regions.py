@@ -1,6 +1,6 @@
 """Where the Segment Public API is: the workspace's region and its host.
 
-Facts are from API_NOTES §4 (C).
+Facts are from docs/api-facts.md §4 (C).
 """
 
 from __future__ import annotations
