@@ -174,7 +174,11 @@ class Output:
         rows: Iterable[Sequence[Any]],
         *,
         title: str | None = None,
+        optional: Sequence[str] = (),
     ) -> None:
+        """A table on stdout. On a terminal too narrow for it, the ``optional`` columns
+        are left out, in that order, until it fits (a note on stderr says which), so a
+        row stays one line; piped, every column is written (scripts read them)."""
         cells = [
             [sanitize(redact("" if cell is None else str(cell)), newlines=False) for cell in row]
             for row in rows
@@ -194,6 +198,7 @@ class Output:
         from rich.table import Table
         from rich.text import Text
 
+        columns, cells, hidden = fit_columns(list(columns), cells, self.out.width, optional)
         # Text, not str: Rich would read "[bold]" or "[/]" in a project name as markup.
         table = Table(
             title=None if title is None else Text(title),
@@ -206,6 +211,38 @@ class Output:
         for row in cells:
             table.add_row(*(Text(cell) for cell in row))
         self.out.print(table)
+        if hidden:
+            self.info(
+                f"Not shown at {self.out.width} columns: {', '.join(hidden)} "
+                "(a wider terminal or --json shows them)."
+            )
+
+
+def table_width(columns: Sequence[str], cells: Sequence[Sequence[str]]) -> int:
+    """Columns a borderless table needs on one line: each column as wide as its widest
+    cell, two blanks between columns."""
+    widths = [len(c) for c in columns]
+    for row in cells:
+        widths = [max(w, len(c)) for w, c in zip(widths, row, strict=False)]
+    return sum(widths) + 2 * max(len(widths) - 1, 0)
+
+
+def fit_columns(
+    columns: list[str], cells: list[list[str]], width: int, optional: Sequence[str]
+) -> tuple[list[str], list[list[str]], list[str]]:
+    """Drop ``optional`` columns, in order, while the table is wider than ``width``;
+    the kept columns, their cells and the names left out."""
+    hidden: list[str] = []
+    for name in optional:
+        if table_width(columns, cells) <= width:
+            break
+        if name not in columns:
+            continue
+        index = columns.index(name)
+        columns = columns[:index] + columns[index + 1 :]
+        cells = [row[:index] + row[index + 1 :] for row in cells]
+        hidden.append(name)
+    return columns, cells, hidden
 
 
 def _redacted_json(data: dict[str, Any]) -> dict[str, Any]:

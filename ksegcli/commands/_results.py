@@ -15,6 +15,9 @@ if TYPE_CHECKING:
 
 PLAN_COLUMNS = ["PROJECT", "SITECODE", "RESOURCE", "NAME", "ACTION", "WHY"]
 RESULT_COLUMNS = ["PROJECT", "SITECODE", "RESOURCE", "NAME", "RESULT", "DETAILS"]
+# Left out on a narrow terminal, in this order: PROJECT already names the project (with
+# its id), and NAME tells a custom data from the Segment tool.
+NARROW_DROPS = ("SITECODE", "RESOURCE")
 
 
 def _project(action: Action) -> str:
@@ -26,6 +29,7 @@ def render_plan(out: Output, actions: Sequence[Action], *, title: str | None = N
         PLAN_COLUMNS,
         [(_project(a), a.site.code, a.resource, a.name, a.action, a.reason) for a in actions],
         title=title,
+        optional=NARROW_DROPS,
     )
 
 
@@ -46,6 +50,7 @@ def render_results(
             for r in results
         ],
         title=title,
+        optional=NARROW_DROPS,
     )
 
 

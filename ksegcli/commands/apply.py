@@ -392,6 +392,7 @@ def _render_segment(out: Output, outcomes: list[SegmentOutcome]) -> None:
         ["PROJECT", "SOURCE", "REGION", "DESTINATION", "STATE", "DETAILS"],
         rows,
         title="Segment destinations",
+        optional=("REGION", "DESTINATION"),
     )
 
 

@@ -144,6 +144,7 @@ def status(
                 for r in rows
             ],
             title=f"Profile {session.profile_name!r}",
+            optional=("ENV VAR",),
         )
         out.info(f"Sitecode: {sitecode or 'not set'}; config: {session.profile.path}")
         if checked is not None:

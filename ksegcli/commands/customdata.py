@@ -227,6 +227,7 @@ def list_custom_data(
                 )
                 for site, item, current in rows
             ],
+            optional=("METHOD", "FORMAT", "TYPE"),
         )
 
     from ksegcli.contract import project as project_doc

@@ -52,6 +52,7 @@ def list_goals(
                 (g.id, g.name, g.event or "-", g.event_type or "-", g.sitecode, g.convention or "-")
                 for g in goals
             ],
+            optional=("CONVENTION", "TYPE", "SITECODE"),
         )
 
     from ksegcli.contract import project as project_doc

@@ -159,7 +159,8 @@ def _show_status(
     out = state.output
 
     def human() -> None:
-        out.table(columns, cells)
+        # The details go first on a narrow terminal; the project and its state stay.
+        out.table(columns, cells, optional=(columns[-1], "SITECODE"))
         seen: set[str] = set()
         for r in rows:
             if r.error is not None and r.error.message not in seen:

@@ -21,6 +21,7 @@ def list_projects(ctx: typer.Context) -> None:
             out.table(
                 ["ID", "NAME", "URL", "SITECODE", "TYPE"],
                 [(s.id, s.name, s.url, s.code, s.type) for s in sites],
+                optional=("TYPE", "URL"),
             )
             if sites
             else out.info("No projects.")

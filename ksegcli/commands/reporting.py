@@ -211,4 +211,5 @@ def _table(out: Output, campaigns: list[Campaign], last: list[str]) -> None:
             )
             for c, mark in zip(campaigns, last, strict=True)
         ],
+        optional=("TRACKING TOOLS", "PROJECT", "STATUS"),
     )

@@ -124,6 +124,7 @@ def list_sources(
                     (r["id"], r["name"], r["slug"], "yes" if r["enabled"] else "no", r["type"])
                     for r in rows
                 ],
+                optional=("TYPE", "SLUG"),
             )
             if rows
             else out.info("No sources in this workspace.")
@@ -323,6 +324,7 @@ def _render(out: Output, result: DestinationResult, *, verb: str) -> None:
                 )
                 for m in result.mappings
             ],
+            optional=("TRIGGER", "ACTION"),
         )
     if result.duplicates:
         out.warn(

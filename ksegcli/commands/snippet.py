@@ -195,6 +195,7 @@ def _list(state: AppState) -> None:
         human=lambda: out.table(
             ["KIND", "PASTE INTO", "WHAT"],
             [(k["usage"], k["paste_into"], k["description"]) for k in kinds],
+            optional=("WHAT",),
         ),
     )
 
