@@ -24,7 +24,7 @@ _APP_SETTINGS = {
         "Global options may be given before or after the command."
     ),
     "no_args_is_help": True,
-    "add_completion": False,  # static scripts in completions/ (see ksegcli.completion)
+    "add_completion": False,  # static scripts: `ksegcli completion` (see ksegcli.completion)
     "pretty_exceptions_enable": False,  # locals can hold secrets; we print our own errors
     "context_settings": {"help_option_names": ["-h", "--help"]},
 }
@@ -50,6 +50,7 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "export": ("export", "export", "command"),
     "sandbox": ("sandbox", "sandbox", "command"),
     "schema": ("schema", "schema", "command"),
+    "completion": ("completion", "completion", "command"),
 }
 
 

@@ -61,6 +61,16 @@ EXAMPLES: dict[str, str] = {
         # The schema of the error document
         ksegcli schema error
     """,
+    "completion": """
+        # Install for bash (bash-completion loads it on the next TAB)
+        ksegcli completion bash --install
+        # zsh: installs in ~/.zfunc and prints the lines for ~/.zshrc
+        ksegcli completion zsh --install
+        # fish: nothing else to do
+        ksegcli completion fish --install
+        # Just print it (e.g. source <(ksegcli completion bash))
+        ksegcli completion bash
+    """,
     "auth login": """
         # Prompts for the secret (hidden)
         ksegcli auth login --client-id my-client-id

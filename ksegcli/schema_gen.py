@@ -380,6 +380,22 @@ COMMANDS: dict[str, tuple[str, Schema]] = {
             )
         ),
     ),
+    "completion": (
+        "The shell completion script (with --install: where it was written).",
+        {
+            "anyOf": [
+                obj({"shell": STR, "script": STR}),
+                obj(
+                    {
+                        "shell": STR,
+                        "path": STR,
+                        "state": {"enum": ["installed", "updated", "unchanged"]},
+                        "next_steps": arr(STR),
+                    }
+                ),
+            ]
+        },
+    ),
     "schema": (
         "The commands with a published schema (with COMMAND: that schema itself).",
         listing(obj({"command": STR, "file": STR})),

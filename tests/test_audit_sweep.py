@@ -83,6 +83,7 @@ class Case:
     reveals: frozenset[str] = frozenset()
     must_print: tuple[str, ...] = ()  # names of secrets that must be printed (reveal works)
     modes: frozenset[str] | None = None  # None: every mode
+    own_home: bool = False  # HOME (and the XDG folders) in the run's own folder: it installs
 
 
 # Further variants of a leaf run in two modes only, to keep the sweep fast.
@@ -213,6 +214,13 @@ LEAVES: dict[str, tuple[Case, ...]] = {
         Case(("export", "--project", MAIN_SITECODE), modes=VARIANT),
     ),
     "schema": (Case(("schema",)), Case(("schema", "integration", "install"), modes=VARIANT)),
+    "completion": (
+        Case(("completion", "bash")),
+        Case(("completion", "zsh", "--install"), own_home=True, modes=VARIANT),
+        Case(("completion", "fish", "--install"), own_home=True, modes=VARIANT),
+        # Not a shell it knows: a usage error, nothing written.
+        Case(("completion", "tcsh"), expect=ExitCode.USAGE, modes=VARIANT),
+    ),
 }
 
 
@@ -379,6 +387,9 @@ def _run(world: World, leaf: str, index: int, case: Case, mode: str) -> Run:
     env = world.env
     if MODES[mode].keyring:
         env = _keyring_home(runner, env)
+    if case.own_home:
+        xdg = {"XDG_DATA_HOME": "", "XDG_CONFIG_HOME": "", "BASH_COMPLETION_USER_DIR": ""}
+        env = {**env, **xdg, "HOME": str(home), "ZDOTDIR": ""}
     argv = [arg.format(**world.values[mode]) for arg in case.args] + list(MODES[mode].flags)
     started = time.monotonic()
     result = runner(*argv, env=env, stdin=case.stdin, timeout=60)

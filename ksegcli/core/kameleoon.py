@@ -249,6 +249,8 @@ class KameleoonClient:
         self.tokens = tokens
         self._sites: list[Site] | None = None
         self.warn: Callable[[str], None] | None = None  # a sitecode matched case-blind
+        # Told each full listing of the projects (the session caches it for completion).
+        self.on_sites: Callable[[list[Site]], None] | None = None
         self.in_refused = False  # the server refused a filter with IN: EQUAL + array from now on
         self.max_pages = MAX_PAGES
 
@@ -339,6 +341,8 @@ class KameleoonClient:
     def list_sites(self) -> list[Site]:
         if self._sites is None:
             self._sites = [Site.from_api(item) for item in self.paginate(SITES_PATH)]
+            if self.on_sites is not None:
+                self.on_sites(self._sites)
         return self._sites
 
     def resolve_projects(self, refs: Sequence[str]) -> list[Site]:

@@ -212,7 +212,14 @@ class Session:
         self._kameleoon.warn = self.warn
         hourly, _ = config.hourly_limit(self.env)
         self._kameleoon.max_pages = hourly  # more pages than the hour's budget: a broken server
+        self._kameleoon.on_sites = self._remember_projects
         return self._kameleoon
+
+    def _remember_projects(self, sites: list[Site]) -> None:
+        """Keep the listing's sitecodes for shell completion (core/project_cache.py)."""
+        from ksegcli.core.project_cache import remember
+
+        remember(self.profile_name, sites, self.env, log=self.log)
 
     def token_cache(self, client_id: Credential, secret: Credential) -> TokenCache:
         """Where this account's token is kept across runs (core/tokens.py): the keyring for
