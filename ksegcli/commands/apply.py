@@ -41,7 +41,8 @@ Exit codes: 0 done, or no changes (--dry-run --detailed-exitcode);
 8 changes pending (--dry-run --detailed-exitcode); 2 invalid file or
 options; 3 credentials; 4 unknown project; 5 the API refused or failed
 for some item (the rest was done; rerun to converge); 6 network;
-10 declined at the question (nothing changed).
+10 declined at the question (nothing changed); 130 Ctrl-C (what was
+done is printed; rerun to converge).
 """
 
 
