@@ -9,7 +9,7 @@ import typer
 from ksegcli.state import AppState, get_state
 
 if TYPE_CHECKING:
-    from ksegcli.core.reporting import Campaign
+    from ksegcli.core.reporting import Campaign, ReportingChange
     from ksegcli.output import Output
 
 app = typer.Typer(
@@ -40,11 +40,11 @@ def enable(
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would change, write nothing."),
 ) -> None:
     """Add Segment to the campaigns' tracking tools (others kept); reruns change nothing."""
+    from ksegcli.commands._results import announce_interrupted, interrupted_field
+    from ksegcli.core import interrupt
     from ksegcli.core.reporting import (
         SEGMENT_TOOL,
         TRACKING_TOOLS_FIELD,
-        enable_reporting,
-        projects_without_segment_tool,
         reporting_failures,
         select_campaigns,
     )
@@ -58,9 +58,11 @@ def enable(
         projects=project,
         all_projects=all_projects,
     )
-    changes = enable_reporting(state.session, campaigns, dry_run=dry_run)
-    failures = reporting_failures(changes)
-    without_tool = projects_without_segment_tool(state.session, [c.campaign for c in changes])
+    changes = _enable_bounded(state, campaigns, dry_run=dry_run)
+    failures = [
+        f for f in reporting_failures(changes) if not isinstance(f, interrupt.RequestStopped)
+    ]
+    without_tool = _without_tool(state, changes)
     out = state.output
 
     def human() -> None:
@@ -97,6 +99,8 @@ def enable(
         "planned": "planned",
         "not applied": "not_applied",
         "failed": "failed",
+        "interrupted": "interrupted",
+        "skipped": "skipped",
     }
     items = [
         {
@@ -130,9 +134,21 @@ def enable(
             projects_without_segment_tool=[
                 _campaign_doc(state, None, site_id)["project"] for site_id in without_tool
             ],
+            **interrupted_field(),
         ),
         human=human,
     )
+    if interrupt.requested() and not dry_run:
+        if failures and not out.json_mode:
+            for message in dict.fromkeys(f.message for f in failures):
+                out.error(next(f for f in failures if f.message == message))
+        announce_interrupted(
+            out,
+            done=sum(c.state == "enabled" for c in changes),
+            in_flight=sum(c.state == "interrupted" for c in changes),
+            skipped=sum(c.state == "skipped" for c in changes),
+            failed=sum(c.state in ("failed", "not applied") for c in changes),
+        )
     if failures:
         if not out.json_mode:
             for message in dict.fromkeys(f.message for f in failures):
@@ -194,6 +210,45 @@ def _campaign_doc(state: AppState, campaign: Campaign | None, site_id: int = 0) 
     site = sites.get(site_id)
     where = project(site) if site else {"id": site_id, "sitecode": None, "name": None}
     return {"project": where, **doc}
+
+
+def _enable_bounded(
+    state: AppState, campaigns: list[Campaign], *, dry_run: bool
+) -> list[ReportingChange]:
+    """enable_reporting in a worker thread, so that Ctrl-C is answered at once: nothing
+    more is sent, and a PATCH still in flight after a few seconds is abandoned
+    (``interrupted``), the campaigns not reached ``skipped``."""
+    from ksegcli.core import interrupt
+    from ksegcli.core.reporting import ReportingChange, enable_reporting
+
+    if dry_run:
+        return enable_reporting(state.session, campaigns, dry_run=True)
+    interrupt.enter_writes()
+    done: list[ReportingChange] = []
+    try:
+        return interrupt.call(lambda: enable_reporting(state.session, campaigns, into=done))
+    except interrupt.RequestStopped as stopped:  # abandoned in flight
+        changes = list(done)  # a copy: the abandoned thread may still add to ``done``
+        for n, campaign in enumerate(campaigns[len(changes) :]):
+            if n == 0:
+                changes.append(ReportingChange(campaign, "interrupted", stopped))
+            else:
+                changes.append(ReportingChange(campaign, "skipped", interrupt.not_started("it")))
+        return changes
+
+
+def _without_tool(state: AppState, changes: list[ReportingChange]) -> list[int]:
+    """Projects of the campaigns without the Segment tool; not looked up after Ctrl-C."""
+    from ksegcli.core import interrupt
+    from ksegcli.core.reporting import projects_without_segment_tool
+
+    if interrupt.requested():
+        return []
+    campaigns = [c.campaign for c in changes]
+    try:
+        return interrupt.call(lambda: projects_without_segment_tool(state.session, campaigns))
+    except interrupt.RequestStopped:
+        return []
 
 
 def _table(out: Output, campaigns: list[Campaign], last: list[str]) -> None:

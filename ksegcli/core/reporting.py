@@ -162,7 +162,15 @@ def select_campaigns(
     return campaigns
 
 
-ReportingState = Literal["enabled", "already", "planned", "not applied", "failed"]
+ReportingState = Literal[
+    "enabled",
+    "already",
+    "planned",
+    "not applied",
+    "failed",
+    "interrupted",  # Ctrl-C after its PATCH was sent, before its outcome was seen
+    "skipped",  # Ctrl-C before its PATCH was sent
+]
 
 
 @dataclass
@@ -179,52 +187,77 @@ class ReportingChange:
 
 
 def enable_reporting(
-    session: Session, campaigns: Sequence[Campaign], *, dry_run: bool = False
+    session: Session,
+    campaigns: Sequence[Campaign],
+    *,
+    dry_run: bool = False,
+    into: list[ReportingChange] | None = None,
 ) -> list[ReportingChange]:
     """Add Segment to each campaign's tracking tools, keeping the others. Each campaign is
     read again just before the write so that a tool added meanwhile is not lost, and after
     it (the answer, when it is the campaign): a change the API does not show is reported
-    ``not applied``, never ``enabled``."""
-    from ksegcli.core.verify import not_applied
+    ``not applied``, never ``enabled``. After Ctrl-C nothing more is sent: the campaign
+    whose PATCH went out is ``interrupted``, the ones not reached ``skipped``."""
+    from ksegcli.core import interrupt
 
     client = session.kameleoon()
-    changes: list[ReportingChange] = []
+    changes: list[ReportingChange] = [] if into is None else into
     for listed in campaigns:
-        campaign = _get(client, listed.kind, listed.id)
-        if campaign.reports_to_segment:
-            changes.append(ReportingChange(campaign, "already"))
-            continue
-        tools = [*campaign.tools, {"name": SEGMENT_TOOL}]
-        if dry_run:
-            changes.append(ReportingChange(campaign, "planned"))
+        if interrupt.requested() and not dry_run:  # Ctrl-C: nothing more is sent
+            changes.append(ReportingChange(listed, "skipped", interrupt.not_started("it")))
             continue
         try:
-            updated = client.patch(campaign.path, {TRACKING_TOOLS_FIELD: tools})
-        except ApiError as exc:
-            error = _explain(exc, "PATCH", campaign.path, campaign.kind, campaign.id)
-            if error is exc:
-                raise  # not about this campaign (network, 5xx): stop, as before
-            changes.append(ReportingChange(campaign, "failed", error))
-            continue
-        after = (
-            Campaign.from_api(campaign.kind, updated)
-            if isinstance(updated, dict) and "id" in updated and TRACKING_TOOLS_FIELD in updated
-            else _get(client, campaign.kind, campaign.id)
-        )
-        if not after.reports_to_segment:
-            error = not_applied(
-                "PATCH",
-                campaign.path,
-                f"Segment as reporting tool of a {campaign.kind}",
-                seen=f"{TRACKING_TOOLS_FIELD} = [{', '.join(after.tool_names)}], without "
-                f"{SEGMENT_TOOL}",
-                inference=f"the {TRACKING_TOOLS_FIELD!r} field of {campaign.kind}s",
-                hint=f"Add it by hand in Kameleoon: {MANUAL_ROUTE} (campaign {campaign.id}).",
+            changes.append(_enable_one(client, listed, dry_run=dry_run))
+        except interrupt.RequestStopped as exc:
+            changes.append(
+                ReportingChange(listed, "interrupted" if exc.in_flight else "skipped", exc)
             )
-            changes.append(ReportingChange(after, "not applied", error))
-            continue
-        changes.append(ReportingChange(after, "enabled"))
     return changes
+
+
+def _enable_one(client: KameleoonClient, listed: Campaign, *, dry_run: bool) -> ReportingChange:
+    """One campaign (see :func:`enable_reporting`); a Ctrl-C before its PATCH was sent
+    raises :class:`RequestStopped` with ``in_flight`` false, after it with true."""
+    from ksegcli.core import interrupt
+    from ksegcli.core.verify import not_applied
+
+    try:
+        campaign = _get(client, listed.kind, listed.id)
+    except interrupt.RequestStopped as exc:
+        exc.in_flight = False
+        raise
+    if campaign.reports_to_segment:
+        return ReportingChange(campaign, "already")
+    tools = [*campaign.tools, {"name": SEGMENT_TOOL}]
+    if dry_run:
+        return ReportingChange(campaign, "planned")
+    try:
+        updated = client.patch(campaign.path, {TRACKING_TOOLS_FIELD: tools})
+    except interrupt.RequestStopped as exc:
+        exc.in_flight = False  # the PATCH itself was not sent
+        raise
+    except ApiError as exc:
+        error = _explain(exc, "PATCH", campaign.path, campaign.kind, campaign.id)
+        if error is exc:
+            raise  # not about this campaign (network, 5xx): stop, as before
+        return ReportingChange(campaign, "failed", error)
+    after = (
+        Campaign.from_api(campaign.kind, updated)
+        if isinstance(updated, dict) and "id" in updated and TRACKING_TOOLS_FIELD in updated
+        else _get(client, campaign.kind, campaign.id)
+    )
+    if not after.reports_to_segment:
+        error = not_applied(
+            "PATCH",
+            campaign.path,
+            f"Segment as reporting tool of a {campaign.kind}",
+            seen=f"{TRACKING_TOOLS_FIELD} = [{', '.join(after.tool_names)}], without "
+            f"{SEGMENT_TOOL}",
+            inference=f"the {TRACKING_TOOLS_FIELD!r} field of {campaign.kind}s",
+            hint=f"Add it by hand in Kameleoon: {MANUAL_ROUTE} (campaign {campaign.id}).",
+        )
+        return ReportingChange(after, "not applied", error)
+    return ReportingChange(after, "enabled")
 
 
 def reporting_failures(changes: Sequence[ReportingChange]) -> list[KsegError]:
