@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 
@@ -150,7 +151,9 @@ def create_destination(
     The destination gets the API key and sitecode, enabled; the mappings are track, page,
     identify, group (Segment's presets) and screen. Differences are fixed with --update.
     """
+    from ksegcli.commands._results import announce_interrupted, interrupted_field
     from ksegcli.contract import envelope
+    from ksegcli.core import interrupt
     from ksegcli.core.apikey import destination_api_key
     from ksegcli.core.segment import ensure_destination
     from ksegcli.core.sitecode import verify_sitecode
@@ -168,26 +171,86 @@ def create_destination(
     api_key = destination_api_key(session, key_flag)
     if api_key.source == "derived":
         state.output.debug("API key derived from the client id and secret.")
-    result = ensure_destination(
-        session,
-        source,
-        region=region,
-        sitecode=code,
-        api_key=api_key.value,
-        update=update,
-        dry_run=dry_run,
-        token=token,
-    )
+
+    def ensure() -> DestinationResult:
+        return ensure_destination(
+            session,
+            source,
+            region=region,
+            sitecode=code,
+            api_key=api_key.value,
+            update=update,
+            dry_run=dry_run,
+            token=token,
+        )
+
     out = state.output
+    if dry_run:
+        result = ensure()
+    else:
+        try:
+            result = _ensure_bounded(ensure)
+        except interrupt.RequestStopped as stopped:
+            from ksegcli.core.segment import resolve_region
+
+            where = resolve_region(session, region)
+            _report_stopped(out, stopped, site_doc(site, code), source, where)
     item = destination_item(result, site_doc(site, code))
     out.result(
-        envelope(dry_run=result.dry_run, items=[item], requests=destination_requests(result)),
+        envelope(
+            dry_run=result.dry_run,
+            items=[item],
+            requests=destination_requests(result),
+            **({} if dry_run else interrupted_field()),
+        ),
         human=lambda: _render(out, result, verb="create"),
     )
     if result.dry_run:
         return
+    if interrupt.requested():  # Ctrl-C, but the request in flight was the last one
+        announce_interrupted(out, done=len(result.applied), in_flight=0, skipped=0)
     if not result.in_sync:
         raise typer.Exit(ExitCode.CHANGES_PENDING)
+
+
+def _ensure_bounded(ensure: Callable[[], DestinationResult]) -> DestinationResult:
+    """The destination's writes in a worker thread, so that Ctrl-C is answered at once:
+    nothing more is sent, a request in flight gets a few seconds. Raises RequestStopped
+    (``in_flight`` false when no request had gone out)."""
+    from ksegcli.core import interrupt
+
+    interrupt.enter_writes()
+
+    def run() -> DestinationResult:
+        sent = interrupt.sent_by_this_thread()
+        try:
+            return ensure()
+        except interrupt.RequestStopped as exc:
+            exc.in_flight = interrupt.sent_by_this_thread() != sent
+            raise
+
+    return interrupt.call(run)
+
+
+def _report_stopped(
+    out: Output,
+    stopped: KsegError,
+    project: dict[str, Any],
+    source: str,
+    region: str,
+) -> NoReturn:
+    """Ctrl-C stopped the destination's set-up: the item as it stands, exit 130."""
+    from ksegcli.commands._results import announce_interrupted, interrupted_field
+    from ksegcli.contract import envelope
+
+    item = destination_item(None, project, source_id=source, region=region, error=stopped)
+
+    def human() -> None:
+        out.info(f"Destination on source {source}: {item['state']} ({stopped.message})")
+
+    out.result(envelope(dry_run=False, items=[item], **interrupted_field()), human=human)
+    in_flight = item["state"] == "interrupted"
+    announce_interrupted(out, done=0, in_flight=int(in_flight), skipped=int(not in_flight))
 
 
 @destination_app.command("status")
