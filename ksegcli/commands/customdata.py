@@ -10,7 +10,9 @@ from ksegcli.commands.integration import ALL_OPTION, DRY_RUN_OPTION, PROJECT_OPT
 from ksegcli.state import AppState, get_state
 
 if TYPE_CHECKING:
-    from ksegcli.core.kameleoon import Site
+    from ksegcli.core import customdata as customdata_mod
+    from ksegcli.core.interrupt import RequestStopped
+    from ksegcli.core.kameleoon import KameleoonClient, Site
 
 app = typer.Typer(
     help="Custom data that read Segment personas, traits and group ids in Kameleoon.",
@@ -256,7 +258,8 @@ def delete(
     changed and the exit code is 2). Declining exits 10.
     """
     from ksegcli.commands._confirm import confirm, require_yes_off_terminal
-    from ksegcli.core import customdata
+    from ksegcli.commands._results import announce_interrupted, interrupted_field
+    from ksegcli.core import customdata, interrupt
     from ksegcli.errors import UsageError
 
     state = get_state(ctx)
@@ -270,10 +273,11 @@ def delete(
     item = customdata.resolve(customdata.list_custom_data(client, [site.id])[site.id], ref, site)
     what = f"custom data {item.id} {item.name!r} on {site.label()}"
     confirm(state, yes=yes, question=f"Delete {what}?")
-    customdata.delete(client, item)
     out = state.output
     from ksegcli.contract import envelope
     from ksegcli.contract import project as project_doc
+
+    stopped = _delete_bounded(client, item)
 
     doc = item.to_json()
     doc.pop("siteId", None)
@@ -289,7 +293,44 @@ def delete(
         "message": "deleted",
         "custom_data": doc,
     }
+    if stopped is not None:
+        done["state"] = "interrupted" if stopped.in_flight else "skipped"
+        done["message"] = stopped.message
     out.result(
-        envelope(dry_run=False, items=[done]),
-        human=lambda: out.success(f"Deleted {what}."),
+        envelope(dry_run=False, items=[done], **interrupted_field()),
+        human=lambda: (
+            out.success(f"Deleted {what}.")
+            if stopped is None
+            else out.info(f"Delete of {what}: {done['state']} ({stopped.message})")
+        ),
     )
+    if interrupt.requested():
+        announce_interrupted(
+            out,
+            done=int(stopped is None),
+            in_flight=int(stopped is not None and stopped.in_flight),
+            skipped=int(stopped is not None and not stopped.in_flight),
+        )
+
+
+def _delete_bounded(
+    client: KameleoonClient, item: customdata_mod.CustomData
+) -> RequestStopped | None:
+    """The DELETE in a worker thread, so that Ctrl-C is answered at once (a request in
+    flight gets a few seconds). None when it was done, else why it was not."""
+    from ksegcli.core import customdata, interrupt
+
+    interrupt.enter_writes()
+
+    def run() -> None:
+        try:
+            customdata.delete(client, item)
+        except interrupt.RequestStopped as exc:
+            exc.in_flight = False  # stopped before it was sent
+            raise
+
+    try:
+        interrupt.call(run)
+    except interrupt.RequestStopped as exc:
+        return exc
+    return None
