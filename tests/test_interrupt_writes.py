@@ -194,12 +194,22 @@ def test_ctrl_c_during_apply_prints_the_results_table(
     assert "Traceback" not in stderr
 
 
+def wait_until_hung(srv: FakeServer, pending: int) -> None:
+    """Until the injected "timeout" faults left are ``pending`` (requests hang on the
+    others), and a little more for the client to be waiting on them."""
+    deadline = time.monotonic() + 30
+    while srv.pending_faults() > pending:
+        assert time.monotonic() < deadline, "the request to hang never came"
+        time.sleep(0.005)
+    time.sleep(0.2)
+
+
 def hang_writes_after(srv: FakeServer, n: int) -> None:
     """From the n-th write on, custom data creates hang (never answered, never stored)."""
     wait_for_writes(srv, n)
     srv.configure(timeout_fault_seconds=60.0)
     srv.inject("POST", r"^/custom-datas$", "timeout", count=1000)
-    time.sleep(0.5)  # the workers are now waiting on hung creates
+    wait_until_hung(srv, 999)  # a worker now waits on a hung create
 
 
 def test_a_hung_write_is_abandoned_within_five_seconds(
@@ -266,6 +276,105 @@ def test_ctrl_c_during_customdata_create_reports_what_was_done(
     assert states["created"] == len(srv.custom_datas()) and states["created"] >= 1
     assert states["interrupted"] + states["skipped"] == 20 - states["created"]
     assert "rerunning `ksegcli customdata create trait` converges" in stderr
+
+
+def test_ctrl_c_during_reporting_enable_reports_each_campaign(
+    proc: ProcRunner, srv: FakeServer, tmp_path: Path
+) -> None:
+    site = srv.add_site("cid", name="Shop")
+    ids = [srv.add_experiment(site["id"], f"Test {n}")["id"] for n in range(15)]
+    child = start(
+        proc, srv, "reporting", "enable", "--all-active", "--project", site["code"], "--json"
+    )
+    wait_for_writes(srv, 2)
+    srv.configure(timeout_fault_seconds=60.0)
+    srv.inject("PATCH", r"^/experiments/", "timeout", count=1000)
+    wait_until_hung(srv, 999)  # the next PATCH hangs
+    sigint(child)
+    stdout, stderr, seconds = finish(child)
+
+    assert child.returncode == ExitCode.INTERRUPTED, stderr
+    assert seconds < 5
+    doc = json.loads(stdout)
+    jsonschema.validate(doc, load_schema("reporting enable"))
+    assert doc["interrupted"] is True
+    by_id = {e["id"]: e for e in srv.experiments()}
+    states = Counter(i["state"] for i in doc["items"])
+    for item in doc["items"]:
+        segment = {"name": "SEGMENT"} in by_id[item["id"]]["trackingTools"]
+        assert segment == (item["state"] == "updated"), item
+    assert states["updated"] >= 2 and states["interrupted"] == 1
+    assert states["updated"] + states["interrupted"] + states["skipped"] == len(ids)
+    assert f"{states['updated']} write(s) done" in stderr and "Traceback" not in stderr
+
+
+SEGMENT_TOKEN = "sgp_interrupt_token_never_shown_77"
+
+
+def test_ctrl_c_during_segment_destination_create_then_rerun_converges(
+    proc: ProcRunner, srv: FakeServer
+) -> None:
+    site = srv.add_site("cid", name="Shop")
+    srv.add_segment_workspace(SEGMENT_TOKEN)
+    source = srv.add_segment_source(SEGMENT_TOKEN, "Web shop")
+    srv.configure(timeout_fault_seconds=60.0)
+    srv.inject("POST", r"/subscriptions$", "timeout", count=1000)  # the mappings hang
+    extra = {
+        "SEGMENT_API_TOKEN": SEGMENT_TOKEN,
+        "KSEG_SEGMENT_API_URL": srv.url,
+        "KSEG_CUSTOMERS_URL": srv.url,
+        "KAMELEOON_SITECODE": site["code"],
+    }
+    args = ("segment", "destination", "create", "--source", source["id"], "--json")
+    child = subprocess.Popen(
+        [sys.executable, "-m", "ksegcli", *args],
+        env={**proc.env, **env(srv), **extra},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wait_until_hung(srv, 999)  # the destination is created, its first mapping hangs
+    sigint(child)
+    stdout, stderr, seconds = finish(child)
+
+    assert child.returncode == ExitCode.INTERRUPTED, stderr
+    assert seconds < 5
+    doc = json.loads(stdout)
+    jsonschema.validate(doc, load_schema("segment destination create"))
+    assert doc["interrupted"] is True
+    (item,) = doc["items"]
+    assert item["state"] == "interrupted"
+    assert "in flight when stopped" in stderr and "Traceback" not in stderr
+    assert SEGMENT_TOKEN not in stdout + stderr
+
+    srv.clear_faults()
+    again = proc(*args, env={**env(srv), **extra})
+    assert again.exit_code == 0, again.stderr
+    assert len(srv.segment_destinations(SEGMENT_TOKEN)) == 1
+
+
+def test_ctrl_c_while_customdata_delete_is_in_flight(proc: ProcRunner, srv: FakeServer) -> None:
+    site = srv.add_site("cid", name="Shop")
+    made = proc("customdata", "create", "trait", "plan", "--project", site["code"], env=env(srv))
+    assert made.exit_code == 0, made.stderr
+    srv.configure(timeout_fault_seconds=60.0)
+    srv.inject("DELETE", r"^/custom-datas/", "timeout")
+    args = ("customdata", "delete", "plan", "--project", site["code"], "--yes", "--json")
+    child = start(proc, srv, *args)
+    wait_until_hung(srv, 0)  # the DELETE arrived and hangs
+    sigint(child)
+    stdout, stderr, seconds = finish(child)
+
+    assert child.returncode == ExitCode.INTERRUPTED, stderr
+    assert seconds < 5
+    doc = json.loads(stdout)
+    jsonschema.validate(doc, load_schema("customdata delete"))
+    assert doc["interrupted"] is True and doc["items"][0]["state"] == "interrupted"
+    assert len(srv.custom_datas(site["id"])) == 1  # the hung DELETE did nothing
+
+    srv.clear_faults()
+    assert proc(*args, env=env(srv)).exit_code == 0
+    assert srv.custom_datas(site["id"]) == []
 
 
 # --- the pieces, in-process ---------------------------------------------------------------

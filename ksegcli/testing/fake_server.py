@@ -752,6 +752,12 @@ class FakeServer:
                 return response
         return None
 
+    def pending_faults(self) -> int:
+        """How many injected faults are still to be served: a test sees a hung request
+        arrive (a "timeout" fault is taken on arrival, recorded only when it ends)."""
+        with self._lock:
+            return sum(fault.remaining for fault in self._faults)
+
     def clear_faults(self) -> None:
         with self._lock:
             self._faults.clear()
