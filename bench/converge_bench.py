@@ -5,7 +5,7 @@
    account. Counts the custom data names held more than once afterwards (goal 0)
    and the runs' exit codes.
 2. Ctrl-C: one `apply` with many writes against a slow server; SIGINT once the
-   first write is answered. Reports the time from the signal to the exit, the
+   first write is answered (bench/interrupt_bench.py measures more cases). Reports the time from the signal to the exit, the
    writes the server received after the signal (goal 0) and the exit code.
 
     python bench/converge_bench.py                   # 3 trials of each
@@ -139,7 +139,7 @@ def interrupt_trial(projects: int, traits: int, latency: float) -> dict[str, obj
         try:
             doc = json.loads(stdout)
             interrupted = isinstance(doc, dict) and doc.get("interrupted") is True
-            results = len(doc.get("results", [])) if isinstance(doc, dict) else 0
+            results = len(doc.get("items", [])) if isinstance(doc, dict) else 0
         except ValueError:
             interrupted, results = False, 0
         return {
