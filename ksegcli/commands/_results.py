@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 
@@ -179,15 +179,34 @@ def stop_if_interrupted(
     rerun converges, then exit 130. ``extra``: writes done outside ``results``."""
     from ksegcli.core import interrupt
     from ksegcli.core.plan import DONE
-    from ksegcli.errors import ExitCode
 
     if not interrupt.requested():
         return
     writes = [r for r in results if r.action.writes]
-    done = sum(1 for r in writes if r.status in DONE.values()) + extra
-    in_flight = sum(1 for r in writes if r.status == "interrupted")
-    skipped = sum(1 for r in writes if r.status == "skipped")
-    failed = sum(1 for r in writes if r.failed)
+    announce_interrupted(
+        out,
+        done=sum(1 for r in writes if r.status in DONE.values()) + extra,
+        in_flight=sum(1 for r in writes if r.status == "interrupted"),
+        skipped=sum(1 for r in writes if r.status == "skipped"),
+        failed=sum(1 for r in writes if r.failed),
+        rerun=rerun,
+    )
+
+
+def announce_interrupted(
+    out: Output,
+    *,
+    done: int,
+    in_flight: int,
+    skipped: int,
+    failed: int = 0,
+    rerun: str | None = None,
+) -> NoReturn:
+    """The last words of a run Ctrl-C stopped (its results are printed already): how
+    many writes were done, in flight and not sent, and that a rerun converges; exit 130."""
+    from ksegcli.core import interrupt
+    from ksegcli.errors import ExitCode
+
     parts = [f"{done} write(s) done"]
     if failed:
         parts.append(f"{failed} failed")
