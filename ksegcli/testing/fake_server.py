@@ -85,6 +85,9 @@ FILTER_OPERATORS = ("EQUAL", "NOT_EQUAL", "IN")  # I: Postman collections
 CREATED_STATUS = 201  # I: Kameleoon POST answers; clients should accept any 2xx
 DELETED_STATUS = 204  # I: Kameleoon DELETE answers, no body
 SITE_TYPES = ("SITE", "SITE_JS", "SITE_SDK", "APPLICATION")  # I: kam-cli
+# The sandbox's demo project and Segment source: the ones examples/account.toml names.
+DEMO_SITECODE = "ABCDE12345"
+DEMO_SOURCE_ID = "qQEHquLrjRDN9j1ByrChyn"
 # I: "SEGMENT" is our reading; the others appear in community code and the UI.
 INTEGRATION_TOOL_NAMES = (
     "SEGMENT",
@@ -899,12 +902,17 @@ class FakeServer:
             self._state.workspaces[token] = workspace
             return workspace
 
-    def add_segment_source(self, token: str, name: str, slug: str | None = None) -> JSONDict:
+    def add_segment_source(
+        self, token: str, name: str, slug: str | None = None, source_id: str | None = None
+    ) -> JSONDict:
         with self._lock:
             workspace = self._state.workspaces.get(token)
             if workspace is None:
                 raise ValueError("no workspace with that token")
-            source_id = self._segment_id()
+            if source_id is None:
+                source_id = self._segment_id()
+            elif source_id in self._state.sources:
+                raise ValueError(f"source id {source_id!r} is taken")
             source = {
                 "id": source_id,
                 "slug": slug or re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_"),
@@ -1013,7 +1021,11 @@ class FakeServer:
         """The sandbox's demo data: account demo-client/demo-secret with two
         sites, Segment token demo-segment-token with one source, some remote data."""
         self.add_account("demo-client", "demo-secret")
-        shop = self.add_site("demo-client", name="Demo shop", url="https://shop.example.com")
+        # The project, the id and the source of examples/account.toml: the README's apply
+        # example runs against the sandbox as written.
+        shop = self.add_site(
+            "demo-client", name="Demo shop", url="https://shop.example.com", code=DEMO_SITECODE
+        )
         blog = self.add_site("demo-client", name="Demo blog", url="https://blog.example.com")
         self.add_goal(shop["id"], "Signup")
         self.add_experiment(
@@ -1023,7 +1035,9 @@ class FakeServer:
         )
         self.add_personalization(shop["id"], "Welcome back banner")
         self.add_segment_workspace("demo-segment-token")
-        source = self.add_segment_source("demo-segment-token", "Demo website", "demo_website")
+        source = self.add_segment_source(
+            "demo-segment-token", "Demo website", "demo_website", source_id=DEMO_SOURCE_ID
+        )
         self.set_remote_data(shop["code"], "COHORTS_demo-user", {"big_spenders": True})
         self.set_remote_data(
             shop["code"], "IDENTIFY_demo-user", {"traits": {"plan": "pro"}, "groupId": "acme"}
