@@ -57,6 +57,8 @@ class AppState:
                 interactive=self.interactive,
                 log=self.output.debug if self.verbose else None,
                 warn=self.output.warn,
+                notice=self.output.info,
+                command=_command_name(),
             )
         return self._session
 
@@ -67,6 +69,18 @@ class AppState:
     def close(self) -> None:
         if self._session is not None:
             self._session.close()
+
+
+def _command_name() -> str:
+    """The running command's names (``customdata create personas``): never an argument."""
+    from typer._click.globals import get_current_context
+
+    ctx = get_current_context(silent=True)
+    names: list[str] = []
+    while ctx is not None and ctx.parent is not None:
+        names.append(ctx.info_name or "")
+        ctx = ctx.parent
+    return " ".join(reversed(names)) or "ksegcli"
 
 
 def get_state(ctx: typer.Context) -> AppState:

@@ -131,6 +131,8 @@ def apply(
 
         require_yes_off_terminal(state, yes=yes, what="apply with --prune (it deletes)")
     session = state.session
+    if not dry_run:
+        session.lock_account()  # before planning: runs of the account take turns
     client = session.kameleoon()
     api_key = core.check_segment_credentials(session, desired)
     plan = core.plan_apply(

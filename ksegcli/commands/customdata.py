@@ -70,6 +70,8 @@ def _create(
 
     spec = customdata.build_spec(kind, name=name, trait=trait, fmt=fmt, user_id=user_id)
     session = state.session
+    if not dry_run:
+        session.lock_account()  # before reading what it will change: runs take turns
     sites = session.projects(project or [], all_projects=all_projects)
     client = session.kameleoon()
     actions = customdata.plan(client, sites, [spec], update="always" if update else "never")
@@ -265,6 +267,7 @@ def delete(
     state = get_state(ctx)
     require_yes_off_terminal(state, yes=yes, what=f"delete custom data {ref!r}")
     session = state.session
+    session.lock_account()
     sites = session.projects(project or [])
     if len(sites) != 1:
         raise UsageError("Give exactly one --project to delete from.")

@@ -69,6 +69,8 @@ def _change(
     if ask:
         require_yes_off_terminal(state, yes=yes, what=f"remove {label} from every project")
     session = state.session
+    if not dry_run:
+        session.lock_account()  # before reading what it will change: runs take turns
     sites = session.projects(project or [], all_projects=all_projects)
     client = session.kameleoon()
     actions = module.plan(client, sites, install=install)

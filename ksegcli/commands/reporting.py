@@ -50,6 +50,8 @@ def enable(
     )
 
     state = get_state(ctx)
+    if not dry_run:
+        state.session.lock_account()  # before reading what it will change: runs take turns
     campaigns = select_campaigns(
         state.session,
         experiments=experiment,

@@ -163,6 +163,8 @@ def create_destination(
     session = state.session
     token, key_flag = _read_stdin(token_stdin, api_key_stdin)
     code = session.sitecode(sitecode, required=True)
+    if not dry_run:
+        session.lock_account()  # before reading what it will change: runs take turns
     site = verify_sitecode(session, code)
     code = site.code if site is not None else code  # the project's spelling of it
     state.output.debug(

@@ -39,6 +39,8 @@ ENV_SEGMENT_WRITE_LIMIT = "KSEG_SEGMENT_WRITE_LIMIT"
 ENV_REQUEST_DEADLINE = "KSEG_REQUEST_DEADLINE"
 # The account's hourly request budget, shared by every process: "1000" or "1000/3600".
 ENV_HOURLY_LIMIT = "KSEG_HOURLY_LIMIT"
+# Seconds a run that writes waits for another run of the account to finish (0: not at all).
+ENV_LOCK_TIMEOUT = "KSEG_LOCK_TIMEOUT"
 
 DEFAULT_PROFILE = "default"
 
@@ -390,8 +392,20 @@ def request_deadline(env: Mapping[str, str] | None = None) -> float:
     return _parse_seconds(ENV_REQUEST_DEADLINE, DEFAULT_DEADLINE, env, maximum=3600.0)
 
 
+def lock_timeout(env: Mapping[str, str] | None = None) -> float:
+    """Seconds to wait for another run of the account (default 600; 0 fails at once)."""
+    from ksegcli.core.lock import DEFAULT_TIMEOUT
+
+    return _parse_seconds(ENV_LOCK_TIMEOUT, DEFAULT_TIMEOUT, env, maximum=86_400.0, zero=True)
+
+
 def _parse_seconds(
-    name: str, default: float, env: Mapping[str, str] | None, *, maximum: float
+    name: str,
+    default: float,
+    env: Mapping[str, str] | None,
+    *,
+    maximum: float,
+    zero: bool = False,
 ) -> float:
     env = os.environ if env is None else env
     raw = env.get(name)
@@ -401,9 +415,11 @@ def _parse_seconds(
         value = float(raw.strip())
     except ValueError:
         raise ConfigError(f"{name}={_shown(raw)} is not a number of seconds.") from None
-    if not 0 < value <= maximum:  # also refuses NaN and infinity
+    above_low = value >= 0 if zero else value > 0
+    if not (above_low and value <= maximum):  # false for NaN and infinity too
         raise ConfigError(
-            f"{name}={_shown(raw)}: give a number of seconds above 0, at most {maximum:g}."
+            f"{name}={_shown(raw)}: give a number of seconds "
+            f"{'from 0' if zero else 'above 0'}, at most {maximum:g}."
         )
     return value
 

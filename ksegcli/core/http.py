@@ -45,6 +45,7 @@ MAX_QUOTED = 500
 # An answer larger than this is refused (no API answer of ours comes near it).
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+READS = frozenset({"GET", "HEAD", "OPTIONS"})
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 Logger = Callable[[str], None]
@@ -204,6 +205,7 @@ class HttpClient:
         max_backoff: float = 30.0,
         deadline: float = DEFAULT_DEADLINE,
         transport: httpx.BaseTransport | None = None,
+        before_write: Callable[[], None] | None = None,
     ) -> None:
         import httpx
 
@@ -211,6 +213,9 @@ class HttpClient:
         self.label = label
         self._auth_header = auth_header
         self._on_unauthorized = on_unauthorized
+        # Called before every authenticated request that is not a read: the session
+        # takes the account's lock there (core/lock.py), so no write goes out without it.
+        self.before_write = before_write
         self.limiter = limiter
         self._log = log
         self.max_attempts = max_attempts
@@ -276,6 +281,8 @@ class HttpClient:
         )
 
         method = method.upper()
+        if authenticated and self.before_write is not None and method not in READS:
+            self.before_write()
         safe = method in IDEMPOTENT or retry_unsafe
         refreshed = False
 

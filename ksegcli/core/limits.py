@@ -23,7 +23,6 @@ per-process limiter: the run still works, with the old guarantee.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import threading
@@ -33,6 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from ksegcli.core.http import MAX_RETRY_AFTER, RateLimiter, human_duration
+from ksegcli.core.paths import account_key as account_key  # re-exported: one key, one place
+from ksegcli.core.paths import account_path
 from ksegcli.errors import ApiError
 
 HOUR = 3600.0
@@ -44,11 +45,6 @@ class BudgetExhausted(ApiError):
     """The account's hourly request budget is used up: stop, say when to resume."""
 
     code = "rate_limited"
-
-
-def account_key(api_url: str, client_id: str) -> str:
-    """A file-name-safe key for one account of one API (the secret plays no part)."""
-    return hashlib.sha256(f"{api_url.rstrip('/')}\n{client_id}".encode()).hexdigest()[:32]
 
 
 class SharedRateLimiter(RateLimiter):
@@ -214,8 +210,8 @@ def shared_limiter(
     log: Any = None,
 ) -> RateLimiter:
     """The account's shared limiter, or a per-process one if the cache folder is unusable."""
-    folder = cache / LIMITS_FOLDER
-    path = folder / f"{account_key(api_url, client_id)}.json"
+    path = account_path(cache, LIMITS_FOLDER, api_url, client_id, ".json")
+    folder = path.parent
     try:
         from ksegcli.core.paths import ensure_private_dir
 

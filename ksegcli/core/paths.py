@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -24,3 +25,17 @@ def ensure_private_dir(path: Path) -> Path:
     """Create ``path`` (and parents) as 0700 if missing; an existing folder keeps its mode."""
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     return path
+
+
+def account_key(api_url: str, client_id: str) -> str:
+    """A file-name-safe key for one account of one API (the secret plays no part).
+
+    Every per-account file of the cache folder is named by it: the shared request
+    count (``limits/``) and the lock of the runs that write (``locks/``).
+    """
+    return hashlib.sha256(f"{api_url.rstrip('/')}\n{client_id}".encode()).hexdigest()[:32]
+
+
+def account_path(cache: Path, folder: str, api_url: str, client_id: str, suffix: str) -> Path:
+    """``<cache>/<folder>/<account key><suffix>``: one account's file in the cache folder."""
+    return cache / folder / f"{account_key(api_url, client_id)}{suffix}"

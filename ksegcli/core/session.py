@@ -8,6 +8,8 @@ keyring.
 from __future__ import annotations
 
 import os
+import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Literal, overload
 
@@ -19,6 +21,7 @@ from ksegcli.errors import UsageError
 if TYPE_CHECKING:
     from ksegcli.core.http import HttpClient, RateLimiter
     from ksegcli.core.kameleoon import KameleoonClient, Site
+    from ksegcli.core.lock import AccountLock, LockTimeout
     from ksegcli.core.tokens import TokenCache
 
 Log = Callable[[str], None]
@@ -32,13 +35,22 @@ class Session:
         interactive: bool = False,
         log: Log | None = None,
         warn: Log | None = None,
+        notice: Log | None = None,
         env: Mapping[str, str] | None = None,
+        command: str = "ksegcli",
     ) -> None:
         self.profile_name = config.validate_profile_name(profile_name)
         self.interactive = interactive
         self.log = log
         self.warn = warn
+        self.notice = notice  # a line on stderr that is not a warning
         self.env: Mapping[str, str] = os.environ if env is None else env
+        self.command = command  # for the account lock's record: names only, never values
+        self.started = time.time()
+        self._lock: AccountLock | None = None
+        self._lock_tried = False
+        self._lock_error: LockTimeout | None = None
+        self._lock_guard = threading.Lock()
         self._profile: config.Profile | None = None
         self._keyring: KeyringStore | None = None
         self._credentials: Credentials | None = None
@@ -158,6 +170,77 @@ class Session:
                 self._limiter = RateLimiter(limit, window)
         return self._limiter
 
+    # -- the account's lock -------------------------------------------------------------
+    def lock_account(
+        self, client_id: str | None = None, *, segment_token: str | None = None
+    ) -> None:
+        """Take this account's lock for the rest of the run (core/lock.py); idempotent.
+
+        Every command that writes calls it before reading what it will change, so runs
+        of one account on this machine take turns; every authenticated write request
+        calls it too (``HttpClient.before_write``), so none goes out without it. The
+        account is the Kameleoon client id at the API URL; a run with no Kameleoon
+        client id (Segment only) locks on its Segment token instead. Waits at most
+        ``KSEG_LOCK_TIMEOUT`` seconds, then raises :class:`ksegcli.core.lock.LockTimeout`.
+        """
+        with self._lock_guard:
+            if self._lock_error is not None:
+                raise self._lock_error  # a write after a timed-out wait: still not allowed
+            if self._lock_tried:
+                return
+            if client_id is None:
+                found = self.credentials.lookup(credentials.CLIENT_ID)
+                client_id = found.value if found is not None else None
+            if client_id:
+                api, who = self.base_url(config.API), client_id
+            elif segment_token:
+                import hashlib
+
+                digest = hashlib.sha256(segment_token.encode("utf-8", "surrogatepass")).hexdigest()
+                api, who = self.base_url(config.SEGMENT_API), f"segment token {digest}"
+            else:
+                return  # no account known yet: the write itself will ask for credentials
+            timeout = config.lock_timeout(self.env)
+            self._lock_tried = True
+            from ksegcli.core.lock import LOCKS_FOLDER, AccountLock, LockTimeout, fcntl_available
+
+            if not fcntl_available():
+                if self.log:
+                    self.log("No file locks on this system: runs of one account do not take turns.")
+                return
+            from ksegcli.core.paths import account_path, cache_dir
+
+            lock = AccountLock(account_path(cache_dir(self.env), LOCKS_FOLDER, api, who, ".lock"))
+
+            def waiting(holder: object) -> None:
+                from ksegcli.core.lock import Holder
+
+                who = f" ({holder.describe()})" if isinstance(holder, Holder) else ""
+                say = self.notice or self.warn
+                if say is not None:
+                    say(
+                        f"Waiting for another ksegcli run on this account{who} to finish "
+                        f"(at most {timeout:g} s, {config.ENV_LOCK_TIMEOUT})…"
+                    )
+
+            try:
+                lock.acquire(
+                    command=self.command, started=self.started, timeout=timeout, on_wait=waiting
+                )
+            except LockTimeout as exc:
+                self._lock_error = exc
+                raise
+            except OSError as exc:
+                if self.warn is not None:
+                    self.warn(
+                        f"Could not take this account's lock ({lock.path}: {exc.strerror or exc}); "
+                        "this run does not wait for other runs of the account."
+                    )
+                return
+            if self.log:
+                self.log(f"Holding this account's lock ({lock.path}).")
+            self._lock = lock
+
     def http(
         self,
         service: config.Service,
@@ -197,6 +280,7 @@ class Session:
             limiter=self.limiter_for(cid.value),
             auth_header=lambda: {"Authorization": f"Bearer {holder[0].get()}"},
             on_unauthorized=lambda: holder[0].invalidate(),
+            before_write=lambda: self.lock_account(cid.value),
         )
         tokens = TokenProvider(
             api_http,
@@ -259,3 +343,6 @@ class Session:
         for client in self._clients:
             client.close()
         self._clients.clear()
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None

@@ -207,13 +207,17 @@ def segment_client(
     def auth() -> dict[str, str]:
         return {"Authorization": f"Bearer {value}"}
 
+    def lock() -> None:
+        session.lock_account(segment_token=value)
+
     limit, window = config.segment_write_limit(session.env)
     return SegmentClient(
-        session.http(config.SEGMENT_API, base_url=base, auth_header=auth),
+        session.http(config.SEGMENT_API, base_url=base, auth_header=auth, before_write=lock),
         alpha_writes=session.http(
             config.SEGMENT_API,
             base_url=base,
             auth_header=auth,
+            before_write=lock,
             limiter=RateLimiter(limit, window),
         ),
     )
