@@ -145,13 +145,14 @@ def test_two_runs_that_both_list_before_creating_end_with_one_of_each(
     monkeypatch.setattr(customdata, "list_custom_data", list_and_wait)
     runs: list[apply.ApplyRun] = []
 
-    def one_run() -> None:
-        client = Session(env=env(srv)).kameleoon()
+    def one_run(machine: str) -> None:
+        # Two machines: each its own cache folder (one machine's runs would take turns).
+        client = Session(env=env(srv, KSEG_CACHE_DIR=str(tmp_path / machine))).kameleoon()
         plan = apply.plan_apply(client, desired.load(path))
         assert sum(a.action == "create" for a in plan.actions) == 6
         runs.append(apply.run_apply(client, plan, workers=4))
 
-    threads = [threading.Thread(target=one_run) for _ in range(2)]
+    threads = [threading.Thread(target=one_run, args=(m,)) for m in ("a", "b")]
     for thread in threads:
         thread.start()
     for thread in threads:
