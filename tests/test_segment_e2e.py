@@ -313,3 +313,27 @@ def test_segment_login_keeps_a_proven_token(
     status = proc("auth", "status", "--json", env=env).json()
     seg = next(c for c in status["credentials"] if c["name"] == "segment_token")
     assert seg["source"] == "keyring"
+
+
+def test_a_kameleoon_destination_on_another_source_is_not_taken_for_ours(
+    proc: ProcRunner, server: FakeServer, source: dict[str, Any]
+) -> None:
+    """Same workspace, same settings, another source: ours is still missing, and is made."""
+    other = next(s for s in server.state.sources.values() if s["name"] == "Other site")
+    theirs = server.add_segment_destination(
+        TOKEN, other["id"], {"apiKey": API_KEY, "sitecode": SITECODE}, name="Kameleoon"
+    )
+    env = env_for(server)
+    status = proc("segment", "destination", "status", "--source", source["id"], "--json", env=env)
+    assert status.exit_code == 9, status.stdout + status.stderr
+    assert theirs["id"] not in status.stdout
+    server.clear_requests()
+    created = proc("segment", "destination", "create", "--source", source["id"], "--json", env=env)
+    assert created.exit_code == 0, created.stderr
+    (item,) = created.json()["items"]
+    assert item["state"] == "created"
+    assert "POST /destinations" in writes(server)
+    assert not any(theirs["id"] in w for w in writes(server))  # the other source's is untouched
+    mine = [d for d in server.segment_destinations(TOKEN) if d["sourceId"] == source["id"]]
+    assert len(mine) == 1 and mine[0]["id"] != theirs["id"]
+    no_secrets(created)
