@@ -144,6 +144,24 @@ def test_a_wait_is_bounded_by_the_timeout(tmp_path: Path) -> None:
     assert 0.4 < time.monotonic() - began < 5
 
 
+def test_ctrl_c_ends_the_wait(tmp_path: Path) -> None:
+    from ksegcli.core import interrupt
+
+    path = tmp_path / "a.lock"
+    held = AccountLock(path)
+    held.acquire(command="apply", started=time.time(), timeout=0)
+    timer = threading.Timer(0.3, interrupt.request_stop)
+    timer.start()
+    began = time.monotonic()
+    try:
+        with pytest.raises(interrupt.RequestStopped):
+            AccountLock(path).acquire(command="apply", started=time.time(), timeout=60)
+    finally:
+        timer.join()
+        interrupt.reset()
+    assert time.monotonic() - began < 5
+
+
 def test_a_lock_left_by_a_killed_process_does_not_block(
     tmp_path: Path, holders: list[Holder]
 ) -> None:

@@ -106,7 +106,7 @@ class AccountLock:
         started: float,
         timeout: float,
         on_wait: Callable[[Holder | None], None] | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         """Take the lock, waiting at most ``timeout`` seconds (0: fail at once).
 
@@ -115,6 +115,8 @@ class AccountLock:
         ``OSError`` when the cache folder cannot hold the lock file.
         """
         import fcntl
+
+        from ksegcli.core import interrupt
 
         if self._fd is not None:
             return
@@ -132,6 +134,7 @@ class AccountLock:
                     break
                 except BlockingIOError:
                     pass
+                interrupt.check("waiting for the account's lock")  # Ctrl-C ends the wait
                 now = time.monotonic()
                 if now >= deadline:
                     raise self._timeout(timeout)
@@ -142,7 +145,7 @@ class AccountLock:
                         told = True
                         if on_wait is not None:
                             on_wait(holder)
-                sleep(min(_POLL, max(deadline - time.monotonic(), 0.001)))
+                (sleep or interrupt.sleep)(min(_POLL, max(deadline - time.monotonic(), 0.001)))
             record = json.dumps({"pid": os.getpid(), "command": command, "started": started})
             os.ftruncate(fd, 0)
             os.pwrite(fd, record.encode("utf-8"), 0)
