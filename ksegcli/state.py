@@ -59,6 +59,7 @@ class AppState:
                 warn=self.output.warn,
                 notice=self.output.info,
                 command=_command_name(),
+                lock_writes=True,
             )
         return self._session
 

@@ -240,7 +240,7 @@ def test_a_write_whose_lock_times_out_is_not_sent(
     }
     other = AccountLock(lock_path(tmp_path / "cache", "https://api.test"))
     other.acquire(command="apply", started=time.time(), timeout=0)
-    session = Session(env=env, command="customdata create personas")
+    session = Session(env=env, command="customdata create personas", lock_writes=True)
     client = session.http(config.API, before_write=session.lock_account)
     for _ in range(2):  # a second write after the timeout is refused too
         with pytest.raises(LockTimeout):
@@ -256,7 +256,8 @@ def test_a_session_holds_the_lock_until_it_closes(tmp_path: Path) -> None:
         "KSEG_CONFIG_DIR": str(tmp_path / "config"),
         "KAMELEOON_CLIENT_ID": CLIENT_ID,
     }
-    session = Session(env=env, command="apply")
+    assert not Session(env=env).lock_writes  # only the CLI's sessions lock by default
+    session = Session(env=env, command="apply", lock_writes=True)
     session.lock_account()
     session.lock_account()  # idempotent
     path = lock_path(tmp_path / "cache", config.API.default)

@@ -38,6 +38,7 @@ class Session:
         notice: Log | None = None,
         env: Mapping[str, str] | None = None,
         command: str = "ksegcli",
+        lock_writes: bool = False,
     ) -> None:
         self.profile_name = config.validate_profile_name(profile_name)
         self.interactive = interactive
@@ -46,6 +47,9 @@ class Session:
         self.notice = notice  # a line on stderr that is not a warning
         self.env: Mapping[str, str] = os.environ if env is None else env
         self.command = command  # for the account lock's record: names only, never values
+        # The CLI's runs take the account's lock (lock_account); a session made by other
+        # code (a library use, a test) does only when asked, as it may never be closed.
+        self.lock_writes = lock_writes
         self.started = time.time()
         self._lock: AccountLock | None = None
         self._lock_tried = False
@@ -183,6 +187,8 @@ class Session:
         client id (Segment only) locks on its Segment token instead. Waits at most
         ``KSEG_LOCK_TIMEOUT`` seconds, then raises :class:`ksegcli.core.lock.LockTimeout`.
         """
+        if not self.lock_writes:
+            return
         with self._lock_guard:
             if self._lock_error is not None:
                 raise self._lock_error  # a write after a timed-out wait: still not allowed
