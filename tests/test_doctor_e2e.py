@@ -160,6 +160,24 @@ def test_doctor_wrong_secret_and_unknown_sitecode(proc: ProcRunner, server: Fake
     assert "projects list" in other.json()["checks"][2]["fix"]
 
 
+def test_doctor_and_the_destination_refuse_an_unknown_sitecode_alike(
+    proc: ProcRunner, server: FakeServer, source: str
+) -> None:
+    env = env_for(server, KAMELEOON_SITECODE="zzzzz99999")
+    doctor = proc("doctor", "--json", env=env)
+    check = next(c for c in doctor.json()["checks"] if c["id"] == "sitecode")
+    create = proc("segment", "destination", "create", "--source", source, env=env)
+    assert create.exit_code == 4
+    assert check["status"] == "fail"
+    assert (
+        check["detail"]
+        == "No Kameleoon project has the sitecode zzzzz99999 (these credentials reach 1)."
+    )
+    assert check["detail"] in create.stderr
+    assert "sitecode set CODE" in check["fix"]
+    assert not server.segment_destinations(TOKEN)
+
+
 def test_doctor_destination_drift_and_missing_user(
     proc: ProcRunner, server: FakeServer, source: str
 ) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ksegcli.core import config, credentials
 from ksegcli.core.apikey import check_api_key, derive_api_key
@@ -11,6 +11,9 @@ from ksegcli.core.credentials import Credential
 from ksegcli.core.redact import mask, register_secret
 from ksegcli.core.session import Session
 from ksegcli.errors import ApiError, KeyringUnavailableError
+
+if TYPE_CHECKING:
+    from ksegcli.core.kameleoon import AccessToken
 
 # API-key service path and parameters (docs/api-facts.md §2).
 GETAPIKEY_PATH = "/kameleoon/segmentio/getapikey"
@@ -35,19 +38,26 @@ def login_needs_a_keyring(reason: str | None) -> KeyringUnavailableError:
     )
 
 
-def login(session: Session, client_id: Credential, client_secret: Credential) -> LoginResult:
-    """Prove the credentials by fetching a token; only then store them."""
+def prove_credentials(
+    session: Session, client_id: Credential, client_secret: Credential
+) -> AccessToken:
+    """Prove a client id and secret: fetch a fresh token (raises the API's refusal, with
+    what to do said where the credentials came from)."""
     from ksegcli.core.kameleoon import TokenProvider
 
     http = session.http(config.API, limiter=session.limiter_for(client_id.value))
-    provider = TokenProvider(
+    return TokenProvider(
         http,
         client_id.value,
         client_secret.value,
         log=session.log,
         refused_hint=credentials.refused_hint(client_id, client_secret),
-    )
-    token = provider.fetch()
+    ).fetch()
+
+
+def login(session: Session, client_id: Credential, client_secret: Credential) -> LoginResult:
+    """Prove the credentials by fetching a token; only then store them."""
+    token = prove_credentials(session, client_id, client_secret)
     store = session.keyring
     try:
         store.set(session.profile_name, credentials.CLIENT_SECRET.name, client_secret.value)
@@ -195,19 +205,11 @@ def credential_status(session: Session) -> list[CredentialStatus]:
 
 def check_client_credentials(session: Session) -> tuple[bool, str]:
     """Prove the client credentials against the API (a fresh token fetch)."""
-    from ksegcli.core.kameleoon import TokenProvider
     from ksegcli.errors import KsegError
 
     cid, secret = session.client_credentials()
-    http = session.http(config.API, limiter=session.limiter_for(cid.value))
     try:
-        TokenProvider(
-            http,
-            cid.value,
-            secret.value,
-            log=session.log,
-            refused_hint=credentials.refused_hint(cid, secret),
-        ).fetch()
+        prove_credentials(session, cid, secret)
     except KsegError as exc:
         return False, exc.message
     return True, "accepted by the Automation API"

@@ -140,17 +140,10 @@ class _Doctor:
                 f"{config.ENV_CLIENT_SECRET}.",
             )
             return
-        from ksegcli.core.kameleoon import TokenProvider
+        from ksegcli.core.auth import prove_credentials
 
-        http = self.session.http(config.API, limiter=self.session.limiter)
         try:
-            TokenProvider(
-                http,
-                cid.value,
-                secret.value,
-                log=self.session.log,
-                refused_hint=credentials.refused_hint(cid, secret),
-            ).fetch()
+            prove_credentials(self.session, cid, secret)
         except KsegError as exc:
             self.add(
                 "credentials",
@@ -170,34 +163,29 @@ class _Doctor:
 
     # -- 2. API key ------------------------------------------------------------------
     def check_api_key(self) -> None:
-        from ksegcli.core.apikey import decode_api_key, derive_api_key
-        from ksegcli.errors import BadInputError
+        from ksegcli.core.apikey import decode_api_key, destination_api_key
+        from ksegcli.errors import BadInputError, NotLoggedInError
 
         title = "Segment destination API key"
-        creds = self.session.credentials
-        key = creds.lookup(credentials.API_KEY)
-        if key is None:
-            secret = creds.lookup(credentials.CLIENT_SECRET)
-            if self.client_id and secret is not None:
-                self.api_key = derive_api_key(self.client_id, secret.value)
-                from ksegcli.core.redact import register_secret
-
-                register_secret(self.api_key)
-                self.add(
-                    "api_key",
-                    title,
-                    "warn",
-                    "not stored; derived from the client id and secret",
-                    "Run `ksegcli auth getapikey` to fetch and keep it (or set "
-                    f"{config.ENV_API_KEY}).",
-                )
-                return
+        try:
+            key = destination_api_key(self.session)
+        except NotLoggedInError:
             self.add(
                 "api_key",
                 title,
                 "fail",
                 "No API key, and no client id and secret to derive it from.",
                 f"Run `ksegcli auth getapikey` or set {config.ENV_API_KEY}.",
+            )
+            return
+        if key.source == "derived":
+            self.api_key = key.value
+            self.add(
+                "api_key",
+                title,
+                "warn",
+                "not stored; derived from the client id and secret",
+                f"Run `ksegcli auth getapikey` to fetch and keep it (or set {config.ENV_API_KEY}).",
             )
             return
         try:
@@ -255,22 +243,12 @@ class _Doctor:
                 f"sitecode {code} is well formed; its project is not checked without credentials",
             )
             return
-        from ksegcli.core.kameleoon import site_by_code
+        from ksegcli.core.sitecode import site_for_sitecode
 
         try:
-            sites = self.session.kameleoon().list_sites()
-            site = site_by_code(sites, code, warn=self.session.warn)
+            site = site_for_sitecode(self.session, code)
         except KsegError as exc:
             self.add("sitecode", title, "fail", exc.message, _fix(exc, "Rerun with -v."))
-            return
-        if site is None:
-            self.add(
-                "sitecode",
-                title,
-                "fail",
-                f"No project with sitecode {code} among the {len(sites)} these credentials reach.",
-                "Run `ksegcli projects list` and `ksegcli sitecode set CODE`.",
-            )
             return
         self.site = site
         self.sitecode = site.code  # the project's spelling, should it differ in case

@@ -20,6 +20,12 @@ def verify_sitecode(session: Session, sitecode: str) -> Site | None:
     secret = session.credentials.lookup(credentials.CLIENT_SECRET)
     if cid is None or secret is None:
         return None
+    return site_for_sitecode(session, sitecode)
+
+
+def site_for_sitecode(session: Session, sitecode: str) -> Site:
+    """The project with this sitecode among those the credentials reach (one paged list);
+    NotFoundError when there is none."""
     sites = session.kameleoon().list_sites()
     from ksegcli.core.kameleoon import site_by_code
 
@@ -28,6 +34,7 @@ def verify_sitecode(session: Session, sitecode: str) -> Site | None:
         raise NotFoundError(
             f"No Kameleoon project has the sitecode {sitecode} (these credentials reach "
             f"{len(sites)}).",
-            hint="Run `ksegcli projects list` to see the sitecodes.",
+            hint="Run `ksegcli projects list` to see the sitecodes, and "
+            "`ksegcli sitecode set CODE` to keep the right one.",
         )
     return site
