@@ -524,8 +524,9 @@ _ksegcli() {
         sitecodes) __ksegcli_sitecodes "$profile"; __ksegcli_add "${reply[@]}" ;;
         files)
             compopt -o filenames 2>/dev/null
-            local IFS=$'\n'
-            COMPREPLY=($(compgen -f -- "$cur")) ;;
+            local line  # one name a line, neither split at spaces nor globbed
+            while IFS= read -r line; do COMPREPLY+=("$line"); done < <(compgen -f -- "$cur")
+            ;;
     esac
     return 0
 }

@@ -148,9 +148,10 @@ def shq(text: str) -> str:
 # is typed and TAB pressed; compadd is wrapped to print the matches it really adds.
 ZSH_CAPTURE = r"""
 zmodload zsh/zpty || exit 3
-local dir=$1 line=$2 l
+local dir=$1 line=$2 sourced=$3 l
 zpty z zsh -f -i
 zpty -w z "PROMPT= RPROMPT= ; fpath=($dir \$fpath); autoload -Uz compinit; compinit -u -D; m=MATCH d=DONE"
+[[ -n $sourced ]] && zpty -w z "source ${(q)sourced}"
 zpty -w z 'compadd() { if (( ${@[(I)-[OAD]]} )); then builtin compadd "$@"; return; fi; local -a __hits; builtin compadd -A __hits "$@"; (( $#__hits )) && print -rl -- "<<$m>>"${^__hits}; builtin compadd "$@"; }'
 zpty -w z 'zstyle ":completion:*" menu no; bindkey "^I" complete-word; comppostfuncs=(__done); __done() { print -r -- "<<$d>>"; exit }'
 zpty -w z "$line"$'\t'
@@ -161,12 +162,14 @@ done
 """
 
 
-def zsh_complete(line: str, env: dict[str, str], fpath_dir: Path) -> list[str]:
+def zsh_complete(
+    line: str, env: dict[str, str], fpath_dir: Path, sourced: Path | None = None
+) -> list[str]:
     need("zsh")
     harness = Path(env["HOME"]) / "capture.zsh"
     harness.write_text(ZSH_CAPTURE)
     proc = subprocess.run(
-        ["zsh", "-f", str(harness), str(fpath_dir), line],
+        ["zsh", "-f", str(harness), str(fpath_dir), line, str(sourced or "")],
         capture_output=True,
         text=True,
         env=env,
@@ -357,6 +360,9 @@ def test_bash_completes_files_only_where_a_file_is_wanted(
 
     need("bash")
     assert offered(["ksegcli", "apply", "acc"]) == ["account.toml", "accounts"]
+    # A name with a space or a glob character comes back as itself.
+    (work / "my account*.toml").write_text("")
+    assert offered(["ksegcli", "apply", "my"]) == ["my account*.toml"]
     assert offered(["ksegcli", "export", "-o", "account."]) == ["account.toml"]
     assert offered(["ksegcli", "snippet", "render", "trait", "--output", "acc"]) == [
         "account.toml",
@@ -455,6 +461,20 @@ def test_zsh_completes_after_install_as_the_next_steps_say(
     assert tab("ksegcli data get --region=na") == ["na", "na-eu"]
     assert tab("ksegcli customdata create trait plan --format ") == ["string", "number", "boolean"]
     assert tab("ksegcli snippet render trait ") == []
+
+
+def test_zsh_completes_when_the_script_is_sourced_after_compinit(
+    shell_env: dict[str, str], tmp_path: Path
+) -> None:
+    """``source <(ksegcli completion zsh)`` in ~/.zshrc, without an $fpath folder."""
+    empty = tmp_path / "no-fpath"
+    empty.mkdir()
+    script = ROOT / "completions" / FILES["zsh"]
+    assert zsh_complete("ksegcli sitecode set ", shell_env, empty, sourced=script) == [
+        "SHOP000001",
+        "BLOG000002",
+    ]
+    assert zsh_complete("ksegcli completion ", shell_env, empty, sourced=script) == list(SHELLS)
 
 
 # -- fish ------------------------------------------------------------------------------------
