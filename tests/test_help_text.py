@@ -364,3 +364,11 @@ def test_examples_on_a_narrow_terminal_wrap_into_lines_that_still_paste(cli: Cli
             pending = ""
     assert commands == [line for line in examples_of(path) if not line.startswith("#")]
     assert shlex.split(commands[0])[3] == "Group ID"  # quoted words kept whole
+
+
+def test_every_argument_is_named_in_capitals_as_usage_lines_name_them() -> None:
+    for path in leaf_paths():
+        for param in getattr(command_at(path), "params", []):
+            if isinstance(param, TyperArgument):
+                letters = re.sub(r"[^A-Za-z]", "", param.human_readable_name)
+                assert letters.isupper(), (path, param.human_readable_name)

@@ -25,7 +25,9 @@ REGION_OPTION = typer.Option(
 @app.command("get")
 def get(
     ctx: typer.Context,
-    key: str = typer.Argument(..., help="Remote data key, e.g. COHORTS_<userId> or common."),
+    key: str = typer.Argument(
+        ..., metavar="KEY", help="Remote data key, e.g. COHORTS_<userId> or common."
+    ),
     sitecode: str | None = SITECODE_OPTION,
     region: str | None = REGION_OPTION,
 ) -> None:
@@ -55,7 +57,9 @@ def get(
 @app.command("cohorts")
 def cohorts(
     ctx: typer.Context,
-    user_id: str = typer.Argument(..., help="The user id Segment sends (userId/anonymousId)."),
+    user_id: str = typer.Argument(
+        ..., metavar="USER_ID", help="The user id Segment sends (userId/anonymousId)."
+    ),
     sitecode: str | None = SITECODE_OPTION,
     region: str | None = REGION_OPTION,
 ) -> None:
@@ -89,7 +93,9 @@ def cohorts(
 @app.command("traits")
 def traits(
     ctx: typer.Context,
-    user_id: str = typer.Argument(..., help="The user id Segment sends (userId/anonymousId)."),
+    user_id: str = typer.Argument(
+        ..., metavar="USER_ID", help="The user id Segment sends (userId/anonymousId)."
+    ),
     sitecode: str | None = SITECODE_OPTION,
     region: str | None = REGION_OPTION,
 ) -> None:

@@ -12,7 +12,9 @@ app = typer.Typer(help="Store or show the profile's project sitecode.", no_args_
 @app.command("set")
 def set_sitecode(
     ctx: typer.Context,
-    code: str = typer.Argument(..., help="The project's sitecode: exactly 10 letters or digits."),
+    code: str = typer.Argument(
+        ..., metavar="CODE", help="The project's sitecode: exactly 10 letters or digits."
+    ),
 ) -> None:
     """Store the default sitecode of this profile."""
     from ksegcli.core.config import validate_sitecode
