@@ -118,3 +118,27 @@ def test_login_racing_sitecode_set_loses_nothing(proc: ProcRunner, fake: Any) ->
     values = load_profile("default").values
     assert values.get("client_id") == CLIENT_ID
     assert values.get("sitecode") == SITECODE
+
+
+@pytest.mark.parametrize("mode", [0o755, 0o750, 0o707, 0o770])
+def test_a_config_folder_open_to_others_is_warned_about_and_keeps_its_mode(
+    proc: ProcRunner, tmp_path: Path, mode: int
+) -> None:
+    folder = tmp_path / "config"
+    folder.mkdir()
+    os.chmod(folder, mode)
+    result = proc("sitecode", "set", SITECODE)
+    assert result.exit_code == ExitCode.OK, result.stderr
+    assert f"The config folder {folder} is open to other users (mode {mode:04o})" in " ".join(
+        result.stderr.split()
+    )
+    assert stat.S_IMODE(os.stat(folder).st_mode) == mode  # warned, never chmod-ed
+    assert load_profile("default").values == {"sitecode": SITECODE}
+
+
+def test_a_private_or_new_config_folder_gets_no_warning(proc: ProcRunner, tmp_path: Path) -> None:
+    made = proc("sitecode", "set", SITECODE)  # the folder is created here, 0700
+    assert made.exit_code == ExitCode.OK, made.stderr
+    assert stat.S_IMODE(os.stat(tmp_path / "config").st_mode) == 0o700
+    again = proc("sitecode", "set", SITECODE)
+    assert "open to other users" not in made.stderr + again.stderr

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -254,6 +254,8 @@ class Profile:
     path: Path
     values: dict[str, Any] = field(default_factory=dict)
     changed: set[str] = field(default_factory=set, compare=False, repr=False)
+    # Where a save says the folder is open to others (the session's warnings).
+    warn: Callable[[str], None] | None = field(default=None, compare=False, repr=False)
 
     def get(self, key: str) -> str | None:
         value = self.values.get(key)
@@ -277,6 +279,7 @@ class Profile:
         target = Path(os.path.realpath(self.path)) if self.path.is_symlink() else self.path
         try:
             make_private_dir(target.parent)
+            self._warn_if_open(target.parent)
             with file_lock(target.parent):
                 try:
                     current = read_toml(target)
@@ -298,6 +301,19 @@ class Profile:
                 hint=f"Check that this folder can be created and written, or set "
                 f"{ENV_CONFIG_DIR} to one that can.",
             ) from None
+
+    def _warn_if_open(self, folder: Path) -> None:
+        """An existing folder keeps its mode (it may be shared on purpose), but the user
+        is told when others can read or write where credentials settings live."""
+        if self.warn is None or not open_to_others(folder):
+            return
+        import stat
+
+        mode = stat.S_IMODE(os.stat(folder).st_mode)
+        self.warn(
+            f"The config folder {folder} is open to other users (mode {mode:04o}); ksegcli "
+            f"never changes an existing folder's mode. `chmod 700 {folder}` makes it private."
+        )
 
 
 def load_profile(name: str, env: Mapping[str, str] | None = None) -> Profile:

@@ -67,6 +67,7 @@ class Session:
     def profile(self) -> config.Profile:
         if self._profile is None:
             self._profile = config.load_profile(self.profile_name, self.env)
+            self._profile.warn = self.warn
         return self._profile
 
     def base_url(self, service: config.Service) -> str:
