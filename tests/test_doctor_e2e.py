@@ -251,3 +251,19 @@ def test_doctor_identifier_states(proc: ProcRunner, server: FakeServer) -> None:
     check = identifier_check()
     assert check["status"] == "pass" and "current" in check["detail"]
     assert ("GET", f"/sites/{site['id']}") in [(r.method, r.path) for r in server.requests]
+
+
+def test_an_api_key_of_another_client_id_fails_doctor(proc: ProcRunner, server: FakeServer) -> None:
+    theirs_secret = "their-secret-never-shown-31"
+    theirs = derive_api_key("someone-else-9", theirs_secret)
+    result = proc("doctor", "--json", env=env_for(server, KAMELEOON_API_KEY=theirs))
+    assert result.exit_code == 9, result.stdout + result.stderr
+    checks = {c["id"]: c for c in result.json()["checks"]}
+    assert checks["api_key"]["status"] == "fail"
+    assert "belongs to client id someone-else-9, not doc-client-1" in checks["api_key"]["detail"]
+    assert "getapikey" in checks["api_key"]["fix"]
+    for secret in (theirs, theirs_secret, *SECRETS):
+        assert secret not in result.stdout + result.stderr
+    ours = derive_api_key(CLIENT_ID, CLIENT_SECRET)
+    right = proc("doctor", "--json", env=env_for(server, KAMELEOON_API_KEY=ours))
+    assert statuses(right.json())["api_key"] == "pass"
