@@ -188,3 +188,52 @@ def test_lost_answers_and_partial_failure(srv: FakeServer, run: Any) -> None:
     assert "maximum number of custom data reached" in docs["CCCC000003"]["message"]
     assert [c["name"] for c in srv.custom_datas(a["id"])] == ["Group ID"]
     assert [c["name"] for c in srv.custom_datas(b["id"])] == ["Group ID"]
+
+
+def test_code_differing_only_by_trailing_blanks_and_crlf_is_unchanged(
+    srv: FakeServer, run: Any
+) -> None:
+    shop = srv.add_site("cid", name="Shop", code="SHOP000001")
+    code = render_snippet("group").code
+    stored = "\r\n".join(line + " \t " for line in code.split("\n")) + "\r\n\r\n"
+    item = srv.add_custom_data(
+        shop["id"],
+        "Group ID",
+        type="UNIQUE",
+        format="STRING",
+        method="CUSTOM_CODE",
+        customEvalCode=stored,
+    )
+    srv.clear_requests()
+    result = run("customdata", "create", "group", "--project", "SHOP000001", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert [d["state"] for d in result.json()["items"]] == ["unchanged"]
+    assert writes(srv) == []
+    # A change inside a line still counts.
+    srv.state.custom_datas[item["id"]]["customEvalCode"] = stored.replace("\r\n", " x\r\n", 1)
+    drifted = run("customdata", "create", "group", "--project", "SHOP000001", "--json")
+    assert [d["state"] for d in drifted.json()["items"]] == ["drifted"]
+    assert writes(srv) == []
+
+
+def test_a_name_of_255_characters_is_accepted_and_256_refused(
+    srv: FakeServer, run: Any, tmp_path: Any
+) -> None:
+    srv.add_site("cid", name="Shop", code="SHOP000001")
+    args = ("customdata", "create", "group", "--project", "SHOP000001", "--name")
+    refused = run(*args, "g" * 256)
+    assert refused.exit_code == 2, refused.stderr
+    assert "too long (256 characters, at most 255)" in refused.stderr
+    assert writes(srv) == []
+    path = tmp_path / "account.toml"
+    path.write_text(f'[projects.SHOP000001]\ngroup = "{"h" * 256}"\n')
+    in_file = run("apply", str(path), "--dry-run")
+    assert in_file.exit_code == 2, in_file.stderr
+    assert "256 characters, at most 255" in in_file.stderr
+    assert writes(srv) == []
+    accepted = run(*args, "g" * 255)
+    assert accepted.exit_code == 0, accepted.stderr
+    assert [c["name"] for c in srv.custom_datas()] == ["g" * 255]
+    path.write_text(f'[projects.SHOP000001]\ngroup = "{"g" * 255}"\n')
+    planned = run("apply", str(path), "--dry-run", "--json")
+    assert planned.exit_code == 0, planned.stderr
