@@ -245,3 +245,29 @@ def test_an_unusable_cache_folder_falls_back_to_a_per_process_count(
     result = proc("projects", "list", "--json", env=env)
     assert result.exit_code == 0, result.stderr
     assert os.path.isfile(blocker)
+
+
+def test_dry_run_then_apply_of_ten_projects_meets_no_429_at_50_per_10_s(
+    proc: ProcRunner, tmp_path: Path
+) -> None:
+    """The CI habit at Kameleoon's own limit (50 per 10 s, time scaled): two processes back
+    to back draw on one budget, so the server never answers 429 (counted on its side)."""
+    from ksegcli.testing import FakeConfig, FakeServer
+
+    scale = 0.3  # the server's 10 s window lasts 3 s
+    server = FakeServer(FakeConfig(rate_limit=50, rate_window=10.0, time_scale=scale)).start()
+    try:
+        server.add_account(CLIENT_ID, CLIENT_SECRET)
+        codes = [server.add_site(CLIENT_ID, name=f"P{n}")["code"] for n in range(10)]
+        path = _apply_file(tmp_path, codes)
+        env = {**fake_env(server), "KSEG_RATE_LIMIT": f"50/{10 * scale:g}"}
+        plan = proc("apply", str(path), "--dry-run", "--json", env=env)
+        assert plan.exit_code == 0, plan.stderr
+        done = proc("apply", str(path), "--json", env=env, timeout=120)
+        assert done.exit_code == 0, done.stderr
+        sent = server.requests
+        assert len(sent) > 60  # more than one window's budget: the limit was really in play
+        assert [r.path for r in sent if r.status == 429] == []
+        assert len(server.custom_datas()) == 40
+    finally:
+        server.stop()
