@@ -13,7 +13,7 @@ import typer
 from typer import _click as click
 from typer.core import TyperGroup, TyperOption
 
-from ksegcli.errors import ExitCode, KsegError, UsageError
+from ksegcli.errors import ExitCode, KsegError, RunStopped, UsageError
 from ksegcli.output import Output, StdoutUnwritable, write_stdout
 from ksegcli.state import DEFAULT_PROFILE, AppState
 
@@ -219,6 +219,13 @@ def root(
     no_input: bool = typer.Option(
         False, "--no-input", help="Never prompt (implied by CI=... or no TTY)."
     ),
+    trace: str | None = typer.Option(
+        None,
+        "--trace",
+        envvar="KSEG_TRACE",
+        metavar="FILE",
+        help="Append every HTTP request and answer to FILE, as JSON lines, secrets masked.",
+    ),
     version: bool = typer.Option(
         False,
         "--version",
@@ -239,6 +246,13 @@ def root(
     state.output.json_mode = json_mode
     state.output.verbose = verbose
     ctx.obj = state
+    if trace is not None and state.tracer is None:
+        from typer._click.core import ParameterSource
+
+        from ksegcli.core.trace import open_from
+
+        from_env = ctx.get_parameter_source("trace") == ParameterSource.ENVIRONMENT
+        state.tracer = open_from(trace, from_env=from_env)
 
 
 _resolve_annotations(root)  # read by Typer on every run
@@ -411,6 +425,9 @@ def run(argv: Sequence[str] | None = None) -> int:
         if result == ExitCode.INTERRUPTED and not interrupt.reported():
             out.error(_interrupted())  # typer turns KeyboardInterrupt into Exit(130)
         return int(result) if isinstance(result, int) else ExitCode.OK
+    except RunStopped as stop:  # e.g. the trace file can no longer be written
+        out.error(stop.error)
+        return int(stop.error.exit_code)
     except KsegError as exc:
         out.error(exc)
         if isinstance(exc, StdoutUnwritable):

@@ -144,6 +144,16 @@ class KeyringUnavailableError(KsegError):
     exit_code = ExitCode.CONFIG
 
 
+class RunStopped(BaseException):
+    """Ends the run from wherever it is raised, past every handler that catches
+    ``Exception`` (per-item failures, worker threads), as Ctrl-C would: for a failure
+    that makes going on pointless. The CLI reports ``error`` and exits with its code."""
+
+    def __init__(self, error: KsegError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
 def interrupted() -> KsegError:
     """Ctrl-C, wherever it lands: one message, exit 130."""
     return KsegError(

@@ -13,6 +13,7 @@ from ksegcli.output import Output
 if TYPE_CHECKING:
     from ksegcli.core.config import Profile
     from ksegcli.core.session import Session
+    from ksegcli.core.trace import Tracer
 
 
 DEFAULT_PROFILE = "default"
@@ -38,6 +39,7 @@ class AppState:
         self.verbose = verbose
         self.no_input_flag = no_input_flag
         self.output = Output() if output is None else output
+        self.tracer: Tracer | None = None  # --trace FILE / KSEG_TRACE
         self._session: Session | None = None
 
     @property
@@ -60,6 +62,7 @@ class AppState:
                 notice=self.output.info,
                 command=_command_name(),
                 lock_writes=True,
+                trace=self.tracer,
             )
         return self._session
 
@@ -70,6 +73,8 @@ class AppState:
     def close(self) -> None:
         if self._session is not None:
             self._session.close()
+        if self.tracer is not None:
+            self.tracer.close()
 
 
 def _command_name() -> str:

@@ -192,6 +192,18 @@ def test_the_modules_left_out_of_rich_help_are_loaded_for_real_when_used() -> No
     assert result.stdout.strip() == "real", result.stderr
 
 
+def test_tracing_is_loaded_only_when_asked_for_and_costs_nothing_heavy(
+    proc: ProcRunner, tmp_path: Path
+) -> None:
+    env = {"KAMELEOON_SITECODE": "ABCDE12345"}
+    assert "ksegcli.core.trace" not in imported(proc, "sitecode", "show", env=env)
+    trace = tmp_path / "t.jsonl"
+    modules = imported(proc, "sitecode", "show", "--trace", str(trace), env=env)
+    assert "ksegcli.core.trace" in modules
+    assert not loaded(modules, *HEAVY)
+    assert trace.read_text() == ""  # no request made, none traced
+
+
 def test_a_run_that_shows_no_help_does_not_load_the_help_renderer(proc: ProcRunner) -> None:
     modules = imported(proc, "snippet", "render", "trait", "plan")
     assert "ksegcli.help" not in modules

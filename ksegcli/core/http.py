@@ -3,7 +3,8 @@
 It owns the base URL, timeouts, ``User-Agent``, authentication headers, the
 client-side rate limiter, retries (tenacity) and the mapping of HTTP failures
 to the tool's own errors with the server's message. Verbose logging goes
-through here too, with secrets redacted.
+through here too, with secrets redacted, and so does ``--trace`` (every attempt,
+answered or not, see :mod:`ksegcli.core.trace`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from ksegcli.errors import (
 
 if TYPE_CHECKING:
     import httpx
+
+    from ksegcli.core.trace import Tracer
 
 USER_AGENT = f"ksegcli/{__version__}"
 DEFAULT_TIMEOUT = 30.0
@@ -206,6 +209,7 @@ class HttpClient:
         deadline: float = DEFAULT_DEADLINE,
         transport: httpx.BaseTransport | None = None,
         before_write: Callable[[], None] | None = None,
+        trace: Tracer | None = None,
     ) -> None:
         import httpx
 
@@ -218,6 +222,7 @@ class HttpClient:
         self.before_write = before_write
         self.limiter = limiter
         self._log = log
+        self._trace = trace
         self.max_attempts = max_attempts
         self.backoff = backoff
         self.max_backoff = max_backoff
@@ -266,9 +271,13 @@ class HttpClient:
         authenticated: bool = True,
         retry_unsafe: bool = False,
         allow_statuses: frozenset[int] = frozenset(),
+        secret_answer: bool = False,
     ) -> httpx.Response:
         """Send one logical request, with retries, and return a 2xx response
         (or one whose status is in ``allow_statuses``). Raises the tool's errors.
+
+        ``secret_answer``: a 2xx answer's body is itself a secret (the API key);
+        ``--trace`` records its length only.
 
         POST/PATCH are not retried after a 5xx or a lost answer unless
         ``retry_unsafe``: the server may have acted (the caller must check first).
@@ -285,6 +294,7 @@ class HttpClient:
             self.before_write()
         safe = method in IDEMPOTENT or retry_unsafe
         refreshed = False
+        attempts = 0
 
         def wait(state: RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None
@@ -320,26 +330,25 @@ class HttpClient:
                     self.limiter.release(ticket)
 
         def send(req_headers: dict[str, str]) -> httpx.Response:
-            nonlocal refreshed
+            nonlocal refreshed, attempts
             import httpx
 
             started = time.monotonic()
             self.requests_sent += 1
             interrupt.note_sent()
+            attempts += 1
             self._debug(f"→ {method} {self._display_url(path, params)}")
             try:
-                response = self._send_bounded(
-                    self._client.build_request(
-                        method,
-                        path,
-                        params=params,
-                        json=json_body,
-                        data=data,
-                        content=content,
-                        headers=req_headers,
-                    ),
-                    started + self.deadline,
+                request = self._client.build_request(
+                    method,
+                    path,
+                    params=params,
+                    json=json_body,
+                    data=data,
+                    content=content,
+                    headers=req_headers,
                 )
+                response = self._exchange(request, started, attempts, secret_answer)
             except (UnicodeEncodeError, httpx.LocalProtocolError):
                 # The request could not be built: a header value (a credential, in practice)
                 # holds a non-ASCII character, a line break or edge spaces. The exception's
@@ -404,6 +413,29 @@ class HttpClient:
             return result
         except _Retryable as exc:
             raise exc.error from None
+
+    def _exchange(
+        self, request: httpx.Request, started: float, attempt: int, secret_answer: bool
+    ) -> httpx.Response:
+        """Send ``request`` within the deadline; with ``--trace``, record how it went."""
+        if self._trace is None:
+            return self._send_bounded(request, started + self.deadline)
+        try:
+            response = self._send_bounded(request, started + self.deadline)
+        except BaseException as exc:  # timed out, dropped, cut off, interrupted: traced too
+            self._trace.record(
+                self.label, request, None, attempt=attempt, started=started, error=exc
+            )
+            raise
+        self._trace.record(
+            self.label,
+            request,
+            response,
+            attempt=attempt,
+            started=started,
+            secret_answer=secret_answer,
+        )
+        return response
 
     def _send_bounded(self, request: httpx.Request, deadline: float) -> httpx.Response:
         """Send and read the whole answer by ``deadline`` (monotonic), whatever its pace."""

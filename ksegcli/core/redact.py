@@ -25,10 +25,13 @@ _PATTERNS = (
 
 
 def register_secret(value: str | None) -> None:
-    """Remember a secret so that :func:`redact` masks it wherever it appears."""
+    """Remember a secret so that :func:`redact` masks it wherever it appears, also
+    URL-encoded (as a query parameter or a form field carries it)."""
     if value and len(value) >= 4:
+        from urllib.parse import quote, quote_plus
+
         with _lock:
-            _secrets.add(value)
+            _secrets.update({value, quote(value, safe=""), quote_plus(value)})
 
 
 def clear_secrets() -> None:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from ksegcli.core.kameleoon import KameleoonClient, Site
     from ksegcli.core.lock import AccountLock, LockTimeout
     from ksegcli.core.tokens import TokenCache
+    from ksegcli.core.trace import Tracer
 
 Log = Callable[[str], None]
 
@@ -39,12 +40,14 @@ class Session:
         env: Mapping[str, str] | None = None,
         command: str = "ksegcli",
         lock_writes: bool = False,
+        trace: Tracer | None = None,
     ) -> None:
         self.profile_name = config.validate_profile_name(profile_name)
         self.interactive = interactive
         self.log = log
         self.warn = warn
         self.notice = notice  # a line on stderr that is not a warning
+        self.trace = trace  # --trace / KSEG_TRACE: every client of the run writes to it
         self.env: Mapping[str, str] = os.environ if env is None else env
         self.command = command  # for the account lock's record: names only, never values
         # The CLI's runs take the account's lock (lock_account); a session made by other
@@ -265,6 +268,7 @@ class Session:
             label=service.label,
             limiter=limiter,
             log=self.log,
+            trace=self.trace,
             **kwargs,  # type: ignore[arg-type]
         )
         self._clients.append(client)
