@@ -12,7 +12,11 @@ Standards checked for every run (docs/design.md, "Secrets" and "Output"):
   against ``ksegcli schema error``);
 - a failing run says why on stderr (human mode);
 - the exit code is a member of :class:`ExitCode` and the one the case expects;
-- the config folder holds no secret, files 0600 in a 0700 folder.
+- the config folder holds no secret, files 0600 in a 0700 folder;
+- every run writes a trace (``--trace FILE`` in some modes, ``KSEG_TRACE`` in the
+  others): a 0600 file of JSON lines that holds none of those secrets, not even in
+  the runs that print one by design; across the sweep the traces cover every
+  service, the token exchange and the sources' write keys (masked).
 
 The command list comes from the Typer app itself, so a new command joins the audit
 automatically, and ``test_every_leaf_command_has_an_audit_entry`` fails until it is
@@ -58,12 +62,13 @@ USER = "audit-user"
 class Mode:
     flags: tuple[str, ...]
     keyring: bool = False  # credentials from the keyring and profile, not env vars
+    trace_env: bool = False  # the trace file from KSEG_TRACE, not --trace
 
 
 MODES: dict[str, Mode] = {
-    "plain": Mode(()),
+    "plain": Mode((), trace_env=True),
     "verbose": Mode(("-v",)),
-    "json": Mode(("--json",)),
+    "json": Mode(("--json",), trace_env=True),
     "json-verbose": Mode(("--json", "-v")),
     # The person at a terminal: secrets in the OS keyring, client id and sitecode in the
     # profile (the access token is cached in the keyring then, a path env runs never take).
@@ -391,6 +396,11 @@ def _run(world: World, leaf: str, index: int, case: Case, mode: str) -> Run:
         xdg = {"XDG_DATA_HOME": "", "XDG_CONFIG_HOME": "", "BASH_COMPLETION_USER_DIR": ""}
         env = {**env, **xdg, "HOME": str(home), "ZDOTDIR": ""}
     argv = [arg.format(**world.values[mode]) for arg in case.args] + list(MODES[mode].flags)
+    trace = str(home / "trace.jsonl")
+    if MODES[mode].trace_env:
+        env = {**env, "KSEG_TRACE": trace}
+    else:
+        argv += ["--trace", trace]
     started = time.monotonic()
     result = runner(*argv, env=env, stdin=case.stdin, timeout=60)
     return Run(leaf, case, mode, argv, home, result, time.monotonic() - started)
@@ -512,6 +522,54 @@ def check_config_dir(run: Run, secrets: dict[str, set[str]]) -> tuple[list[str],
     return problems, checked
 
 
+def check_trace(run: Run, secrets: dict[str, set[str]]) -> tuple[list[str], list[Any]]:
+    """(problems, records) of the run's trace file: 0600 JSON lines without a secret."""
+    path = run.home / "trace.jsonl"
+    if not path.exists():
+        return [f"{run.label}: wrote no trace file"], []
+    problems: list[str] = []
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode != 0o600:
+        problems.append(f"{run.label}: trace file has mode {mode:o}, not 600")
+    text = path.read_text()
+    for name, forms in secrets.items():  # never revealed, whatever the case prints
+        if any(form in text for form in forms):
+            problems.append(f"{run.label}: the {name.replace('_', ' ')} is in the trace")
+    records = []
+    for number, line in enumerate(text.splitlines(), 1):
+        try:
+            record = json.loads(line)
+        except ValueError:
+            problems.append(f"{run.label}: trace line {number} is not JSON: {line[:100]!r}")
+            continue
+        if not isinstance(record, dict) or not {"method", "url", "status", "error"} <= set(record):
+            problems.append(f"{run.label}: trace line {number} lacks a field: {line[:200]!r}")
+            continue
+        records.append(record)
+    return problems, records
+
+
+def trace_coverage(records: list[Any]) -> list[str]:
+    """What the sweep's traces should have seen, and did not: proof the check is not idle."""
+    missing = []
+    services = {r.get("service") for r in records}
+    for service in (
+        "Automation API",
+        "API-key service",
+        "Data API",
+        "Segment Public API",
+        "Segment Tracking API",
+    ):
+        if service not in services:
+            missing.append(f"no trace of the {service}")
+    if not any(r["method"] == "POST" and "/oauth/token" in r["url"] for r in records):
+        missing.append("no trace of the token exchange")
+    bodies = [(r.get("response") or {}).get("body") or "" for r in records]
+    if not any('"writeKeys": ["****"' in body for body in bodies):
+        missing.append("no trace of a source's write keys (masked)")
+    return missing
+
+
 def jobs_for(mode: str) -> list[tuple[str, int, Case, str]]:
     return [
         (leaf, index, case, mode)
@@ -545,12 +603,18 @@ def test_every_command_keeps_the_standards(world: World, mode: str) -> None:
     )
     problems: list[str] = []
     config_files = 0
+    traced: list[Any] = []
     for run in runs:
         problems.extend(check_run(run, secrets))
         found, checked = check_config_dir(run, secrets)
         problems.extend(found)
         config_files += checked
+        found, records = check_trace(run, secrets)
+        problems.extend(found)
+        traced.extend(records)
     assert config_files, "no run wrote a config file: the file checks saw nothing"
+    if not MODES[mode].keyring:  # the keyring mode runs a few leaves only
+        problems.extend(trace_coverage(traced))
     assert not problems, f"{len(problems)} problem(s):\n" + "\n".join(problems)
 
 
