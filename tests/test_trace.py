@@ -382,3 +382,50 @@ def test_cli_trace_write_failure_is_exit_7_without_traceback(fake: Any, proc: Pr
         else:
             assert "Cannot write the trace file /dev/full" in result.stderr
     assert len(fake.requests) == 2  # stopped at the first exchange, each run
+
+
+@pytest.mark.skipif(not hasattr(os, "setpgid"), reason="needs POSIX resource limits")
+def test_cli_trace_full_mid_apply_stops_every_worker_with_exit_7(
+    fake: Any, proc: ProcRunner, tmp_path: Path
+) -> None:
+    """The file fills up while apply's workers write: the run ends with one config error,
+    no traceback, no item reported done after the trace stopped."""
+    import resource
+    import signal
+    import subprocess
+    import sys
+
+    path = tmp_path / "account.toml"
+    trace = tmp_path / "full.jsonl"
+    limit = 8_000  # a few lines in: past the token and the project list
+
+    def small_files() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails: EFBIG
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    for extra in ((), ("--json",)):
+        trace.unlink(missing_ok=True)
+        fake.clear_requests()
+        codes = [fake.add_site(CLIENT_ID, name=f"P{n}{extra}")["code"] for n in range(4)]
+        path.write_text(
+            "[defaults]\ntraits = ['a', 'b']\n" + "".join(f"[projects.{c}]\n" for c in codes)
+        )
+        trace_args = ("--trace", str(trace), *extra)
+        done = subprocess.run(
+            [sys.executable, "-m", "ksegcli", "apply", str(path), "--workers", "4", *trace_args],
+            env={**proc.env, **fake_env(fake)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            preexec_fn=small_files,  # the child's own limit: set between fork and exec
+        )
+        assert done.returncode == ExitCode.CONFIG, (done.stdout, done.stderr)
+        both = done.stdout + done.stderr
+        assert "Traceback" not in both and "Internal error" not in both
+        assert both.count("Cannot write the trace file") == 1, both
+        if extra:
+            assert json.loads(done.stdout)["error"]["code"] == "config"
+        got = lines(trace)  # the line that did not fit was cut away whole
+        assert got and trace.stat().st_size <= limit
+        assert trace.read_text().endswith("\n")
+        assert len(got) < len(fake.requests)  # the exchange that did not fit is not in it

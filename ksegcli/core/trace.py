@@ -172,6 +172,7 @@ class Tracer:
         self._lock = threading.Lock()
         self.run = secrets.token_hex(4)  # tells apart the runs appended to one file
         self.lines = 0
+        self._failed: ConfigError | None = None
 
     @classmethod
     def open(cls, path: str, origin: str) -> Tracer:
@@ -239,22 +240,39 @@ class Tracer:
     def _write(self, line: str) -> None:
         data = line.encode("utf-8")
         with self._lock:
+            if self._failed is not None:  # the run is stopping: no thread writes on
+                raise RunStopped(self._failed)
             if self._fd is None:
                 return
+            sent = 0
             try:
-                while data:
-                    written = os.write(self._fd, data)
-                    data = data[written:]
+                while sent < len(data):
+                    sent += os.write(self._fd, data[sent:])
             except OSError as exc:
-                raise RunStopped(
-                    ConfigError(
-                        f"Cannot write the trace file {self.path} ({self.origin}): "
-                        f"{_reason(exc)}; the run stopped there.",
-                        hint="Free some space or give another file, then rerun: writes "
-                        "already made are checked before they are repeated.",
-                    )
-                ) from None
+                if sent:
+                    self._drop_partial(sent)
+                self._failed = ConfigError(
+                    f"Cannot write the trace file {self.path} ({self.origin}): "
+                    f"{_reason(exc)}; the run stopped there.",
+                    hint="Free some space or give another file, then rerun: writes "
+                    "already made are checked before they are repeated.",
+                )
+                raise RunStopped(self._failed) from None
             self.lines += 1
+
+    def _drop_partial(self, sent: int) -> None:
+        """Cut the part of a line a failed write left at the end of a regular file,
+        unless something else was appended after it: the file keeps whole lines."""
+        import stat
+
+        assert self._fd is not None
+        try:
+            info = os.fstat(self._fd)
+            end = os.lseek(self._fd, 0, os.SEEK_CUR)
+            if stat.S_ISREG(info.st_mode) and info.st_size == end >= sent:
+                os.ftruncate(self._fd, end - sent)
+        except OSError:
+            pass  # the error reported is the write's
 
     def close(self) -> None:
         with self._lock:
