@@ -112,6 +112,7 @@ def _value_rules() -> dict[tuple[str, str], Callable[[], Values]]:
 
     return {
         ("", "--profile"): lambda: Values(PROFILES),
+        ("", "--trace"): lambda: Values(FILES_SRC),
         ("", "--project"): lambda: Values(SITECODES),
         ("", "--sitecode"): lambda: Values(SITECODES),
         ("", "--region"): segment_regions,
