@@ -429,3 +429,13 @@ def test_cli_trace_full_mid_apply_stops_every_worker_with_exit_7(
         assert got and trace.stat().st_size <= limit
         assert trace.read_text().endswith("\n")
         assert len(got) < len(fake.requests)  # the exchange that did not fit is not in it
+
+
+def test_an_empty_kseg_trace_means_no_trace_and_a_blank_one_is_refused(
+    proc: ProcRunner,
+) -> None:
+    env = {"KAMELEOON_SITECODE": "ABCDE12345"}
+    assert proc("sitecode", "show", env={**env, "KSEG_TRACE": ""}).exit_code == 0
+    blank = proc("sitecode", "show", env={**env, "KSEG_TRACE": " "})
+    assert blank.exit_code == ExitCode.CONFIG
+    assert "KSEG_TRACE=  names no file." in blank.stderr
