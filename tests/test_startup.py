@@ -60,7 +60,12 @@ def loaded(modules: set[str], *packages: str) -> set[str]:
 
 
 def command_modules(modules: set[str]) -> set[str]:
-    return {m.rsplit(".", 1)[1] for m in modules if m.startswith("ksegcli.commands.")}
+    """The command modules among ``modules`` (not the helpers they share, ``_options`` …)."""
+    return {
+        name
+        for m in modules
+        if m.startswith("ksegcli.commands.") and not (name := m.rsplit(".", 1)[1]).startswith("_")
+    }
 
 
 # -- what each entry point imports ------------------------------------------------------------

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from ksegcli.commands.integration import ALL_OPTION, DRY_RUN_OPTION, PROJECT_OPTION
+from ksegcli.commands._options import AllProjects, DryRun, Projects
 from ksegcli.state import AppState, get_state
 
 if TYPE_CHECKING:
@@ -114,12 +114,12 @@ def _create(
 @create_app.command("personas")
 def create_personas(
     ctx: typer.Context,
-    project: list[str] | None = PROJECT_OPTION,
-    all_projects: bool = ALL_OPTION,
+    project: Projects = None,
+    all_projects: AllProjects = False,
     name: str | None = NAME_OPTION,
     user_id: str = USER_ID_OPTION,
     update: bool = UPDATE_OPTION,
-    dry_run: bool = DRY_RUN_OPTION,
+    dry_run: DryRun = False,
 ) -> None:
     """The personas custom data: List of string, default name 'SegmentIO personas'."""
     _create(
@@ -138,8 +138,8 @@ def create_personas(
 def create_trait(
     ctx: typer.Context,
     trait: str = typer.Argument(..., metavar="NAME", help="The trait's key, as Segment sends it."),
-    project: list[str] | None = PROJECT_OPTION,
-    all_projects: bool = ALL_OPTION,
+    project: Projects = None,
+    all_projects: AllProjects = False,
     name: str | None = typer.Option(
         None, "--name", help="Name of the custom data (default: NAME)."
     ),
@@ -152,7 +152,7 @@ def create_trait(
     ),
     user_id: str = USER_ID_OPTION,
     update: bool = UPDATE_OPTION,
-    dry_run: bool = DRY_RUN_OPTION,
+    dry_run: DryRun = False,
 ) -> None:
     """One custom data for one Segment trait (type UNIQUE)."""
     _create(
@@ -172,12 +172,12 @@ def create_trait(
 @create_app.command("group")
 def create_group(
     ctx: typer.Context,
-    project: list[str] | None = PROJECT_OPTION,
-    all_projects: bool = ALL_OPTION,
+    project: Projects = None,
+    all_projects: AllProjects = False,
     name: str | None = NAME_OPTION,
     user_id: str = USER_ID_OPTION,
     update: bool = UPDATE_OPTION,
-    dry_run: bool = DRY_RUN_OPTION,
+    dry_run: DryRun = False,
 ) -> None:
     """The group id custom data: UNIQUE string, default name 'Group ID'."""
     _create(
@@ -195,8 +195,8 @@ def create_group(
 @app.command("list")
 def list_custom_data(
     ctx: typer.Context,
-    project: list[str] | None = PROJECT_OPTION,
-    all_projects: bool = ALL_OPTION,
+    project: Projects = None,
+    all_projects: AllProjects = False,
 ) -> None:
     """Each project's custom data, and whether it is one of ksegcli's (and current)."""
     from ksegcli.core import customdata
@@ -248,7 +248,7 @@ def list_custom_data(
 def delete(
     ctx: typer.Context,
     ref: str = typer.Argument(..., metavar="ID|NAME", help="The custom data's id or name."),
-    project: list[str] | None = PROJECT_OPTION,
+    project: Projects = None,
     yes: bool = typer.Option(
         False, "--yes", "-y", help="Do not ask for confirmation (needed off a terminal)."
     ),

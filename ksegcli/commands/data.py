@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from ksegcli.commands._options import Sitecode
 from ksegcli.state import get_state
 
 app = typer.Typer(
@@ -11,9 +12,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-SITECODE_OPTION = typer.Option(
-    None, "--sitecode", help="Kameleoon sitecode (default: KAMELEOON_SITECODE or the profile)."
-)
 REGION_OPTION = typer.Option(
     None,
     "--region",
@@ -28,7 +26,7 @@ def get(
     key: str = typer.Argument(
         ..., metavar="KEY", help="Remote data key, e.g. COHORTS_<userId> or common."
     ),
-    sitecode: str | None = SITECODE_OPTION,
+    sitecode: Sitecode = None,
     region: str | None = REGION_OPTION,
 ) -> None:
     """Print the JSON stored under KEY (exit 4 when nothing is stored)."""
@@ -60,7 +58,7 @@ def cohorts(
     user_id: str = typer.Argument(
         ..., metavar="USER_ID", help="The user id Segment sends (userId/anonymousId)."
     ),
-    sitecode: str | None = SITECODE_OPTION,
+    sitecode: Sitecode = None,
     region: str | None = REGION_OPTION,
 ) -> None:
     """The user's Segment personas (Audience Entered/Exited): true or false each."""
@@ -96,7 +94,7 @@ def traits(
     user_id: str = typer.Argument(
         ..., metavar="USER_ID", help="The user id Segment sends (userId/anonymousId)."
     ),
-    sitecode: str | None = SITECODE_OPTION,
+    sitecode: Sitecode = None,
     region: str | None = REGION_OPTION,
 ) -> None:
     """The user's identify traits and group id."""

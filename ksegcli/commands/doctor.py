@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from ksegcli.commands._options import DataRegion, SegmentRegion, Sitecode, TokenStdin
 from ksegcli.state import get_state
 
 if TYPE_CHECKING:
@@ -20,27 +21,16 @@ STYLES = {"pass": "green", "fail": "bold red", "warn": "yellow", "skip": "dim"}
 
 def doctor(
     ctx: typer.Context,
-    sitecode: str | None = typer.Option(
-        None, "--sitecode", help="Kameleoon sitecode (default: KAMELEOON_SITECODE or the profile)."
-    ),
+    sitecode: Sitecode = None,
     source: str | None = typer.Option(
         None, "--source", help="Segment source id whose destination to check."
     ),
     user: str | None = typer.Option(
         None, "--user", help="Also look up this user's remote data (cohorts, traits)."
     ),
-    region: str | None = typer.Option(
-        None, "--region", metavar="us|eu", help="Segment region (default: the profile's, else us)."
-    ),
-    data_region: str | None = typer.Option(
-        None,
-        "--data-region",
-        metavar="eu|na|eu-eu|na-eu",
-        help="Regional Data API host (default: data.kameleoon.io).",
-    ),
-    token_stdin: bool = typer.Option(
-        False, "--token-stdin", help="Read the Segment Public API token from standard input."
-    ),
+    region: SegmentRegion = None,
+    data_region: DataRegion = None,
+    token_stdin: TokenStdin = False,
     file: Path | None = typer.Option(
         None,
         "--file",

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from ksegcli.commands._options import AllProjects, Projects
 from ksegcli.state import get_state
 
 if TYPE_CHECKING:
@@ -20,10 +21,8 @@ def list_goals(
     segment: bool = typer.Option(
         False, "--segment", help="Only the goals the Segment integration created."
     ),
-    project: list[str] = typer.Option(
-        [], "--project", help="Project id or sitecode (repeatable; default: the profile's)."
-    ),
-    all_projects: bool = typer.Option(False, "--all", help="Every project."),
+    project: Projects = None,
+    all_projects: AllProjects = False,
 ) -> None:
     """Goals per project; --segment: those Kameleoon made from Segment events.
 
@@ -32,7 +31,7 @@ def list_goals(
     from ksegcli.core.goals import list_goals
 
     state = get_state(ctx)
-    sites = state.session.projects(project, all_projects=all_projects)
+    sites = state.session.projects(project or [], all_projects=all_projects)
     goals = list_goals(state.session, sites, segment_only=segment)
     out = state.output
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import typer
 
+from ksegcli.commands._options import AllProjects, DryRun, Projects
 from ksegcli.state import AppState, get_state
 
 if TYPE_CHECKING:
@@ -26,16 +27,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-PROJECT_OPTION = typer.Option(
-    None,
-    "--project",
-    metavar="ID|SITECODE",
-    help="Project id or sitecode; repeatable. Default: the profile's sitecode.",
-)
-ALL_OPTION = typer.Option(False, "--all", help="Every project these credentials reach.")
-DRY_RUN_OPTION = typer.Option(
-    False, "--dry-run", help="Print the request(s) it would send; write nothing."
-)
 YES_OPTION = typer.Option(
     False, "--yes", "-y", help="With --all: do not ask for confirmation (needed off a terminal)."
 )
@@ -97,9 +88,9 @@ def _change(
 @app.command("install")
 def install(
     ctx: typer.Context,
-    project: list[str] | None = PROJECT_OPTION,
-    all_projects: bool = ALL_OPTION,
-    dry_run: bool = DRY_RUN_OPTION,
+    project: Projects = None,
+    all_projects: AllProjects = False,
+    dry_run: DryRun = False,
 ) -> None:
     """Install the Segment tool on each project (other tools are kept as they are)."""
     _change(get_state(ctx), project, all_projects, install=True, dry_run=dry_run)
@@ -108,9 +99,9 @@ def install(
 @app.command("uninstall")
 def uninstall(
     ctx: typer.Context,
-    project: list[str] | None = PROJECT_OPTION,
-    all_projects: bool = ALL_OPTION,
-    dry_run: bool = DRY_RUN_OPTION,
+    project: Projects = None,
+    all_projects: AllProjects = False,
+    dry_run: DryRun = False,
     yes: bool = YES_OPTION,
 ) -> None:
     """Remove the Segment tool from each project (other tools are kept as they are).
@@ -125,8 +116,8 @@ def uninstall(
 @app.command("status")
 def status(
     ctx: typer.Context,
-    project: list[str] | None = PROJECT_OPTION,
-    all_projects: bool = ALL_OPTION,
+    project: Projects = None,
+    all_projects: AllProjects = False,
 ) -> None:
     """Whether the Segment tool is installed on each project."""
     from ksegcli.core import integration
@@ -188,9 +179,9 @@ app.add_typer(identifier_app, name="identifier")
 @identifier_app.command("install")
 def identifier_install(
     ctx: typer.Context,
-    project: list[str] | None = PROJECT_OPTION,
-    all_projects: bool = ALL_OPTION,
-    dry_run: bool = DRY_RUN_OPTION,
+    project: Projects = None,
+    all_projects: AllProjects = False,
+    dry_run: DryRun = False,
 ) -> None:
     """Add (or bring up to date) ksegcli's block in the global custom script.
 
@@ -203,9 +194,9 @@ def identifier_install(
 @identifier_app.command("uninstall")
 def identifier_uninstall(
     ctx: typer.Context,
-    project: list[str] | None = PROJECT_OPTION,
-    all_projects: bool = ALL_OPTION,
-    dry_run: bool = DRY_RUN_OPTION,
+    project: Projects = None,
+    all_projects: AllProjects = False,
+    dry_run: DryRun = False,
     yes: bool = YES_OPTION,
 ) -> None:
     """Remove ksegcli's block from the global custom script (nothing else).
@@ -228,8 +219,8 @@ def identifier_uninstall(
 @identifier_app.command("status")
 def identifier_status(
     ctx: typer.Context,
-    project: list[str] | None = PROJECT_OPTION,
-    all_projects: bool = ALL_OPTION,
+    project: Projects = None,
+    all_projects: AllProjects = False,
 ) -> None:
     """Whether each project's global custom script holds the current identifier block."""
     from ksegcli.core import identifier

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from ksegcli.commands._options import AllProjects, Projects
 from ksegcli.state import AppState, get_state
 
 if TYPE_CHECKING:
@@ -21,10 +22,6 @@ EXPERIMENT_OPTION = typer.Option([], "--experiment", help="Experiment id (repeat
 PERSONALIZATION_OPTION = typer.Option(
     [], "--personalization", help="Personalization id (repeatable)."
 )
-PROJECT_OPTION = typer.Option(
-    [], "--project", help="Project id or sitecode (repeatable; default: the profile's)."
-)
-ALL_OPTION = typer.Option(False, "--all", help="Every project.")
 
 
 @app.command("enable")
@@ -35,8 +32,8 @@ def enable(
     all_active: bool = typer.Option(
         False, "--all-active", help="Every active experiment and personalization of the projects."
     ),
-    project: list[str] = PROJECT_OPTION,
-    all_projects: bool = ALL_OPTION,
+    project: Projects = None,
+    all_projects: AllProjects = False,
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would change, write nothing."),
 ) -> None:
     """Add Segment to the campaigns' tracking tools (others kept); reruns change nothing."""
@@ -57,7 +54,7 @@ def enable(
         experiments=experiment,
         personalizations=personalization,
         all_active=all_active,
-        projects=project,
+        projects=project or [],
         all_projects=all_projects,
     )
     changes = _enable_bounded(state, campaigns, dry_run=dry_run)
@@ -163,8 +160,8 @@ def status(
     ctx: typer.Context,
     experiment: list[int] = EXPERIMENT_OPTION,
     personalization: list[int] = PERSONALIZATION_OPTION,
-    project: list[str] = PROJECT_OPTION,
-    all_projects: bool = ALL_OPTION,
+    project: Projects = None,
+    all_projects: AllProjects = False,
     active: bool = typer.Option(False, "--active", help="Only active campaigns."),
 ) -> None:
     """Which campaigns report to Segment (default: every campaign of the projects)."""
@@ -177,7 +174,7 @@ def status(
         personalizations=personalization,
         all_active=active,
         every_status=not active,
-        projects=project,
+        projects=project or [],
         all_projects=all_projects,
     )
     out = state.output

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 
+from ksegcli.commands._options import SegmentRegion, Sitecode, TokenStdin
 from ksegcli.state import get_state
 
 if TYPE_CHECKING:
@@ -24,18 +25,6 @@ app.add_typer(destination_app, name="destination")
 app.add_typer(sources_app, name="sources")
 
 SOURCE_OPTION = typer.Option(..., "--source", help="Segment source id (`segment sources list`).")
-REGION_OPTION = typer.Option(
-    None,
-    "--region",
-    metavar="us|eu",
-    help="Segment workspace region: us or eu (default: profile segment_region, else us).",
-)
-TOKEN_STDIN_OPTION = typer.Option(
-    False, "--token-stdin", help="Read the Segment Public API token from standard input."
-)
-SITECODE_OPTION = typer.Option(
-    None, "--sitecode", help="Kameleoon sitecode (default: KAMELEOON_SITECODE or the profile)."
-)
 API_KEY_STDIN_OPTION = typer.Option(
     False,
     "--api-key-stdin",
@@ -54,8 +43,8 @@ def _read_stdin(token_stdin: bool, api_key_stdin: bool = False) -> tuple[str | N
 @app.command("login")
 def login(
     ctx: typer.Context,
-    region: str | None = REGION_OPTION,
-    token_stdin: bool = TOKEN_STDIN_OPTION,
+    region: SegmentRegion = None,
+    token_stdin: TokenStdin = False,
 ) -> None:
     """Prove a Segment Public API token, then keep it in the OS keyring."""
     from ksegcli.core import credentials
@@ -94,8 +83,8 @@ def login(
 @sources_app.command("list")
 def list_sources(
     ctx: typer.Context,
-    region: str | None = REGION_OPTION,
-    token_stdin: bool = TOKEN_STDIN_OPTION,
+    region: SegmentRegion = None,
+    token_stdin: TokenStdin = False,
 ) -> None:
     """Id, name, slug and type of every source of the workspace (all pages)."""
     from ksegcli.core.segment import segment_client
@@ -137,13 +126,13 @@ def list_sources(
 def create_destination(
     ctx: typer.Context,
     source: str = SOURCE_OPTION,
-    sitecode: str | None = SITECODE_OPTION,
-    region: str | None = REGION_OPTION,
+    sitecode: Sitecode = None,
+    region: SegmentRegion = None,
     update: bool = typer.Option(
         False, "--update", help="Also fix a destination or mapping whose settings differ."
     ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the writes, send none."),
-    token_stdin: bool = TOKEN_STDIN_OPTION,
+    token_stdin: TokenStdin = False,
     api_key_stdin: bool = API_KEY_STDIN_OPTION,
 ) -> None:
     """Find or create the destination and its five mappings; reruns change nothing.
@@ -259,9 +248,9 @@ def _report_stopped(
 def destination_status(
     ctx: typer.Context,
     source: str = SOURCE_OPTION,
-    sitecode: str | None = SITECODE_OPTION,
-    region: str | None = REGION_OPTION,
-    token_stdin: bool = TOKEN_STDIN_OPTION,
+    sitecode: Sitecode = None,
+    region: SegmentRegion = None,
+    token_stdin: TokenStdin = False,
     api_key_stdin: bool = API_KEY_STDIN_OPTION,
 ) -> None:
     """What exists on the source, what is missing or different (exit 9 unless all is right)."""

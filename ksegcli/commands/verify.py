@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from ksegcli.commands._options import DataRegion, SegmentRegion
 from ksegcli.state import get_state
 
 if TYPE_CHECKING:
@@ -21,20 +22,13 @@ def verify(
     source: str = typer.Option(
         ..., "--source", metavar="SOURCE_ID", help="The Segment source to send the probe through."
     ),
-    region: str | None = typer.Option(
-        None, "--region", metavar="us|eu", help="Segment region (default: the profile's, else us)."
-    ),
+    region: SegmentRegion = None,
     sitecode: str | None = typer.Option(
         None,
         "--sitecode",
         help="The sitecode whose remote data to read (default: the destination's).",
     ),
-    data_region: str | None = typer.Option(
-        None,
-        "--data-region",
-        metavar="eu|na|eu-eu|na-eu",
-        help="Regional Data API host (default: data.kameleoon.io).",
-    ),
+    data_region: DataRegion = None,
     write_key_stdin: bool = typer.Option(
         False,
         "--write-key-stdin",
