@@ -90,6 +90,11 @@ def _value_rules() -> dict[tuple[str, str], Callable[[], Values]]:
 
         return _static(DATA_API_REGIONS)
 
+    def api_data_hosts() -> Values:
+        from ksegcli.core.datahosts import HOSTS
+
+        return _static(HOSTS)
+
     def user_id_modes() -> Values:
         from ksegcli.core.snippets import USER_ID_MODES
 
@@ -120,6 +125,8 @@ def _value_rules() -> dict[tuple[str, str], Callable[[], Values]]:
         ("", "--data-region"): data_regions,
         ("", "--user-id"): user_id_modes,
         ("", "--host"): data_hosts,
+        ("", "--data-host"): api_data_hosts,
+        ("snippet render", "--data-host"): data_hosts,
         ("", "--sdk"): sdks,
         ("", "--format"): formats,
         ("sitecode set", "code"): lambda: Values(SITECODES),

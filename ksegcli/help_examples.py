@@ -175,7 +175,7 @@ EXAMPLES: dict[str, str] = {
         # Acquisition code, written atomically
         ksegcli snippet render trait plan --user-id segment -o plan.js
         # Persona names for the targeting condition
-        ksegcli snippet render persona-values --sitecode a1b2c3d4e5 --host data
+        ksegcli snippet render persona-values --sitecode a1b2c3d4e5 --data-host data
         # Server side, for the Python SDK
         ksegcli snippet render personas --sdk python --user-var visitor_id
     """,

@@ -576,7 +576,7 @@ def test_an_invalid_sitecode_in_the_profile_is_a_config_error(
     ("flag", "value", "says"),
     [
         ("--region", "mars", "Unknown Segment region 'mars'"),
-        ("--data-region", "moon", "Unknown Data API region 'moon'"),
+        ("--data-region", "moon", "Unknown Data API host 'moon'"),
         ("--sitecode", "short", "Invalid sitecode 'short'"),
     ],
 )

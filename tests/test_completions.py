@@ -240,22 +240,25 @@ def test_bash_completes_the_values_each_option_accepts(shell_env: dict[str, str]
     assert hosts[0] == "legacy" and "eu-data" in hosts
     create = ["ksegcli", "customdata", "create", "trait", "plan", "--format", ""]
     assert bash_complete(create, shell_env) == ["string", "number", "boolean"]
-    assert bash_complete(["ksegcli", "data", "get", "k", "--region", ""], shell_env) == [
-        "eu",
-        "na",
-        "eu-eu",
-        "na-eu",
-    ]
+    data_hosts = ["data", "eu-data", "na-data", "eu-data-eu", "na-data-eu"]
+    assert (
+        bash_complete(["ksegcli", "data", "get", "k", "--data-host", ""], shell_env) == data_hosts
+    )
+    # the earlier name of the option offers the same, one set of values
+    assert bash_complete(["ksegcli", "data", "get", "k", "--region", ""], shell_env) == data_hosts
     assert bash_complete(["ksegcli", "segment", "login", "--region", ""], shell_env) == [
         "us",
         "eu",
     ]
-    assert bash_complete(["ksegcli", "doctor", "--data-region", "n"], shell_env) == ["na", "na-eu"]
+    assert bash_complete(["ksegcli", "doctor", "--data-region", "n"], shell_env) == [
+        "na-data",
+        "na-data-eu",
+    ]
     assert bash_complete(["ksegcli", "completion", ""], shell_env) == list(SHELLS)
     # --opt=value: bash hands the '=' over as a word of its own.
-    assert bash_complete(["ksegcli", "data", "get", "--region", "=", "e"], shell_env) == [
-        "eu",
-        "eu-eu",
+    assert bash_complete(["ksegcli", "data", "get", "--data-host", "=", "e"], shell_env) == [
+        "eu-data",
+        "eu-data-eu",
     ]
 
 
@@ -458,7 +461,7 @@ def test_zsh_completes_after_install_as_the_next_steps_say(
     assert tab("ksegcli --profile ") == ["default", "prod", "staging"]
     assert tab("ksegcli integration install --project ") == ["SHOP000001", "BLOG000002"]
     assert tab("ksegcli --profile prod goals list --project ") == ["PROD000001"]
-    assert tab("ksegcli data get --region=na") == ["na", "na-eu"]
+    assert tab("ksegcli data get --data-host=na") == ["na-data", "na-data-eu"]
     assert tab("ksegcli customdata create trait plan --format ") == ["string", "number", "boolean"]
     assert tab("ksegcli snippet render trait ") == []
 
@@ -507,7 +510,10 @@ def test_fish_completes_after_install_without_any_rc_change(
     ]
     assert fish_complete("ksegcli --profile prod goals list --project ", env) == ["PROD000001"]
     assert fish_complete("ksegcli snippet render trait plan --sdk ", env) == ["go", "js", "python"]
-    assert fish_complete("ksegcli data get --region=na", env) == ["--region=na", "--region=na-eu"]
+    assert fish_complete("ksegcli data get --data-host=na", env) == [
+        "--data-host=na-data",
+        "--data-host=na-data-eu",
+    ]
     assert fish_complete("ksegcli snippet render trait ", env) == []
 
 

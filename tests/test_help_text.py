@@ -182,17 +182,16 @@ def test_the_snippet_examples_run_as_written(
 def _fixed_sets() -> dict[tuple[str, str], tuple[str, ...]]:
     """(command path prefix, option) -> the values the code accepts, from the code."""
     from ksegcli.core.customdata import FORMATS
-    from ksegcli.core.dataapi import DATA_API_REGIONS
+    from ksegcli.core.datahosts import HOSTS
     from ksegcli.core.segment import REGION_HOSTS
     from ksegcli.core.snippets import DATA_HOSTS, SDK_LANGUAGES, USER_ID_MODES
 
     return {
-        ("data", "--region"): tuple(DATA_API_REGIONS),
         ("", "--region"): tuple(REGION_HOSTS),
-        ("", "--data-region"): tuple(DATA_API_REGIONS),
+        ("", "--data-host"): tuple(HOSTS),
         ("", "--format"): tuple(FORMATS),
         ("", "--user-id"): USER_ID_MODES,
-        ("snippet render", "--host"): tuple(DATA_HOSTS),
+        ("snippet render", "--data-host"): tuple(DATA_HOSTS),
         ("snippet render", "--sdk"): tuple(SDK_LANGUAGES),
     }
 
@@ -221,7 +220,7 @@ def test_every_option_with_a_fixed_set_lists_exactly_its_values(cli: CliRunner) 
             assert shown in row, (path, row)
             rich = " ".join(panel(rich_help(cli, path), "Options"))
             assert all(value in rich for value in allowed), (path, name)
-    assert seen == {"--region", "--data-region", "--format", "--user-id", "--host", "--sdk"}
+    assert seen == {"--region", "--data-host", "--format", "--user-id", "--sdk"}
 
 
 def test_snippet_kinds_are_listed_in_both_renderers(cli: CliRunner) -> None:

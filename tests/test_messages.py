@@ -42,7 +42,7 @@ def test_sitecode_show_names_the_profile_as_source(cli: CliRunner) -> None:
             "--user-id has no effect on the persona-values",
         ),
         (("trait", "plan", "--sdk", "go", "--user-id", "segment"), "--user-id has no effect with"),
-        (("group", "--host", "data"), "--host has no effect on the group"),
+        (("group", "--host", "data"), "--data-host has no effect on the group"),
         (("personas", "--sitecode", "ABCDE12345"), "--sitecode has no effect on the personas"),
         (("trait", "plan", "--user-var", "uid"), "--user-var has no effect without --sdk"),
     ],

@@ -11,6 +11,8 @@ from typing import Annotated
 
 import typer
 
+from ksegcli.core import datahosts
+
 # -- which Kameleoon projects ---------------------------------------------------------------
 Projects = Annotated[
     list[str] | None,
@@ -51,8 +53,9 @@ TokenStdin = Annotated[
 DataRegion = Annotated[
     str | None,
     typer.Option(
+        "--data-host",
         "--data-region",
-        metavar="eu|na|eu-eu|na-eu",
-        help="Regional Data API host (default: data.kameleoon.io).",
+        metavar=datahosts.METAVAR,
+        help=datahosts.HELP,
     ),
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from ksegcli.commands._options import Sitecode
+from ksegcli.core import datahosts
 from ksegcli.state import get_state
 
 app = typer.Typer(
@@ -14,9 +15,10 @@ app = typer.Typer(
 
 REGION_OPTION = typer.Option(
     None,
+    "--data-host",
     "--region",
-    metavar="eu|na|eu-eu|na-eu",
-    help="Regional Data API host (default: data.kameleoon.io).",
+    metavar=datahosts.METAVAR,
+    help=datahosts.HELP,
 )
 
 

@@ -87,7 +87,7 @@ def doctor(
                 "--source": source,
                 "--user": user,
                 "--region": region,
-                "--data-region": data_region,
+                "--data-host": data_region,
                 "--token-stdin": token_stdin,
             },
         )
@@ -104,7 +104,7 @@ def doctor(
                 ("--source", source),
                 ("--user", user),
                 ("--region", region),
-                ("--data-region", data_region),
+                ("--data-host", data_region),
             )
             if value
         ]

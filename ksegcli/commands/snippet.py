@@ -33,7 +33,7 @@ USER_ID_HELP = (
 HOST_HELP = (
     "persona-values: Data API host. legacy (api-data.kameleoon.com, the documented one), "
     "data (data.kameleoon.io), eu-data, na-data (.kameleoon.io), eu-data-eu, na-data-eu "
-    "(.kameleoon.eu)."
+    "(.kameleoon.eu); eu, na, eu-eu, na-eu also work."
 )
 SDK_HELP = (
     "personas, trait, group: print server-side code for this Kameleoon SDK instead "
@@ -71,6 +71,7 @@ def render(
     ),
     host: str = typer.Option(
         "legacy",
+        "--data-host",
         "--host",
         metavar="legacy|data|eu-data|na-data|eu-data-eu|na-data-eu",
         help=HOST_HELP,
@@ -161,7 +162,7 @@ def _refuse_options_without_effect(ctx: typer.Context, spec: SnippetKind, sdk: s
         )
     elif given("host") and not spec.needs_sitecode:
         why = (
-            f"--host has no effect on the {spec.name} snippet: it is the Data API host "
+            f"--data-host has no effect on the {spec.name} snippet: it is the Data API host "
             "the persona-values snippet reads."
         )
     elif given("sitecode") and not spec.needs_sitecode:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ksegcli.core import config
+from ksegcli.core import config, datahosts
 from ksegcli.errors import ApiError, BadInputError
 
 if TYPE_CHECKING:
@@ -25,13 +25,11 @@ if TYPE_CHECKING:
 MAP_PATH = "/map/map"
 MAPS_PATH = "/map/maps"
 MAX_KEYS_PER_REQUEST = 100
-# Regional hosts; the default (config.DATA_API) is data.kameleoon.io. The "-eu" names are
-# the same regions on the kameleoon.eu domain.
+# Regional hosts (core/datahosts.py holds the one set of names every command takes); the
+# default (config.DATA_API) is data.kameleoon.io. The "-eu" names are the same regions on the
+# kameleoon.eu domain. Keyed here by their earlier short names.
 DATA_API_REGIONS: dict[str, str] = {
-    "eu": "https://eu-data.kameleoon.io",
-    "na": "https://na-data.kameleoon.io",
-    "eu-eu": "https://eu-data.kameleoon.eu",
-    "na-eu": "https://na-data.kameleoon.eu",
+    alias: datahosts.HOSTS[name] for alias, name in datahosts.ALIASES.items()
 }
 # Keys written by the Segment integration (Kameleoon's help article on it).
 COHORTS_KEY = "COHORTS_{user_id}"
@@ -40,22 +38,23 @@ COMMON_KEY = "common"
 
 
 def normalize_region(region: str) -> str:
-    value = region.strip().lower()
-    if value not in DATA_API_REGIONS:
+    """The Data API host's name for ``--data-host`` (or its earlier names and values)."""
+    name = datahosts.canonical(region)
+    if name is None:
         raise BadInputError(
-            f"Unknown Data API region {region!r}.",
-            hint=f"Use one of: {', '.join(DATA_API_REGIONS)} (or omit --region).",
+            f"Unknown Data API host {region!r}.",
+            hint=f"Use one of: {datahosts.choices()}; or omit --data-host.",
         )
-    return value
+    return name
 
 
 def data_base_url(session: Session, region: str | None = None) -> str:
-    """``KSEG_DATA_API_URL`` → ``--region`` → profile ``data_api_url`` → data.kameleoon.io."""
+    """``KSEG_DATA_API_URL`` → ``--data-host`` → profile ``data_api_url`` → data.kameleoon.io."""
     service = config.DATA_API
     if region:
         value = normalize_region(region)
         if not session.env.get(service.env):
-            return DATA_API_REGIONS[value]
+            return datahosts.HOSTS[value]
     return config.base_url(service, session.profile, session.env)
 
 

@@ -17,6 +17,8 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import NamedTuple
 
+from ksegcli.core import datahosts
+
 try:  # what json.dumps(str, ensure_ascii=True) calls, without importing the json package
     from _json import encode_basestring_ascii as _json_ascii
 except ImportError:  # pragma: no cover (Pythons without the C accelerator)
@@ -118,17 +120,11 @@ def user_id_mode(code: str | None) -> str | None:
     return None
 
 
-# Data API hosts for the persona list. "legacy" is the host the help article documents; the
-# others are the current Data API (docs/api-facts.md §3), read through /map/map.
-DEFAULT_DATA_HOST = "legacy"
-DATA_HOSTS: dict[str, str] = {
-    "legacy": "https://api-data.kameleoon.com",
-    "data": "https://data.kameleoon.io",
-    "eu-data": "https://eu-data.kameleoon.io",
-    "na-data": "https://na-data.kameleoon.io",
-    "eu-data-eu": "https://eu-data.kameleoon.eu",
-    "na-data-eu": "https://na-data.kameleoon.eu",
-}
+# Data API hosts for the persona list: the one set every Data API command takes
+# (core/datahosts.py), plus "legacy", the host the help article documents, read through its
+# older /data?key= endpoint; the others are the current Data API (docs/api-facts.md §3).
+DEFAULT_DATA_HOST = datahosts.LEGACY
+DATA_HOSTS: dict[str, str] = {datahosts.LEGACY: datahosts.LEGACY_URL, **datahosts.HOSTS}
 
 # --sdk value -> (template suffix, Snippet.language, language's name, where it goes)
 SDK_LANGUAGES: dict[str, tuple[str, str, str, str]] = {
@@ -377,12 +373,16 @@ def render_snippet(
         raise SnippetError(
             f"Invalid user-id mode {user_id!r}. Choose one of: {_choices(USER_ID_MODES)}."
         )
-    if data_host not in DATA_HOSTS:
+    host = datahosts.canonical(data_host, legacy=True)
+    if host is None:
         raise SnippetError(
             f"Unknown data host {data_host!r}. Choose one of: "
             + ", ".join(f"{name} ({url})" for name, url in DATA_HOSTS.items())
-            + "."
+            + " (or "
+            + ", ".join(datahosts.ALIASES)
+            + ")."
         )
+    data_host = host
     name = _check_trait(spec, trait)
 
     if sdk is not None:
