@@ -91,7 +91,7 @@ def corpus() -> list[tuple[str, str]]:
     files: list[tuple[str, str]] = [("examples/account.toml", EXAMPLE.read_text())]
     for doc in ("docs/apply.md", "README.md"):
         files += [(f"{doc} #{i}", text) for i, text in enumerate(_fenced_toml(ROOT / doc))]
-    for test in sorted(ROOT.glob("tests/test_*.py")):
+    for test in sorted(ROOT.glob("tests/**/test_*.py")):
         if test.name == Path(__file__).name:
             continue
         files += [(f"{test.name} #{i}", text) for i, text in enumerate(_strings_in(test))]
