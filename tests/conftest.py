@@ -10,7 +10,7 @@ import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import keyring
 import pytest
@@ -18,6 +18,9 @@ import pytest
 from ksegcli.core import interrupt
 from ksegcli.core.redact import clear_secrets
 from ksegcli.testing.keyrings import FILE_ENV, MemoryKeyring
+
+if TYPE_CHECKING:
+    from ksegcli.testing import FakeServer, RequestRecord
 
 # Every env var ksegcli reads: cleared before each test so the developer's own
 # environment can never leak into (or be changed by) a test.
@@ -164,30 +167,96 @@ def proc(tmp_path: Path) -> ProcRunner:
 # --- the fake Kameleoon / Segment server --------------------------------------------
 CLIENT_ID = "client-e2e"
 CLIENT_SECRET = "e2e-secret-5f2b9c"
+WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+
+
+class FakeFactory:
+    """Starts FakeServers for one test and stops them all when it ends."""
+
+    def __init__(self) -> None:
+        self.started: list[FakeServer] = []
+
+    def __call__(
+        self, *, account: tuple[str, str] | None = (CLIENT_ID, CLIENT_SECRET), **config: Any
+    ) -> FakeServer:
+        """A started FakeServer with these FakeConfig fields (time_scale, latency, ...) and
+        the account (client id, secret), unless account is None."""
+        from ksegcli.testing import FakeConfig, FakeServer
+
+        server = FakeServer(FakeConfig(**config)).start()
+        self.started.append(server)
+        if account is not None:
+            server.add_account(*account)
+        return server
+
+    def stop_all(self) -> None:
+        for server in self.started:
+            server.stop()
 
 
 @pytest.fixture
-def fake() -> Iterator[Any]:
+def make_fake() -> Iterator[FakeFactory]:
+    """Call it to start fake servers: ``make_fake(time_scale=0.01, account=(id, secret))``."""
+    factory = FakeFactory()
+    yield factory
+    factory.stop_all()
+
+
+@pytest.fixture
+def fake(make_fake: FakeFactory) -> FakeServer:
     """A started FakeServer with one account (CLIENT_ID / CLIENT_SECRET)."""
-    from ksegcli.testing import FakeConfig, FakeServer
-
-    server = FakeServer(FakeConfig())
-    server.start()
-    server.add_account(CLIENT_ID, CLIENT_SECRET)
-    yield server
-    server.stop()
+    return make_fake()
 
 
-def fake_env(server: Any, *, credentials: bool = True) -> dict[str, str]:
-    """Env vars pointing ksegcli at the fake (and, by default, its credentials)."""
+def fake_env(
+    server: FakeServer | str,
+    *,
+    credentials: bool = True,
+    client_id: str = CLIENT_ID,
+    client_secret: str = CLIENT_SECRET,
+    sitecode: str | None = None,
+    segment_token: str | None = None,
+    rate_limit: str | None = None,
+    segment_write_limit: str | None = None,
+    **extra: str,
+) -> dict[str, str]:
+    """Env vars pointing every ksegcli service at the fake (or at a base URL), with the
+    Kameleoon credentials unless credentials is False, the values given, then ``extra``
+    (env var names) over them."""
+    url = server if isinstance(server, str) else server.url
     env = {
-        "KSEG_API_URL": server.url,
-        "KSEG_CUSTOMERS_URL": server.url,
-        "KSEG_DATA_API_URL": server.url,
-        "KSEG_SEGMENT_API_URL": server.url,
-        "KSEG_SEGMENT_TRACKING_URL": server.url,
+        "KSEG_API_URL": url,
+        "KSEG_CUSTOMERS_URL": url,
+        "KSEG_DATA_API_URL": url,
+        "KSEG_SEGMENT_API_URL": url,
+        "KSEG_SEGMENT_TRACKING_URL": url,
     }
     if credentials:
-        env["KAMELEOON_CLIENT_ID"] = CLIENT_ID
-        env["KAMELEOON_CLIENT_SECRET"] = CLIENT_SECRET
+        env["KAMELEOON_CLIENT_ID"] = client_id
+        env["KAMELEOON_CLIENT_SECRET"] = client_secret
+    optional = {
+        "KAMELEOON_SITECODE": sitecode,
+        "SEGMENT_API_TOKEN": segment_token,
+        "KSEG_RATE_LIMIT": rate_limit,
+        "KSEG_SEGMENT_WRITE_LIMIT": segment_write_limit,
+    }
+    env.update({name: value for name, value in optional.items() if value is not None})
+    env.update(extra)
     return env
+
+
+def write_records(server: FakeServer, *, service: str | None = None) -> list[RequestRecord]:
+    """The requests that could change the fake's state (POST, PUT, PATCH, DELETE), oldest
+    first; getting an OAuth token is not one. With service: that service's only."""
+    return [
+        r
+        for r in server.requests
+        if r.method in WRITE_METHODS
+        and r.path != "/oauth/token"
+        and (service is None or r.service == service)
+    ]
+
+
+def writes(server: FakeServer, *, service: str | None = None) -> list[tuple[str, str]]:
+    """(method, path) of each write_records() request."""
+    return [(r.method, r.path) for r in write_records(server, service=service)]

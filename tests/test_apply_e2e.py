@@ -8,36 +8,29 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CliRunner, ProcRunner, Result
+from conftest import CliRunner, FakeFactory, ProcRunner, Result, fake_env, writes
 
 from ksegcli.core.snippets import render_snippet
-from ksegcli.testing import FakeConfig, FakeServer
+from ksegcli.testing import FakeServer
 
 SECRET = "apply-secret-value-7"
 SCALE = 0.01  # the fake's 10 s window lasts 0.1 s
 
 
 @pytest.fixture
-def srv() -> Iterator[FakeServer]:
-    server = FakeServer(FakeConfig(time_scale=SCALE)).start()
-    server.add_account("cid", SECRET)
-    yield server
-    server.stop()
+def srv(make_fake: FakeFactory) -> FakeServer:
+    return make_fake(account=("cid", SECRET), time_scale=SCALE)
 
 
-def env(srv: FakeServer) -> dict[str, str]:
-    return {
-        "KSEG_API_URL": srv.url,
-        "KAMELEOON_CLIENT_ID": "cid",
-        "KAMELEOON_CLIENT_SECRET": SECRET,
-        # the real 50 per 10 s, scaled like the server, with a little slack
-        "KSEG_RATE_LIMIT": f"50/{10 * SCALE * 1.05:g}",
-    }
+# the real 50 per 10 s, scaled like the server, with a little slack
+env = partial(
+    fake_env, client_id="cid", client_secret=SECRET, rate_limit=f"50/{10 * SCALE * 1.05:g}"
+)
 
 
 @pytest.fixture
@@ -52,14 +45,6 @@ def apply(srv: FakeServer, cli: CliRunner, tmp_path: Path) -> Any:
         return result
 
     return call
-
-
-def writes(srv: FakeServer) -> list[tuple[str, str]]:
-    return [
-        (r.method, r.path)
-        for r in srv.requests
-        if r.method in ("POST", "PUT", "PATCH", "DELETE") and r.path != "/oauth/token"
-    ]
 
 
 def duplicates(srv: FakeServer) -> list[tuple[int, str]]:

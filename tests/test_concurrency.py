@@ -13,37 +13,29 @@ import json
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CliRunner, ProcRunner
+from conftest import CliRunner, FakeFactory, ProcRunner, fake_env
 
 from ksegcli.core import customdata
 from ksegcli.core.snippets import render_snippet
-from ksegcli.testing import FakeConfig, FakeServer
+from ksegcli.testing import FakeServer
 
 SECRET = "race-secret-value-3"
 SCALE = 0.01
 
 
 @pytest.fixture
-def srv() -> Iterator[FakeServer]:
-    server = FakeServer(FakeConfig(time_scale=SCALE)).start()
-    server.add_account("cid", SECRET)
-    yield server
-    server.stop()
+def srv(make_fake: FakeFactory) -> FakeServer:
+    return make_fake(account=("cid", SECRET), time_scale=SCALE)
 
 
-def env(srv: FakeServer, **extra: str) -> dict[str, str]:
-    return {
-        "KSEG_API_URL": srv.url,
-        "KAMELEOON_CLIENT_ID": "cid",
-        "KAMELEOON_CLIENT_SECRET": SECRET,
-        "KSEG_RATE_LIMIT": f"50/{10 * SCALE * 1.05:g}",
-        **extra,
-    }
+env = partial(
+    fake_env, client_id="cid", client_secret=SECRET, rate_limit=f"50/{10 * SCALE * 1.05:g}"
+)
 
 
 def copies(srv: FakeServer) -> int:

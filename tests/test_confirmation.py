@@ -13,19 +13,11 @@ from typing import Any
 
 import pexpect
 import pytest
-from conftest import CLIENT_ID, CliRunner, ProcRunner, fake_env
+from conftest import CLIENT_ID, CliRunner, ProcRunner, fake_env, writes
 
 from ksegcli.core.identifier import render_block
 from ksegcli.core.snippets import render_snippet
 from ksegcli.errors import ExitCode
-
-WRITES = ("POST", "PUT", "PATCH", "DELETE")
-
-
-def writes(server: Any) -> list[tuple[str, str]]:
-    return [
-        (r.method, r.path) for r in server.requests if r.method in WRITES and "oauth" not in r.path
-    ]
 
 
 def kameleoon_calls(server: Any) -> list[str]:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import pytest
-from conftest import ProcRunner
+from conftest import FakeFactory, ProcRunner, fake_env
 
 from ksegcli.core.goals import parse_goal_name
-from ksegcli.testing import FakeConfig, FakeServer
+from ksegcli.testing import FakeServer
 
 CLIENT_ID = "ks-client-3"
 CLIENT_SECRET = "ks-secret-keep-out-of-logs-99"
@@ -18,11 +18,9 @@ OTHER_CODE = "blog000002"
 
 
 @pytest.fixture
-def server() -> Iterator[FakeServer]:
-    srv = FakeServer(FakeConfig(time_scale=0.01)).start()
-    srv.add_account(CLIENT_ID, CLIENT_SECRET)
-    yield srv
-    srv.stop()
+def server(make_fake: FakeFactory) -> FakeServer:
+    srv = make_fake(account=(CLIENT_ID, CLIENT_SECRET), time_scale=0.01)
+    return srv
 
 
 @pytest.fixture
@@ -33,17 +31,7 @@ def sites(server: FakeServer) -> dict[str, dict[str, Any]]:
     }
 
 
-def env_for(srv: FakeServer, **extra: str) -> dict[str, str]:
-    return {
-        "KSEG_API_URL": srv.url,
-        "KSEG_CUSTOMERS_URL": srv.url,
-        "KSEG_DATA_API_URL": srv.url,
-        "KSEG_SEGMENT_API_URL": srv.url,
-        "KAMELEOON_CLIENT_ID": CLIENT_ID,
-        "KAMELEOON_CLIENT_SECRET": CLIENT_SECRET,
-        "KAMELEOON_SITECODE": SITECODE,
-        **extra,
-    }
+env_for = partial(fake_env, client_id=CLIENT_ID, client_secret=CLIENT_SECRET, sitecode=SITECODE)
 
 
 # --- data --------------------------------------------------------------------------

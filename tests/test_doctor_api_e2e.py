@@ -5,16 +5,15 @@ it. The fake records every request: doctor --api writes nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import jsonschema
 import pytest
-from conftest import ProcRunner, Result
+from conftest import FakeFactory, ProcRunner, Result, fake_env, writes
 
 from ksegcli.contract import load_schema
 from ksegcli.core.apikey import derive_api_key
-from ksegcli.testing import FakeConfig, FakeServer
+from ksegcli.testing import FakeServer
 
 CLIENT_ID = "doctor-api-client"
 SECRET = "doctor-api-e2e-secret-88"
@@ -22,29 +21,22 @@ SITECODE = "APISHOP001"
 
 
 @pytest.fixture
-def srv() -> Iterator[FakeServer]:
-    server = FakeServer(FakeConfig(time_scale=0.01)).start()
-    server.add_account(CLIENT_ID, SECRET)
+def srv(make_fake: FakeFactory) -> FakeServer:
+    server = make_fake(account=(CLIENT_ID, SECRET), time_scale=0.01)
     site = server.add_site(CLIENT_ID, name="Shop", code=SITECODE, tracking_script="window.a=1;")
     server.add_site(CLIENT_ID, name="Blog", code="APIBLOG002")
     server.set_integration_tools(
         site["id"], [{"name": "GOOGLE_ANALYTICS_4", "settings": {"measurementId": "G-1"}}]
     )
     server.add_personalization(site["id"], "Welcome")
-    yield server
-    server.stop()
+    return server
 
 
 @pytest.fixture
 def run(srv: FakeServer, proc: ProcRunner) -> Any:
-    env = {
-        "KSEG_API_URL": srv.url,
-        "KSEG_CUSTOMERS_URL": srv.url,
-        "KAMELEOON_CLIENT_ID": CLIENT_ID,
-        "KAMELEOON_CLIENT_SECRET": SECRET,
-        "KAMELEOON_SITECODE": SITECODE,
-        "KSEG_RATE_LIMIT": "50/0.1",
-    }
+    env = fake_env(
+        srv, client_id=CLIENT_ID, client_secret=SECRET, sitecode=SITECODE, rate_limit="50/0.1"
+    )
 
     def call(*args: str) -> Result:
         result = proc("doctor", "--api", *args, env=env)
@@ -61,14 +53,6 @@ def facts(result: Result) -> dict[str, dict[str, Any]]:
     jsonschema.Draft202012Validator(load_schema("doctor")).validate(doc)
     assert doc["api"] is True
     return {c["id"]: c for c in doc["checks"]}
-
-
-def writes(srv: FakeServer) -> list[str]:
-    return [
-        f"{r.method} {r.path}"
-        for r in srv.requests
-        if r.method != "GET" and r.path != "/oauth/token"
-    ]
 
 
 def test_a_server_that_keeps_every_fact_agrees_exit_0(srv: FakeServer, run: Any) -> None:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import pytest
-from conftest import ProcRunner
+from conftest import FakeFactory, ProcRunner, fake_env
 
 from ksegcli.core.apikey import derive_api_key
-from ksegcli.testing import FakeConfig, FakeServer
+from ksegcli.testing import FakeServer
 
 CLIENT_ID = "doc-client-1"
 CLIENT_SECRET = "doc-secret-never-shown-77"
@@ -19,13 +19,11 @@ SECRETS = (CLIENT_SECRET, TOKEN, derive_api_key(CLIENT_ID, CLIENT_SECRET))
 
 
 @pytest.fixture
-def server() -> Iterator[FakeServer]:
-    srv = FakeServer(FakeConfig(time_scale=0.01)).start()
-    srv.add_account(CLIENT_ID, CLIENT_SECRET)
+def server(make_fake: FakeFactory) -> FakeServer:
+    srv = make_fake(account=(CLIENT_ID, CLIENT_SECRET), time_scale=0.01)
     srv.add_site(CLIENT_ID, name="Docs", code=SITECODE)
     srv.add_segment_workspace(TOKEN)
-    yield srv
-    srv.stop()
+    return srv
 
 
 @pytest.fixture
@@ -33,19 +31,14 @@ def source(server: FakeServer) -> str:
     return str(server.add_segment_source(TOKEN, "Web")["id"])
 
 
-def env_for(srv: FakeServer, **extra: str) -> dict[str, str]:
-    return {
-        "KSEG_API_URL": srv.url,
-        "KSEG_CUSTOMERS_URL": srv.url,
-        "KSEG_DATA_API_URL": srv.url,
-        "KSEG_SEGMENT_API_URL": srv.url,
-        "KAMELEOON_CLIENT_ID": CLIENT_ID,
-        "KAMELEOON_CLIENT_SECRET": CLIENT_SECRET,
-        "KAMELEOON_SITECODE": SITECODE,
-        "SEGMENT_API_TOKEN": TOKEN,
-        "KSEG_SEGMENT_WRITE_LIMIT": "5/0.6",
-        **extra,
-    }
+env_for = partial(
+    fake_env,
+    client_id=CLIENT_ID,
+    client_secret=CLIENT_SECRET,
+    sitecode=SITECODE,
+    segment_token=TOKEN,
+    segment_write_limit="5/0.6",
+)
 
 
 def statuses(doc: dict[str, Any]) -> dict[str, str]:

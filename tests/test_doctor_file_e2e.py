@@ -3,15 +3,15 @@ declares is checked, item by item, and nothing it does not declare."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ProcRunner
+from conftest import FakeFactory, ProcRunner, fake_env
 
 from ksegcli.core.apikey import derive_api_key
-from ksegcli.testing import FakeConfig, FakeServer
+from ksegcli.testing import FakeServer
 
 CLIENT_ID = "docfile-client"
 CLIENT_SECRET = "docfile-secret-never-shown-31"
@@ -21,26 +21,20 @@ SECRETS = (CLIENT_SECRET, TOKEN, derive_api_key(CLIENT_ID, CLIENT_SECRET))
 
 
 @pytest.fixture
-def server() -> Iterator[FakeServer]:
-    srv = FakeServer(FakeConfig(time_scale=0.01)).start()
-    srv.add_account(CLIENT_ID, CLIENT_SECRET)
+def server(make_fake: FakeFactory) -> FakeServer:
+    srv = make_fake(account=(CLIENT_ID, CLIENT_SECRET), time_scale=0.01)
     srv.add_site(CLIENT_ID, name="Doc file", code=SITECODE)
     srv.add_segment_workspace(TOKEN)
-    yield srv
-    srv.stop()
+    return srv
 
 
-def env_for(srv: FakeServer) -> dict[str, str]:
-    return {
-        "KSEG_API_URL": srv.url,
-        "KSEG_CUSTOMERS_URL": srv.url,
-        "KSEG_DATA_API_URL": srv.url,
-        "KSEG_SEGMENT_API_URL": srv.url,
-        "KAMELEOON_CLIENT_ID": CLIENT_ID,
-        "KAMELEOON_CLIENT_SECRET": CLIENT_SECRET,
-        "SEGMENT_API_TOKEN": TOKEN,
-        "KSEG_SEGMENT_WRITE_LIMIT": "100/0.1",
-    }
+env_for = partial(
+    fake_env,
+    client_id=CLIENT_ID,
+    client_secret=CLIENT_SECRET,
+    segment_token=TOKEN,
+    segment_write_limit="100/0.1",
+)
 
 
 def statuses(doc: dict[str, Any]) -> dict[str, str]:

@@ -4,13 +4,13 @@ the account, so `apply --dry-run --detailed-exitcode` on it finds nothing to cha
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
-from conftest import ProcRunner
+from conftest import FakeFactory, ProcRunner, fake_env
 
-from ksegcli.testing import FakeConfig, FakeServer
+from ksegcli.testing import FakeServer
 
 CLIENT_ID = "export-client"
 CLIENT_SECRET = "export-secret-never-shown-44"
@@ -19,26 +19,19 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-def server() -> Iterator[FakeServer]:
-    srv = FakeServer(FakeConfig(time_scale=0.01)).start()
-    srv.add_account(CLIENT_ID, CLIENT_SECRET)
+def server(make_fake: FakeFactory) -> FakeServer:
+    srv = make_fake(account=(CLIENT_ID, CLIENT_SECRET), time_scale=0.01)
     srv.add_segment_workspace(TOKEN)
-    yield srv
-    srv.stop()
+    return srv
 
 
-def env_for(srv: FakeServer) -> dict[str, str]:
-    return {
-        "KSEG_API_URL": srv.url,
-        "KSEG_CUSTOMERS_URL": srv.url,
-        "KSEG_DATA_API_URL": srv.url,
-        "KSEG_SEGMENT_API_URL": srv.url,
-        "KSEG_SEGMENT_TRACKING_URL": srv.url,
-        "KAMELEOON_CLIENT_ID": CLIENT_ID,
-        "KAMELEOON_CLIENT_SECRET": CLIENT_SECRET,
-        "SEGMENT_API_TOKEN": TOKEN,
-        "KSEG_SEGMENT_WRITE_LIMIT": "100/0.1",
-    }
+env_for = partial(
+    fake_env,
+    client_id=CLIENT_ID,
+    client_secret=CLIENT_SECRET,
+    segment_token=TOKEN,
+    segment_write_limit="100/0.1",
+)
 
 
 def round_trip(proc: ProcRunner, env: dict[str, str], tmp_path: Path) -> tuple[Path, str]:

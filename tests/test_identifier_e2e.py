@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ProcRunner, Result
+from conftest import FakeFactory, ProcRunner, Result, fake_env, writes
 
 from ksegcli.core.identifier import BEGIN_MARKER, END_MARKER, render_block
-from ksegcli.testing import FakeConfig, FakeServer
+from ksegcli.testing import FakeServer
 
 SECRET = "identifier-e2e-secret-58"
 USER = "// the shop's own code\nwindow.shopReady = true;\n"
@@ -21,21 +20,13 @@ BLOCK = render_block()
 
 
 @pytest.fixture
-def srv() -> Iterator[FakeServer]:
-    server = FakeServer(FakeConfig(time_scale=0.01)).start()
-    server.add_account("cid", SECRET)
-    yield server
-    server.stop()
+def srv(make_fake: FakeFactory) -> FakeServer:
+    return make_fake(account=("cid", SECRET), time_scale=0.01)
 
 
 @pytest.fixture
 def run(srv: FakeServer, proc: ProcRunner) -> Any:
-    env = {
-        "KSEG_API_URL": srv.url,
-        "KAMELEOON_CLIENT_ID": "cid",
-        "KAMELEOON_CLIENT_SECRET": SECRET,
-        "KSEG_RATE_LIMIT": "50/0.1",
-    }
+    env = fake_env(srv, client_id="cid", client_secret=SECRET, rate_limit="50/0.1")
 
     def call(*args: str) -> Result:
         result = proc(*args, env=env)
@@ -43,14 +34,6 @@ def run(srv: FakeServer, proc: ProcRunner) -> Any:
         return result
 
     return call
-
-
-def writes(srv: FakeServer) -> list[tuple[str, str]]:
-    return [
-        (r.method, r.path)
-        for r in srv.requests
-        if r.method in ("POST", "PUT", "PATCH", "DELETE") and r.path != "/oauth/token"
-    ]
 
 
 def reads(srv: FakeServer) -> list[str]:

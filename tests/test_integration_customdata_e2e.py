@@ -3,35 +3,26 @@ the fake server."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import ProcRunner, Result
+from conftest import FakeFactory, ProcRunner, Result, fake_env, writes
 
 from ksegcli.core.integration import MANUAL_ROUTE
 from ksegcli.core.snippets import render_snippet
-from ksegcli.testing import FakeConfig, FakeServer
+from ksegcli.testing import FakeServer
 
 SECRET = "e2e-secret-value-99"
 
 
 @pytest.fixture
-def srv() -> Iterator[FakeServer]:
-    server = FakeServer(FakeConfig(time_scale=0.01)).start()
-    server.add_account("cid", SECRET)
-    yield server
-    server.stop()
+def srv(make_fake: FakeFactory) -> FakeServer:
+    return make_fake(account=("cid", SECRET), time_scale=0.01)
 
 
 @pytest.fixture
 def run(srv: FakeServer, proc: ProcRunner) -> Any:
-    env = {
-        "KSEG_API_URL": srv.url,
-        "KAMELEOON_CLIENT_ID": "cid",
-        "KAMELEOON_CLIENT_SECRET": SECRET,
-        "KSEG_RATE_LIMIT": "50/0.1",
-    }
+    env = fake_env(srv, client_id="cid", client_secret=SECRET, rate_limit="50/0.1")
 
     def call(*args: str) -> Result:
         result = proc(*args, env=env)
@@ -39,14 +30,6 @@ def run(srv: FakeServer, proc: ProcRunner) -> Any:
         return result
 
     return call
-
-
-def writes(srv: FakeServer) -> list[tuple[str, str]]:
-    return [
-        (r.method, r.path)
-        for r in srv.requests
-        if r.method in ("POST", "PUT", "PATCH", "DELETE") and r.path != "/oauth/token"
-    ]
 
 
 def test_install_by_id_and_sitecode_keeps_other_tools_and_reruns_clean(

@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ import httpx
 import jsonschema
 import pytest
 import respx
-from conftest import ProcRunner
+from conftest import FakeFactory, ProcRunner, fake_env, write_records
 
 from ksegcli.contract import load_schema
 from ksegcli.core import interrupt
@@ -29,12 +29,11 @@ from ksegcli.core.http import HttpClient
 from ksegcli.core.kameleoon import Site
 from ksegcli.core.plan import Action, ActionResult, Request, execute
 from ksegcli.errors import ExitCode
-from ksegcli.testing import FakeConfig, FakeServer
+from ksegcli.testing import FakeServer
 
 SECRET = "interrupt-secret-value-7"
 SCALE = 0.01  # the fake's 10 s window lasts 0.1 s
 LATENCY = 0.05  # per request: a write is in flight long enough to be caught
-WRITES = ("POST", "PUT", "PATCH", "DELETE")
 TRAITS = 4
 PROJECTS = 10
 # per project: the integration tool, personas, group and TRAITS traits
@@ -42,20 +41,13 @@ PER_PROJECT = 3 + TRAITS
 
 
 @pytest.fixture
-def srv() -> Iterator[FakeServer]:
-    server = FakeServer(FakeConfig(time_scale=SCALE, latency=LATENCY)).start()
-    server.add_account("cid", SECRET)
-    yield server
-    server.stop()
+def srv(make_fake: FakeFactory) -> FakeServer:
+    return make_fake(account=("cid", SECRET), time_scale=SCALE, latency=LATENCY)
 
 
-def env(srv: FakeServer) -> dict[str, str]:
-    return {
-        "KSEG_API_URL": srv.url,
-        "KAMELEOON_CLIENT_ID": "cid",
-        "KAMELEOON_CLIENT_SECRET": SECRET,
-        "KSEG_RATE_LIMIT": f"50/{10 * SCALE * 1.05:g}",
-    }
+env = partial(
+    fake_env, client_id="cid", client_secret=SECRET, rate_limit=f"50/{10 * SCALE * 1.05:g}"
+)
 
 
 def account(srv: FakeServer, tmp_path: Path, projects: int = PROJECTS) -> Path:
@@ -65,10 +57,6 @@ def account(srv: FakeServer, tmp_path: Path, projects: int = PROJECTS) -> Path:
     path = tmp_path / "account.toml"
     path.write_text(text)
     return path
-
-
-def writes(srv: FakeServer) -> list[Any]:
-    return [r for r in srv.requests if r.method in WRITES and r.path != "/oauth/token"]
 
 
 def start(proc: ProcRunner, srv: FakeServer, *args: str) -> subprocess.Popen[str]:
@@ -83,7 +71,7 @@ def start(proc: ProcRunner, srv: FakeServer, *args: str) -> subprocess.Popen[str
 
 def wait_for_writes(srv: FakeServer, n: int, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
-    while len(writes(srv)) < n:
+    while len(write_records(srv)) < n:
         assert time.monotonic() < deadline, f"fewer than {n} writes reached the fake server"
         time.sleep(0.002)
 
@@ -104,7 +92,7 @@ def finish(child: subprocess.Popen[str]) -> tuple[str, str, float]:
 def assert_nothing_started_after(srv: FakeServer, sent: float, workers: int = 8) -> None:
     """No write reached the server after the signal, but the ones already on their way
     (sent just before it: at most one per worker, within a few ms)."""
-    late = [r for r in writes(srv) if r.time > sent]
+    late = [r for r in write_records(srv) if r.time > sent]
     assert len(late) <= workers, late
     assert all(r.time < sent + 0.05 for r in late), late
 
@@ -166,7 +154,7 @@ def test_ctrl_c_during_apply_stops_writing_and_prints_the_json_results(
     assert set(states) <= {"created", "installed", "interrupted", "skipped"}
     assert doc["summary"] == dict(Counter(i["state"] for i in doc["items"]))
     done = states["created"] + states["installed"]
-    answered = len([r for r in writes(srv) if r.status < 300])
+    answered = len([r for r in write_records(srv) if r.status < 300])
     assert done <= answered <= done + states["interrupted"], states
     assert f"{done} write(s) done" in stderr
     assert f"{states['skipped']} not sent" in stderr

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import pytest
-from conftest import ProcRunner, Result
+from conftest import FakeFactory, ProcRunner, Result, fake_env, writes
 
 from ksegcli.core.apikey import derive_api_key
-from ksegcli.testing import FakeConfig, FakeServer
+from ksegcli.testing import FakeServer
 
 CLIENT_ID = "seg-client-7"
 CLIENT_SECRET = "seg-secret-very-private-42"
@@ -20,14 +20,12 @@ SECRETS = (CLIENT_SECRET, TOKEN, API_KEY)
 
 
 @pytest.fixture
-def server() -> Iterator[FakeServer]:
+def server(make_fake: FakeFactory) -> FakeServer:
     # time_scale 0.01: Segment's 5-writes-a-minute window lasts 0.6 s here.
-    srv = FakeServer(FakeConfig(time_scale=0.01)).start()
-    srv.add_account(CLIENT_ID, CLIENT_SECRET)
+    srv = make_fake(account=(CLIENT_ID, CLIENT_SECRET), time_scale=0.01)
     srv.add_site(CLIENT_ID, name="Shop", code=SITECODE)
     srv.add_segment_workspace(TOKEN)
-    yield srv
-    srv.stop()
+    return srv
 
 
 @pytest.fixture
@@ -36,33 +34,20 @@ def source(server: FakeServer) -> dict[str, Any]:
     return server.add_segment_source(TOKEN, "Web shop")
 
 
-def env_for(srv: FakeServer, **extra: str) -> dict[str, str]:
-    return {
-        "KSEG_API_URL": srv.url,
-        "KSEG_CUSTOMERS_URL": srv.url,
-        "KSEG_DATA_API_URL": srv.url,
-        "KSEG_SEGMENT_API_URL": srv.url,
-        "KAMELEOON_CLIENT_ID": CLIENT_ID,
-        "KAMELEOON_CLIENT_SECRET": CLIENT_SECRET,
-        "KAMELEOON_SITECODE": SITECODE,
-        "SEGMENT_API_TOKEN": TOKEN,
-        "KSEG_SEGMENT_WRITE_LIMIT": "5/0.6",
-        **extra,
-    }
+env_for = partial(
+    fake_env,
+    client_id=CLIENT_ID,
+    client_secret=CLIENT_SECRET,
+    sitecode=SITECODE,
+    segment_token=TOKEN,
+    segment_write_limit="5/0.6",
+)
 
 
 def no_secrets(result: Result) -> None:
     for secret in SECRETS:
         assert secret not in result.stdout
         assert secret not in result.stderr
-
-
-def writes(srv: FakeServer) -> list[str]:
-    return [
-        f"{r.method} {r.path}"
-        for r in srv.requests
-        if r.service == "segment" and r.method in ("POST", "PATCH", "PUT", "DELETE")
-    ]
 
 
 def test_sources_list(proc: ProcRunner, server: FakeServer, source: dict[str, Any]) -> None:
@@ -109,7 +94,7 @@ def test_create_once_then_noop_then_drift_fixed_by_update(
     again = proc("segment", "destination", "create", "--source", src, env=env)
     assert again.exit_code == 0, again.stderr
     assert "nothing changed" in again.stderr
-    assert writes(server) == []
+    assert writes(server, service="segment") == []
     assert len(server.segment_destinations(TOKEN)) == 1
 
     # Someone changes the sitecode and disables the screen mapping in Segment.
@@ -128,7 +113,7 @@ def test_create_once_then_noop_then_drift_fixed_by_update(
     refused = proc("segment", "destination", "create", "--source", src, env=env)
     assert refused.exit_code == 8
     assert "rerun with --update" in refused.stderr
-    assert writes(server) == []
+    assert writes(server, service="segment") == []
 
     fixed = proc("segment", "destination", "create", "--source", src, "--update", "--json", env=env)
     assert fixed.exit_code == 0, fixed.stderr
@@ -156,7 +141,7 @@ def test_dry_run_writes_nothing(
     assert result.exit_code == 0, result.stderr
     assert "Would POST /destinations" in result.stderr
     assert result.stderr.count("Would POST") == 6
-    assert writes(server) == []
+    assert writes(server, service="segment") == []
     no_secrets(result)
 
 
@@ -282,7 +267,7 @@ def test_sitecode_of_no_project_is_refused_before_writing(
     )
     assert result.exit_code == 4
     assert "No Kameleoon project has the sitecode typo000000" in result.stderr
-    assert writes(server) == []
+    assert writes(server, service="segment") == []
     # Without Kameleoon credentials (key given directly) the sitecode cannot be checked.
     for name in ("KAMELEOON_CLIENT_ID", "KAMELEOON_CLIENT_SECRET"):
         del env[name]
@@ -332,8 +317,9 @@ def test_a_kameleoon_destination_on_another_source_is_not_taken_for_ours(
     assert created.exit_code == 0, created.stderr
     (item,) = created.json()["items"]
     assert item["state"] == "created"
-    assert "POST /destinations" in writes(server)
-    assert not any(theirs["id"] in w for w in writes(server))  # the other source's is untouched
+    assert ("POST", "/destinations") in writes(server, service="segment")
+    # the other source's is untouched
+    assert not any(theirs["id"] in path for _, path in writes(server, service="segment"))
     mine = [d for d in server.segment_destinations(TOKEN) if d["sourceId"] == source["id"]]
     assert len(mine) == 1 and mine[0]["id"] != theirs["id"]
     no_secrets(created)

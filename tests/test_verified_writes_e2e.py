@@ -7,15 +7,14 @@ from __future__ import annotations
 
 import json
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ProcRunner, Result
+from conftest import FakeFactory, ProcRunner, Result, fake_env
 
 from ksegcli.core.integration import MANUAL_ROUTE
-from ksegcli.testing import FakeConfig, FakeServer
+from ksegcli.testing import FakeServer
 
 SECRET = "verified-writes-secret-71"
 USER = "// the shop's own code\nwindow.shopReady = true;\n"
@@ -23,21 +22,13 @@ GA4 = {"name": "GOOGLE_ANALYTICS_4", "settings": {"measurementId": "G-123"}}
 
 
 @pytest.fixture
-def srv() -> Iterator[FakeServer]:
-    server = FakeServer(FakeConfig(time_scale=0.01)).start()
-    server.add_account("cid", SECRET)
-    yield server
-    server.stop()
+def srv(make_fake: FakeFactory) -> FakeServer:
+    return make_fake(account=("cid", SECRET), time_scale=0.01)
 
 
 @pytest.fixture
 def run(srv: FakeServer, proc: ProcRunner) -> Any:
-    env = {
-        "KSEG_API_URL": srv.url,
-        "KAMELEOON_CLIENT_ID": "cid",
-        "KAMELEOON_CLIENT_SECRET": SECRET,
-        "KSEG_RATE_LIMIT": "50/0.1",
-    }
+    env = fake_env(srv, client_id="cid", client_secret=SECRET, rate_limit="50/0.1")
 
     def call(*args: str) -> Result:
         result = proc(*args, env=env)

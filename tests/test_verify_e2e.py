@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import pytest
-from conftest import ProcRunner
+from conftest import FakeFactory, ProcRunner, fake_env
 
 from ksegcli.core.apikey import derive_api_key
-from ksegcli.testing import FakeConfig, FakeServer
+from ksegcli.testing import FakeServer
 
 CLIENT_ID = "verify-client"
 CLIENT_SECRET = "verify-secret-never-shown-12"
@@ -22,28 +22,20 @@ SITECODE = "vfsite0001"
 
 
 @pytest.fixture
-def server() -> Iterator[FakeServer]:
-    srv = FakeServer(FakeConfig(time_scale=0.01)).start()
-    srv.add_account(CLIENT_ID, CLIENT_SECRET)
+def server(make_fake: FakeFactory) -> FakeServer:
+    srv = make_fake(account=(CLIENT_ID, CLIENT_SECRET), time_scale=0.01)
     srv.add_site(CLIENT_ID, name="Verify", code=SITECODE)
     srv.add_segment_workspace(TOKEN)
-    yield srv
-    srv.stop()
+    return srv
 
 
-def env_for(srv: FakeServer, **extra: str) -> dict[str, str]:
-    return {
-        "KSEG_API_URL": srv.url,
-        "KSEG_CUSTOMERS_URL": srv.url,
-        "KSEG_DATA_API_URL": srv.url,
-        "KSEG_SEGMENT_API_URL": srv.url,
-        "KSEG_SEGMENT_TRACKING_URL": srv.url,
-        "KAMELEOON_CLIENT_ID": CLIENT_ID,
-        "KAMELEOON_CLIENT_SECRET": CLIENT_SECRET,
-        "SEGMENT_API_TOKEN": TOKEN,
-        "KSEG_SEGMENT_WRITE_LIMIT": "100/0.1",
-        **extra,
-    }
+env_for = partial(
+    fake_env,
+    client_id=CLIENT_ID,
+    client_secret=CLIENT_SECRET,
+    segment_token=TOKEN,
+    segment_write_limit="100/0.1",
+)
 
 
 @pytest.fixture

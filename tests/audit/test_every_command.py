@@ -262,19 +262,6 @@ class World:
     values: dict[str, dict[str, str]] = field(default_factory=dict)  # mode -> placeholders
 
 
-def _env(server: FakeServer) -> dict[str, str]:
-    return {
-        **fake_env(server, credentials=False),
-        "KAMELEOON_CLIENT_ID": CLIENT_ID,
-        "KAMELEOON_CLIENT_SECRET": CLIENT_SECRET,
-        "SEGMENT_API_TOKEN": SEGMENT_TOKEN,
-        "KAMELEOON_SITECODE": MAIN_SITECODE,
-        # The fake enforces no limits here; neither should the client pace itself.
-        "KSEG_RATE_LIMIT": "1000/1",
-        "KSEG_SEGMENT_WRITE_LIMIT": "1000/1",
-    }
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     server = FakeServer(
@@ -293,7 +280,17 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     server.set_remote_data(MAIN_SITECODE, "common", {"cohorts": ["vip"]})
     server.add_segment_workspace(SEGMENT_TOKEN)
     main_source = str(server.add_segment_source(SEGMENT_TOKEN, "Audit web")["id"])
-    world = World(server=server, root=root, env=_env(server))
+    env = fake_env(
+        server,
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        segment_token=SEGMENT_TOKEN,
+        sitecode=MAIN_SITECODE,
+        # The fake enforces no limits here; neither should the client pace itself.
+        rate_limit="1000/1",
+        segment_write_limit="1000/1",
+    )
+    world = World(server=server, root=root, env=env)
     doctor_file = root / "doctor.toml"
     doctor_file.write_text(
         f"[projects.{MAIN_SITECODE}]\nidentifier = true\n"

@@ -16,12 +16,13 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CliRunner, ProcRunner, Result
+from conftest import CliRunner, ProcRunner, Result, fake_env, writes
 
 from ksegcli.core.apikey import derive_api_key
 from ksegcli.errors import ExitCode
@@ -56,18 +57,15 @@ COMMANDS: dict[str, tuple[str, ...]] = {
 DOCTOR = "doctor"
 
 
-def base_env(url: str) -> dict[str, str]:
-    return {
-        "KSEG_API_URL": url,
-        "KSEG_CUSTOMERS_URL": url,
-        "KSEG_DATA_API_URL": url,
-        "KSEG_SEGMENT_API_URL": url,
-        "KAMELEOON_CLIENT_ID": CLIENT_ID,
-        "KAMELEOON_CLIENT_SECRET": CLIENT_SECRET,
-        "SEGMENT_API_TOKEN": SEGMENT_TOKEN,
-        "KSEG_RATE_LIMIT": "1000/1",
-        "KSEG_SEGMENT_WRITE_LIMIT": "1000/1",
-    }
+# base_env(url or server): every service at that base URL, this file's credentials.
+base_env = partial(
+    fake_env,
+    client_id=CLIENT_ID,
+    client_secret=CLIENT_SECRET,
+    segment_token=SEGMENT_TOKEN,
+    rate_limit="1000/1",
+    segment_write_limit="1000/1",
+)
 
 
 def run_all(
@@ -339,8 +337,7 @@ def test_invalid_sitecode_and_unknown_project_write_nothing(
         assert result.exit_code == code, (name, mode, result.stderr)
         message = error_of(name, result, doc)
         assert any(word in message for word in ("sitecode", "project", "Sitecode")), message
-    writes = [r for r in server.requests if r.method in ("POST", "PUT", "PATCH", "DELETE")]
-    assert [r for r in writes if r.path != "/oauth/token"] == []
+    assert writes(server) == []
 
 
 # --- bad input: the message names the mistake, in the command's own words --------------------
