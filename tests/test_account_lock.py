@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from conftest import CLIENT_ID, CLIENT_SECRET, ProcRunner, fake_env
+from conftest import CLIENT_ID, CLIENT_SECRET, ProcRunner, fake_env, writes
 
 from ksegcli.core import config
 from ksegcli.core.http import HttpClient
@@ -78,15 +78,6 @@ def hold(holders: list[Holder], path: Path, command: str = "apply") -> Holder:
     holder = Holder(path, command)
     holders.append(holder)
     return holder
-
-
-def writes(fake: Any) -> list[str]:
-    """The changes sent to the account (asking for a token changes nothing)."""
-    return [
-        f"{r.method} {r.path}"
-        for r in fake.requests
-        if r.method in WRITES and r.path != "/oauth/token"
-    ]
 
 
 def account_file(tmp_path: Path, codes: list[str]) -> Path:
@@ -301,8 +292,9 @@ def test_two_concurrent_applies_take_turns_and_both_succeed(
     assert len(names) == 9 and set(names.values()) == {1}
     # The second planned after the first had finished: nothing left to create or delete.
     assert {item["state"] for item in json.loads(out_second)["items"]} == {"unchanged"}
-    assert sum(1 for w in writes(fake) if w.startswith("POST /custom-datas")) == 9
-    assert not any(w.startswith("DELETE") for w in writes(fake))
+    posts = [path for method, path in writes(fake) if method == "POST"]
+    assert sum(1 for path in posts if path.startswith("/custom-datas")) == 9
+    assert not any(method == "DELETE" for method, _ in writes(fake))
 
 
 def test_lock_timeout_0_fails_at_once_and_changes_nothing(
