@@ -31,8 +31,9 @@ _APP_SETTINGS = {
 
 
 # name -> (module under ksegcli.commands, attribute, how it is mounted). Adding a command
-# is one line here: its module is imported only when the command runs (or help lists it),
-# see _LazyCommands. Help lists single commands first, then groups, each in this order.
+# is one line here and its summary in _SUMMARIES: its module is imported only when the
+# command runs (or Rich help lists it), see _LazyCommands. Help lists single commands
+# first, then groups, each in this order.
 _COMMANDS: dict[str, tuple[str, str, str]] = {
     "auth": ("auth", "app", "group"),
     "sitecode": ("sitecode", "app", "group"),
@@ -51,6 +52,30 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "sandbox": ("sandbox", "sandbox", "command"),
     "schema": ("schema", "schema", "command"),
     "completion": ("completion", "completion", "command"),
+}
+
+
+# name -> its line in the root's help, as its module's help says it (the first paragraph,
+# markup dropped; tests/test_startup.py checks they agree). Plain root help lists the
+# commands from here, without importing a single command module.
+_SUMMARIES: dict[str, str] = {
+    "auth": "Kameleoon API credentials and the Segment API key.",
+    "sitecode": "Store or show the profile's project sitecode.",
+    "projects": "Kameleoon projects these credentials reach.",
+    "integration": "The Segment tool on Kameleoon projects (sends 'Experiment Viewed' to Segment).",
+    "customdata": "Custom data that read Segment personas, traits and group ids in Kameleoon.",
+    "snippet": "Ready-to-paste JavaScript (and SDK code) for the Segment integration.",
+    "apply": "Make the Kameleoon side of the integration match FILE (TOML).",
+    "segment": "Segment side: the Kameleoon (Actions) destination.",
+    "reporting": 'Send "Experiment Viewed" to Segment: Segment as a campaign reporting tool.',
+    "data": "Read what Kameleoon holds for a user (remote data written by Segment).",
+    "goals": "Kameleoon goals.",
+    "doctor": "Check the whole integration, one line per check, each with its fix.",
+    "verify": "Send one probe through the whole chain and read it back from Kameleoon.",
+    "export": "Write the apply file that describes the account: adopt a setup made by hand.",
+    "sandbox": "Fake Kameleoon and Segment services on 127.0.0.1, with demo data.",
+    "schema": "Print the JSON Schema of COMMAND's --json output; without COMMAND, list them.",
+    "completion": "Print the shell completion script for SHELL (or install it: --install).",
 }
 
 
@@ -164,6 +189,11 @@ class _LazyCommands(MutableMapping[str, "click.Command"]):
     def __len__(self) -> int:
         return len(self._names)
 
+    def summary(self, name: str) -> str | None:
+        """Command ``name``'s line in help, without building it: None once it is built
+        (its own help then says it) or when the table has none."""
+        return None if name in self._built else _SUMMARIES.get(name)
+
     def built(self) -> list[click.Command]:
         """The commands built so far (looking them up would build the rest)."""
         return list(self._built.values())
@@ -180,6 +210,10 @@ class _LazyGroup(TyperGroup):
     ) -> None:
         lazy: Any = _LazyCommands(commands)  # any mapping serves; typed as a dict upstream
         super().__init__(commands=lazy, **attrs)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """The names, in help's order; Typer's own reads every value, building them all."""
+        return list(self.commands)
 
 
 app = typer.Typer(cls=_LazyGroup, **_APP_SETTINGS)  # type: ignore[arg-type]

@@ -4,7 +4,8 @@ Typer draws help with Rich: panels, colour, Markdown support. Off a terminal non
 that shows, and loading it costs more than the rest of the run, so there the help is
 drawn here instead (:func:`format_help`), from the same Click objects and the same
 words: usage, the description, then Arguments, Options, Global options, Commands
-and Examples. Help strings are written for Rich markup, so its tags are dropped and
+and Examples (the root lists its commands from ksegcli.cli's table of summaries,
+without importing them). Help strings are written for Rich markup, so its tags are dropped and
 ``\\[`` unescaped, as Rich would. On a terminal :func:`rich_help` lets Typer draw
 its panels and adds the same Global options and Examples.
 
@@ -182,6 +183,31 @@ def _example(line: str, width: int) -> list[str]:
     return rows
 
 
+def summary(command: click.Command) -> str:
+    """The line a group's help gives ``command``: the first paragraph of its help."""
+    text = inspect.cleandoc(command.short_help or command.help or "").split("\n\n")[0]
+    return strip_markup(text.replace("\n", " ").strip())
+
+
+def _listing(group: TyperGroup, ctx: click.Context) -> list[tuple[str, str]]:
+    """(name, summary) of each of ``group``'s commands shown in help. The root's lazy
+    commands give theirs from a table (ksegcli.cli._SUMMARIES): listing them all then
+    imports no command module."""
+    from ksegcli.cli import _LazyCommands
+
+    lazy = group.commands if isinstance(group.commands, _LazyCommands) else None
+    rows: list[tuple[str, str]] = []
+    for name in group.list_commands(ctx):
+        known = lazy.summary(name) if lazy is not None else None
+        if known is not None:
+            rows.append((name, known))
+            continue
+        sub = group.get_command(ctx, name)
+        if sub is not None and not sub.hidden:
+            rows.append((name, summary(sub)))
+    return rows
+
+
 def format_help(command: click.Command, ctx: click.Context, formatter: click.HelpFormatter) -> None:
     width = _width()
     out: list[str] = [command.get_usage(ctx).rstrip(), ""]
@@ -204,13 +230,7 @@ def format_help(command: click.Command, ctx: click.Context, formatter: click.Hel
         if rows:
             out += [f"{title}:", *_table(rows, width), ""]
     if isinstance(command, TyperGroup):
-        commands: list[tuple[str, str]] = []
-        for name in command.list_commands(ctx):
-            sub = command.get_command(ctx, name)
-            if sub is None or sub.hidden:
-                continue
-            summary = inspect.cleandoc(sub.short_help or sub.help or "").split("\n\n")[0]
-            commands.append((name, strip_markup(summary.replace("\n", " ").strip())))
+        commands = _listing(command, ctx)
         if commands:
             out += ["Commands:", *_table(commands, width), ""]
     lines = examples(ctx)

@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 import typer
 from conftest import CliRunner, ProcRunner
+from typer import _click as click
 
 from ksegcli import __main__ as entry
 from ksegcli import cli as cli_module
-from ksegcli.cli import _COMMANDS, global_options, hoist_global_options
+from ksegcli.cli import _COMMANDS, _SUMMARIES, global_options, hoist_global_options
 from ksegcli.errors import ExitCode
 
 HEAVY = ("httpx", "rich", "keyring", "tenacity", "markdown_it", "pygments")
@@ -154,13 +155,15 @@ def test_a_command_help_off_a_terminal_imports_only_that_command_and_no_rich(
     assert "ksegcli.help" in modules
 
 
-def test_the_root_help_off_a_terminal_lists_every_command_without_rich(
+def test_the_root_help_off_a_terminal_lists_every_command_without_importing_one(
     proc: ProcRunner,
 ) -> None:
-    modules = imported(proc, "--help")
-    assert command_modules(modules) == {m for m, _, _ in _COMMANDS.values()}
-    assert not loaded(modules, *HEAVY)
-    assert "json" not in modules  # no command module imports it before it runs
+    for args in (("--help",), ("-h",), ()):  # no command at all prints the root help too
+        modules, result = probe(proc, *args)
+        assert "\n  snippet " in result.stdout and "\n  apply " in result.stdout, args
+        assert command_modules(modules) == set(), args
+        assert not loaded(modules, "ksegcli.commands", *HEAVY), args
+        assert "json" not in modules, args
 
 
 def test_rich_help_on_a_terminal_loads_no_markdown_or_syntax_highlighting(
@@ -368,6 +371,48 @@ def test_plain_help_shows_every_option_argument_and_subcommand(cli: CliRunner) -
                     assert f"\n  {name} " in text, (path, name)
         first_line = (command.help or "").strip().split("\n")[0]
         assert " ".join(first_line.split()[:4]) in " ".join(text.split()), path
+
+
+def test_the_roots_summaries_table_says_what_each_commands_own_help_says() -> None:
+    """Root help lists commands from a table so as not to import them: it must never
+    drift from the first paragraph of each command's help."""
+    from ksegcli.help import summary
+
+    assert list(_SUMMARIES) == list(_COMMANDS)
+    for name in _COMMANDS:
+        assert _SUMMARIES[name] == summary(cli_module._build_command(name)), name
+
+
+@pytest.mark.parametrize("columns", ["200", "60"])
+def test_the_root_help_from_the_table_is_the_help_of_the_built_commands(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch, columns: str
+) -> None:
+    """Byte for byte, with and without the table (then every command is built and
+    its own help read), for --help and for no command at all."""
+    monkeypatch.setenv("COLUMNS", columns)
+    from_table = [cli("--help"), cli()]
+    built: list[click.Command] = []
+    real_build = cli_module._build_command
+
+    def build(name: str) -> click.Command:
+        built.append(command := real_build(name))
+        return command
+
+    monkeypatch.setattr(cli_module, "_build_command", build)
+    assert [cli("--help").stdout, cli().stdout] == [r.stdout for r in from_table]
+    assert not built  # the table answered: nothing was built
+    monkeypatch.setattr(cli_module._LazyCommands, "summary", lambda self, name: None)
+    from_commands = [cli("--help"), cli()]
+    assert len(built) == 2 * len(_COMMANDS)
+    for table, commands in zip(from_table, from_commands, strict=True):
+        assert (table.exit_code, table.stdout, table.stderr) == (
+            commands.exit_code,
+            commands.stdout,
+            commands.stderr,
+        )
+    assert from_table[0].exit_code == 0 and from_table[1].exit_code == ExitCode.USAGE
+    for name in _COMMANDS:
+        assert f"\n  {name} " in from_table[0].stdout, name
 
 
 def test_plain_help_drops_rich_markup_as_rich_would() -> None:
