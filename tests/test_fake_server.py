@@ -875,7 +875,7 @@ def test_main_runs_as_a_module_and_stops_on_ctrl_c() -> None:
             )
             assert r.status_code == 200
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=5) == 0
+        assert proc.wait(timeout=20) == 0  # a loaded machine may be slow to stop
         assert proc.stderr is not None
         assert proc.stderr.read() == ""  # quiet by default, and no runpy double-import warning
     finally:
