@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from ksegcli.core import customdata as customdata_mod
     from ksegcli.core.interrupt import RequestStopped
     from ksegcli.core.kameleoon import KameleoonClient, Site
+    from ksegcli.core.plan import ActionResult
 
 app = typer.Typer(
     help="Custom data that read Segment personas, traits and group ids in Kameleoon.",
@@ -58,57 +59,58 @@ def _create(
     update: bool,
     dry_run: bool,
 ) -> None:
-    from ksegcli.commands._results import (
-        finish,
-        report_failures,
-        result_item,
-        show_dry_run,
-        show_results,
-    )
+    from ksegcli.commands._results import result_item
+    from ksegcli.commands._run import run_plan
     from ksegcli.core import customdata
-    from ksegcli.core.plan import counts, describe_counts, execute
 
     spec = customdata.build_spec(kind, name=name, trait=trait, fmt=fmt, user_id=user_id)
-    session = state.session
-    if not dry_run:
-        session.lock_account()  # before reading what it will change: runs take turns
-    sites = session.projects(project or [], all_projects=all_projects)
-    client = session.kameleoon()
-    actions = customdata.plan(client, sites, [spec], update="always" if update else "never")
     out = state.output
-    if dry_run:
-        show_dry_run(out, actions, client.http.base_url)
-        return
-    results = execute(client, actions, customdata.HANDLERS)
-    # Another run may have created the same custom data meanwhile: end with one of each.
-    for warning in customdata.settle(client, results):
-        state.output.warn(warning)
-    steps = {}
-    if kind == "personas":
+
+    def next_steps(results: list[ActionResult]) -> dict[int, str]:
+        if kind != "personas":
+            return {}
+        return {
+            r.action.site.id: PERSONA_VALUES_STEP.format(
+                where=r.action.site.label(), name=r.action.name, code=r.action.site.code
+            )
+            for r in results
+            if not r.failed
+        }
+
+    def items(results: list[ActionResult]) -> list[dict[str, Any]]:
+        steps = next_steps(results)
+        docs = []
         for r in results:
-            if not r.failed:
-                steps[r.action.site.id] = PERSONA_VALUES_STEP.format(
-                    where=r.action.site.label(), name=r.action.name, code=r.action.site.code
-                )
-    docs = []
-    for r in results:
-        doc = result_item(r)
-        if r.action.site.id in steps:
-            doc["next_step"] = steps[r.action.site.id]
-        docs.append(doc)
-    show_results(out, results, items=docs)
-    report_failures(out, results)
-    if not out.json_mode:
-        out.info(describe_counts(counts(results)) + ".")
+            doc = result_item(r)
+            if r.action.site.id in steps:
+                doc["next_step"] = steps[r.action.site.id]
+            docs.append(doc)
+        return docs
+
+    def notes(results: list[ActionResult]) -> None:
         drifted = [r for r in results if r.status == "drifted"]
         if drifted:
             out.warn(
                 f"{len(drifted)} custom data of the same name differ and were left alone; "
                 "rerun with --update to patch them."
             )
-        for step in steps.values():
+        for step in next_steps(results).values():
             out.info(step)
-    finish(results, out)
+
+    run_plan(
+        state,
+        project=project,
+        all_projects=all_projects,
+        dry_run=dry_run,
+        plan=lambda client, sites: customdata.plan(
+            client, sites, [spec], update="always" if update else "never"
+        ),
+        handlers=customdata.HANDLERS,
+        # Another run may have created the same custom data meanwhile: end with one of each.
+        settle=customdata.settle,
+        items=items,
+        notes=notes,
+    )
 
 
 @create_app.command("personas")

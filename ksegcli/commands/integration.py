@@ -12,6 +12,7 @@ from ksegcli.commands._options import AllProjects, DryRun, Projects
 from ksegcli.state import AppState, get_state
 
 if TYPE_CHECKING:
+    from ksegcli.core.plan import Action
     from ksegcli.errors import KsegError
 
 
@@ -43,15 +44,9 @@ def _change(
     yes: bool = False,
 ) -> None:
     from ksegcli.commands._confirm import confirm, require_yes_off_terminal
-    from ksegcli.commands._results import (
-        finish,
-        render_plan,
-        report_failures,
-        show_dry_run,
-        show_results,
-    )
+    from ksegcli.commands._results import render_plan
+    from ksegcli.commands._run import run_plan
     from ksegcli.core import identifier, integration
-    from ksegcli.core.plan import counts, describe_counts, execute
 
     module = identifier if what == "identifier" else integration
     # Removing from every project the credentials reach: the one confirmation rule.
@@ -59,30 +54,26 @@ def _change(
     label = "the Segment tool" if what == "integration" else "ksegcli's identifier block"
     if ask:
         require_yes_off_terminal(state, yes=yes, what=f"remove {label} from every project")
-    session = state.session
-    if not dry_run:
-        session.lock_account()  # before reading what it will change: runs take turns
-    sites = session.projects(project or [], all_projects=all_projects)
-    client = session.kameleoon()
-    actions = module.plan(client, sites, install=install)
-    out = state.output
-    if dry_run:
-        show_dry_run(out, actions, client.http.base_url)
-        return
-    going = [a for a in actions if a.action == "uninstall"]
-    if ask and going:
-        confirm(
-            state,
-            yes=yes,
-            question=f"Remove {label} from these {len(going)} project(s)?",
-            show=lambda: render_plan(out, going),
-        )
-    results = execute(client, actions, module.HANDLERS)
-    show_results(out, results)
-    report_failures(out, results)
-    if not out.json_mode:
-        out.info(describe_counts(counts(results)) + ".")
-    finish(results, out)
+
+    def before_writes(actions: Sequence[Action]) -> None:
+        going = [a for a in actions if a.action == "uninstall"]
+        if ask and going:
+            confirm(
+                state,
+                yes=yes,
+                question=f"Remove {label} from these {len(going)} project(s)?",
+                show=lambda: render_plan(state.output, going),
+            )
+
+    run_plan(
+        state,
+        project=project,
+        all_projects=all_projects,
+        dry_run=dry_run,
+        plan=lambda client, sites: module.plan(client, sites, install=install),
+        handlers=module.HANDLERS,
+        before_writes=before_writes,
+    )
 
 
 @app.command("install")
