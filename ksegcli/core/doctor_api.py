@@ -88,6 +88,8 @@ FACTS = (
     ),
 )
 _BY_ID = {fact.id: fact for fact in FACTS}
+# What _get_or_record answers when the read failed (the answer itself may be None).
+_NOT_READ: Any = object()
 
 
 def quote(data: Any) -> str:
@@ -181,28 +183,42 @@ class _ApiDoctor:
             why = exc.message
         self.add(fact_id, "could_not_check", why)
 
+    def _get_or_record(self, fact_id: str, path: str, *, refused: str, what: str) -> Any:
+        """GET ``path``; when it fails, record the fact (a refusal: the endpoint differs;
+        anything else: could not check) and answer ``_NOT_READ``."""
+        from ksegcli.core.refusals import is_refusal
+
+        assert self.client is not None
+        try:
+            return self.client.get(path)
+        except KsegError as exc:
+            if isinstance(exc, ApiError) and is_refusal(exc):
+                self.add(
+                    fact_id,
+                    "differs",
+                    f"GET {path} was refused{refused}",
+                    seen=quote(_http_words(exc)),
+                )
+            else:
+                self._unreadable(fact_id, exc, what)
+            return _NOT_READ
+
     # -- the facts ------------------------------------------------------------------------------
     def integration_tools(self) -> None:
         from ksegcli.core.integration import SEGMENT_TOOL
-        from ksegcli.core.refusals import is_refusal
 
         fact_id = "api.integration_tools"
         if self._no_project(fact_id):
             return
         assert self.client is not None and self.site is not None
         path = SEGMENT_TOOL.path.format(site_id=self.site.id)
-        try:
-            data = self.client.get(path)
-        except KsegError as exc:
-            if isinstance(exc, ApiError) and is_refusal(exc):
-                self.add(
-                    fact_id,
-                    "differs",
-                    f"GET {path} was refused: the endpoint is not there",
-                    seen=quote(_http_words(exc)),
-                )
-            else:
-                self._unreadable(fact_id, exc, "a project's integration tools")
+        data = self._get_or_record(
+            fact_id,
+            path,
+            refused=": the endpoint is not there",
+            what="a project's integration tools",
+        )
+        if data is _NOT_READ:
             return
         if not isinstance(data, list):
             self.add(
@@ -240,25 +256,14 @@ class _ApiDoctor:
 
     def tracking_script(self) -> None:
         from ksegcli.core.kameleoon import SITE_PATH, TRACKING_SCRIPT_FIELD
-        from ksegcli.core.refusals import is_refusal
 
         fact_id = "api.tracking_script"
         if self._no_project(fact_id):
             return
         assert self.client is not None and self.site is not None
         path = SITE_PATH.format(site_id=self.site.id)
-        try:
-            data = self.client.get(path)
-        except KsegError as exc:
-            if isinstance(exc, ApiError) and is_refusal(exc):
-                self.add(
-                    fact_id,
-                    "differs",
-                    f"GET {path} was refused",
-                    seen=quote(_http_words(exc)),
-                )
-            else:
-                self._unreadable(fact_id, exc, "projects")
+        data = self._get_or_record(fact_id, path, refused="", what="projects")
+        if data is _NOT_READ:
             return
         if not isinstance(data, dict):
             self.add(fact_id, "differs", f"GET {path} answered {_kind(data)}", seen=quote(data))
