@@ -1,7 +1,7 @@
 """Test support shipped with ksegcli: a fake Kameleoon + Segment server.
 
-Names are loaded on first use: importing fake_server here eagerly would make
-`python -m ksegcli.testing.fake_server` run a second copy of the module.
+The public names of ksegcli.testing.fake are loaded on first use, so that a process that
+only needs ksegcli.testing.keyrings (a keyring backend) does not load the server.
 """
 
 from __future__ import annotations
@@ -9,36 +9,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ksegcli.testing.fake_server import (
-        FAULT_KINDS,
-        Account,
-        FakeConfig,
-        FakeServer,
-        FakeState,
-        RequestRecord,
-        SegmentWorkspace,
-        env_lines,
-        main,
-        serve,
-    )
-
-__all__ = [
-    "FAULT_KINDS",
-    "Account",
-    "FakeConfig",
-    "FakeServer",
-    "FakeState",
-    "RequestRecord",
-    "SegmentWorkspace",
-    "env_lines",
-    "main",
-    "serve",
-]
+    from ksegcli.testing.fake import *  # noqa: F403
 
 
 def __getattr__(name: str) -> Any:
-    if name in __all__:
-        from ksegcli.testing import fake_server
+    if not name.startswith("_"):
+        from importlib import import_module
 
-        return getattr(fake_server, name)
+        fake = import_module("ksegcli.testing.fake")
+        if name in fake.__all__:
+            return getattr(fake, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
