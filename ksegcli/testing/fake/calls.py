@@ -7,12 +7,13 @@ from __future__ import annotations
 import json
 import math
 import re
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ksegcli.testing.fake.state import Account, SegmentWorkspace, Service
+from ksegcli.testing.fake.state import Account, SegmentWorkspace, Service, _Window
 
 
 class ApiError(ValueError):
@@ -105,6 +106,19 @@ def _retry_after(seconds: float) -> str:
     if seconds >= 1 or seconds <= 0:
         return str(max(1, math.ceil(seconds)))
     return f"{math.ceil(seconds * 100) / 100:.2f}"
+
+
+def _admit(limits: Sequence[tuple[_Window, int, float]], message: str) -> None:
+    """Counts one request in each (window, limit, seconds), or answers 429 with a
+    Retry-After while any window is full. A disabled limit (0) keeps no history, so a
+    long sandbox run stays small."""
+    now = time.monotonic()
+    wait = max(window.wait_time(now, limit, seconds) for window, limit, seconds in limits)
+    if wait > 0:
+        raise ApiError(429, message, headers=[("Retry-After", _retry_after(wait))])
+    for window, limit, _ in limits:
+        if limit > 0:
+            window.add(now)
 
 
 def _norm(value: Any) -> str:

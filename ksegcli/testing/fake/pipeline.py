@@ -14,6 +14,7 @@ import traceback
 
 from ksegcli.testing.fake.calls import (
     ApiError,
+    _admit,
     _Call,
     _json_response,
     _Response,
@@ -255,23 +256,14 @@ class _Pipeline(_Store):
 
     def _check_rate(self, account: Account) -> None:
         cfg = self._config
-        now = time.monotonic()
-        wait = max(
-            account.burst.wait_time(now, cfg.rate_limit, cfg.scaled(cfg.rate_window)),
-            account.hourly.wait_time(now, cfg.hourly_limit, cfg.scaled(3600.0)),
+        _admit(
+            [
+                (account.burst, cfg.rate_limit, cfg.scaled(cfg.rate_window)),
+                (account.hourly, cfg.hourly_limit, cfg.scaled(3600.0)),
+            ],
+            f"Rate limit exceeded: {cfg.rate_limit} requests per {cfg.rate_window:g} s "
+            f"and {cfg.hourly_limit} per hour",
         )
-        if wait > 0:
-            raise ApiError(
-                429,
-                f"Rate limit exceeded: {cfg.rate_limit} requests per {cfg.rate_window:g} s "
-                f"and {cfg.hourly_limit} per hour",
-                headers=[("Retry-After", _retry_after(wait))],
-            )
-        # A disabled limit keeps no history, so a long sandbox run stays small.
-        if cfg.rate_limit > 0:
-            account.burst.add(now)
-        if cfg.hourly_limit > 0:
-            account.hourly.add(now)
 
     def _segment_workspace(self, call: _Call) -> SegmentWorkspace:
         auth = call.header("Authorization") or ""

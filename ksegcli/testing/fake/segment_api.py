@@ -9,17 +9,16 @@ import binascii
 import copy
 import hashlib
 import re
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ksegcli.testing.fake.calls import (
     ApiError,
     RouteSpec,
+    _admit,
     _Call,
     _json_response,
     _Response,
-    _retry_after,
 )
 from ksegcli.testing.fake.facts import (
     KAMELEOON_ACTIONS,
@@ -142,19 +141,11 @@ class _SegmentApi(_Store):
         if not isinstance(body, dict):
             raise ApiError(422, "Body must be a JSON object")
         _segment_known_fields(body, ("name", "enabled", "settings"))
-        update: JSONDict = {}
-        if "name" in body:
-            if not isinstance(body["name"], str) or not body["name"].strip():
-                raise ApiError(422, "name must be a non-empty string", field="name")
-            update["name"] = body["name"]
-        if "enabled" in body:
-            if not isinstance(body["enabled"], bool):
-                raise ApiError(422, "enabled must be a boolean", field="enabled")
-            update["enabled"] = body["enabled"]
-        if "settings" in body:
-            if not isinstance(body["settings"], dict):
-                raise ApiError(422, "settings must be an object", field="settings")
-            update["settings"] = _check_kameleoon_settings({**dest["settings"], **body["settings"]})
+        update = _check_shared_fields(body, ("name",))
+        if "settings" in update:
+            update["settings"] = _check_kameleoon_settings(
+                {**dest["settings"], **update["settings"]}
+            )
         dest.update(update)
         return _json_response(200, {"data": {"destination": copy.deepcopy(dest)}})
 
@@ -187,19 +178,12 @@ class _SegmentApi(_Store):
         if write:
             assert call.workspace is not None
             cfg = self._config
-            now = time.monotonic()
-            wait = call.workspace.writes.wait_time(
-                now, cfg.segment_write_limit, cfg.scaled(cfg.segment_write_window)
+            limit = cfg.segment_write_limit
+            _admit(
+                [(call.workspace.writes, limit, cfg.scaled(cfg.segment_write_window))],
+                f"Too many requests: {limit} subscription writes per "
+                f"{cfg.segment_write_window:g} s",
             )
-            if wait > 0:
-                raise ApiError(
-                    429,
-                    f"Too many requests: {cfg.segment_write_limit} subscription writes per "
-                    f"{cfg.segment_write_window:g} s",
-                    headers=[("Retry-After", _retry_after(wait))],
-                )
-            if cfg.segment_write_limit > 0:
-                call.workspace.writes.add(now)
         return dest
 
     def _seg_owned_sub(self, call: _Call, dest: JSONDict) -> JSONDict:
@@ -300,9 +284,11 @@ def _check_kameleoon_settings(settings: Any) -> JSONDict:
     return dict(settings)
 
 
-def _check_subscription_fields(body: Mapping[str, Any]) -> JSONDict:
+def _check_shared_fields(body: Mapping[str, Any], texts: tuple[str, ...]) -> JSONDict:
+    """The fields a destination and a subscription both take, checked and copied: the
+    texts (non-empty), enabled (a boolean) and settings (an object)."""
     out: JSONDict = {}
-    for key in ("name", "trigger"):
+    for key in texts:
         if key in body:
             value = body[key]
             if not isinstance(value, str) or not value.strip():
@@ -316,6 +302,11 @@ def _check_subscription_fields(body: Mapping[str, Any]) -> JSONDict:
         if not isinstance(body["settings"], dict):
             raise ApiError(422, "settings must be an object", field="settings")
         out["settings"] = copy.deepcopy(body["settings"])
+    return out
+
+
+def _check_subscription_fields(body: Mapping[str, Any]) -> JSONDict:
+    out = _check_shared_fields(body, ("name", "trigger"))
     if "actionId" in body:
         slugs = {_action_id(slug): slug for slug, *_ in KAMELEOON_ACTIONS}
         slug = slugs.get(body["actionId"]) if isinstance(body["actionId"], str) else None
