@@ -29,35 +29,14 @@ def login(
     client_secret_stdin: bool = SECRET_STDIN_OPTION,
 ) -> None:
     """Prove a client id and secret against Kameleoon, then keep them (secret in the keyring)."""
-    from ksegcli.core import credentials
     from ksegcli.core.auth import login as do_login
-    from ksegcli.core.auth import login_needs_a_keyring
-    from ksegcli.core.keyring_store import unreachable_reason
+    from ksegcli.core.auth import login_credentials
 
     state = get_state(ctx)
     session = state.session
-    unreachable = unreachable_reason()  # known without trying: fail before asking
-    if unreachable is not None:
-        raise login_needs_a_keyring(unreachable)
-    creds = session.credentials
-    secret_flag = _secret_flag(client_secret_stdin)
-    # Login replaces what is stored, so the stored values are not candidates here.
-    cid = creds.lookup(credentials.CLIENT_ID, client_id)
-    if cid is None or cid.source == "config":
-        cid = creds.require(credentials.CLIENT_ID, client_id) if cid is None else cid
-    secret = creds.lookup(credentials.CLIENT_SECRET, secret_flag)
-    if secret is None or (secret.source == "keyring" and state.interactive):
-        secret = None
-        if state.interactive:
-            from ksegcli.core.credentials import Credential, prompt
-            from ksegcli.core.redact import register_secret
-
-            value = prompt(credentials.CLIENT_SECRET.label, secret=True)
-            register_secret(value)
-            if value:
-                secret = Credential(credentials.CLIENT_SECRET, value, "prompt")
-    if secret is None:
-        secret = creds.require(credentials.CLIENT_SECRET, secret_flag)
+    cid, secret = login_credentials(
+        session, client_id, read_secret=lambda: _secret_flag(client_secret_stdin)
+    )
     result = do_login(session, cid, secret)
     out = state.output
     out.result(

@@ -47,29 +47,11 @@ def login(
     token_stdin: TokenStdin = False,
 ) -> None:
     """Prove a Segment Public API token, then keep it in the OS keyring."""
-    from ksegcli.core import credentials
-    from ksegcli.core.segment import segment_login
+    from ksegcli.core.segment import login_token, segment_login
 
     state = get_state(ctx)
-    token, _ = _read_stdin(token_stdin)
-    if token is None:
-        found = state.session.credentials.lookup(credentials.SEGMENT_TOKEN)
-        if found is not None and found.source != "keyring":
-            token = found.value
-        elif state.interactive:
-            from ksegcli.core.credentials import prompt
-            from ksegcli.core.redact import register_secret
-
-            token = prompt(credentials.SEGMENT_TOKEN.label, secret=True)
-            register_secret(token)
-    if not token:
-        from ksegcli.errors import NotLoggedInError
-
-        raise NotLoggedInError(
-            "No Segment Public API token given.",
-            hint="Pass it on standard input with --token-stdin, or set SEGMENT_API_TOKEN.",
-        )
-    result = segment_login(state.session, token, region=region)
+    given, _ = _read_stdin(token_stdin)
+    result = segment_login(state.session, login_token(state.session, given), region=region)
     out = state.output
     out.result(
         result.to_json(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +37,25 @@ def login_needs_a_keyring(reason: str | None) -> KeyringUnavailableError:
         "in the environment (e.g. a CI job's secrets) and every command uses them; or "
         "install and unlock a keyring (e.g. gnome-keyring) and log in again.",
     )
+
+
+def login_credentials(
+    session: Session, client_id: str | None, *, read_secret: Callable[[], str | None]
+) -> tuple[Credential, Credential]:
+    """What `auth login` proves: the client id as any command finds it; a secret given
+    (``read_secret``: standard input) or from the environment, else asked for on a
+    terminal even when one is stored, as login replaces it (the stored one off a
+    terminal). A keyring known to be unreachable fails first, before any question."""
+    from ksegcli.core.keyring_store import unreachable_reason
+
+    unreachable = unreachable_reason()
+    if unreachable is not None:
+        raise login_needs_a_keyring(unreachable)
+    creds = session.credentials
+    secret_flag = read_secret()
+    cid = creds.require(credentials.CLIENT_ID, client_id)
+    secret = creds.obtain(credentials.CLIENT_SECRET, secret_flag, stored="ask_first")
+    return cid, secret
 
 
 def prove_credentials(

@@ -74,6 +74,97 @@ class Credential:
     source: Source
 
 
+# -- when to ask ----------------------------------------------------------------------
+#: What a value kept by an earlier login is worth to the command at hand:
+#: "use" it (every command that only reads credentials); "ask_first" on a terminal, as
+#: a login replaces it, but keep it off a terminal or when the answer is empty
+#: (``auth login``); "never" a candidate (``segment login`` proves a new token).
+Stored = Literal["use", "ask_first", "never"]
+#: Where a value kept by an earlier login is found.
+STORED_SOURCES: frozenset[Source] = frozenset({"keyring", "config"})
+
+
+@dataclass(frozen=True)
+class Use:
+    """Go on with this credential (a flag, the environment, or what is stored)."""
+
+    credential: Credential
+
+
+@dataclass(frozen=True)
+class Ask:
+    """Prompt for it on the terminal."""
+
+    spec: CredentialSpec
+
+
+@dataclass(frozen=True)
+class Refuse:
+    """Stop with this error: saying what to set, and where."""
+
+    error: NotLoggedInError
+
+
+Choice = Use | Ask | Refuse
+
+
+def choose(
+    spec: CredentialSpec,
+    found: Credential | None,
+    *,
+    interactive: bool,
+    stored: Stored = "use",
+    profile: str = config.DEFAULT_PROFILE,
+    keyring_unusable: str | None = None,
+) -> Choice:
+    """The one rule for when to prompt for a credential.
+
+    ``found`` is what :meth:`Credentials.lookup` found (flag, env, profile or keyring);
+    ``interactive`` whether a person can answer (a TTY on stdin, no ``--no-input``, no
+    ``CI``); ``keyring_unusable`` why the keyring could not be read, if it could not.
+    """
+    if found is not None:
+        if found.source not in STORED_SOURCES or stored == "use":
+            return Use(found)
+        if stored == "ask_first" and not interactive:
+            return Use(found)
+    if interactive:
+        return Ask(spec)
+    if stored == "never":
+        return Refuse(
+            NotLoggedInError(
+                f"No {spec.label} given.",
+                hint=f"Pass it on standard input with {spec.flag}, or set {spec.env}.",
+            )
+        )
+    if keyring_unusable is not None:  # reading it was silent: say it now that it matters
+        return Refuse(
+            NotLoggedInError(
+                f"No {spec.label} for profile {profile!r}: the OS keyring is not "
+                f"usable ({keyring_unusable}).",
+                hint=f"Set {spec.env}"
+                + (f" (or pass {spec.flag} where the command has it)" if spec.flag else "")
+                + ", or install and unlock a keyring.",
+            )
+        )
+    return Refuse(
+        NotLoggedInError(
+            f"No {spec.label} for profile {profile!r}.",
+            hint=f"Run `{spec.store_command}`, or set {spec.env}"
+            + (f" (or pass {spec.flag} where the command has it)." if spec.flag else "."),
+        )
+    )
+
+
+def after_an_empty_answer(stored: Stored, interactive: bool) -> tuple[Stored, bool]:
+    """How to choose again after an empty answer to a prompt: a login that asked over a
+    stored value goes on as a plain command would (the stored value, else one more
+    question); otherwise it is as if no one could answer."""
+    if stored == "ask_first":
+        return "use", interactive
+    return stored, False
+
+
 class Credentials:
     def __init__(
         self,
@@ -117,29 +208,44 @@ class Credentials:
 
     def require(self, spec: CredentialSpec, flag_value: str | None = None) -> Credential:
         """Like :meth:`lookup`, then a prompt on a TTY; otherwise a clear error."""
+        return self.obtain(spec, flag_value)
+
+    def obtain(
+        self,
+        spec: CredentialSpec,
+        flag_value: str | None = None,
+        *,
+        stored: Stored = "use",
+        ask: Callable[[CredentialSpec], str] | None = None,
+    ) -> Credential:
+        """The credential, as :func:`choose` decides: found, asked with ``ask`` (the
+        terminal prompt by default), or refused with the error it names."""
         found = self.lookup(spec, flag_value)
-        if found is not None:
-            return found
-        if self.interactive:
-            value = prompt(spec.label, secret=spec.secret)
-            if value:
-                if spec.secret:
-                    register_secret(value)
-                return Credential(spec, value, "prompt")
-        unusable = self.keyring.disabled_reason if spec.secret else None
-        if unusable is not None:  # reading it was silent: say it now that it matters
-            raise NotLoggedInError(
-                f"No {spec.label} for profile {self.profile.name!r}: the OS keyring is not "
-                f"usable ({unusable}).",
-                hint=f"Set {spec.env}"
-                + (f" (or pass {spec.flag} where the command has it)" if spec.flag else "")
-                + ", or install and unlock a keyring.",
+        interactive = self.interactive
+        while True:
+            choice = choose(
+                spec,
+                found,
+                interactive=interactive,
+                stored=stored,
+                profile=self.profile.name,
+                keyring_unusable=self.keyring.disabled_reason if spec.secret else None,
             )
-        raise NotLoggedInError(
-            f"No {spec.label} for profile {self.profile.name!r}.",
-            hint=f"Run `{spec.store_command}`, or set {spec.env}"
-            + (f" (or pass {spec.flag} where the command has it)." if spec.flag else "."),
-        )
+            if isinstance(choice, Use):
+                return choice.credential
+            if isinstance(choice, Refuse):
+                raise choice.error
+            value = (ask or _ask_on_terminal)(spec)
+            if value:
+                return Credential(spec, value, "prompt")
+            stored, interactive = after_an_empty_answer(stored, interactive)
+
+
+def _ask_on_terminal(spec: CredentialSpec) -> str:
+    value = prompt(spec.label, secret=spec.secret)
+    if spec.secret:
+        register_secret(value)
+    return value
 
 
 def prompt(label: str, *, secret: bool) -> str:

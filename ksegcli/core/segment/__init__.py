@@ -27,7 +27,7 @@ from ksegcli.core.segment.client import (
     segment_client,
 )
 from ksegcli.core.segment.destination import destination_status, ensure_destination
-from ksegcli.core.segment.login import SegmentLogin, segment_login
+from ksegcli.core.segment.login import SegmentLogin, login_token, segment_login
 from ksegcli.core.segment.mappings import (
     REQUIRED_MAPPINGS,
     MappingSpec,
@@ -89,6 +89,7 @@ __all__ = [
     "ensure_destination",
     "find_destinations",
     "is_kameleoon",
+    "login_token",
     "normalize_region",
     "normalize_trigger",
     "plan_mappings",

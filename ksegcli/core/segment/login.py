@@ -29,6 +29,12 @@ class SegmentLogin:
         }
 
 
+def login_token(session: Session, given: str | None) -> str:
+    """The token `segment login` proves: ``given`` (standard input), SEGMENT_API_TOKEN, or
+    asked for on a terminal; never the stored one, which a login replaces."""
+    return session.credentials.obtain(credentials.SEGMENT_TOKEN, given, stored="never").value
+
+
 def segment_login(session: Session, token: str, *, region: str | None) -> SegmentLogin:
     """Prove a Segment token (one page of sources), then keep it in the keyring, and the
     region in the profile when one is given."""
