@@ -19,13 +19,19 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from typer import _click as click
 from typer._types import TyperChoice
 from typer.core import TyperArgument, TyperGroup, TyperOption
 from typer.models import TyperPath
+
+from ksegcli.core.customdata import FORMATS
+from ksegcli.core.dataapi import DATA_API_REGIONS
+from ksegcli.core.datahosts import HOSTS
+from ksegcli.core.segment import REGION_HOSTS
+from ksegcli.core.snippets import DATA_HOSTS, SDK_LANGUAGES, USER_ID_MODES
 
 SHELLS = ("bash", "zsh", "fish")
 FILES = {"bash": "ksegcli.bash", "zsh": "_ksegcli", "fish": "ksegcli.fish"}
@@ -79,58 +85,23 @@ def _static(words: object) -> Values:
     return Values(STATIC, tuple(str(w) for w in words))  # type: ignore[attr-defined]
 
 
-def _value_rules() -> dict[tuple[str, str], Callable[[], Values]]:
-    def segment_regions() -> Values:
-        from ksegcli.core.segment import REGION_HOSTS
-
-        return _static(REGION_HOSTS)
-
-    def data_regions() -> Values:
-        from ksegcli.core.dataapi import DATA_API_REGIONS
-
-        return _static(DATA_API_REGIONS)
-
-    def api_data_hosts() -> Values:
-        from ksegcli.core.datahosts import HOSTS
-
-        return _static(HOSTS)
-
-    def user_id_modes() -> Values:
-        from ksegcli.core.snippets import USER_ID_MODES
-
-        return _static(USER_ID_MODES)
-
-    def data_hosts() -> Values:
-        from ksegcli.core.snippets import DATA_HOSTS
-
-        return _static(DATA_HOSTS)
-
-    def sdks() -> Values:
-        from ksegcli.core.snippets import SDK_LANGUAGES
-
-        return _static(SDK_LANGUAGES)
-
-    def formats() -> Values:
-        from ksegcli.core.customdata import FORMATS
-
-        return _static(FORMATS)
-
+def _value_rules() -> dict[tuple[str, str], Values]:
     return {
-        ("", "--profile"): lambda: Values(PROFILES),
-        ("", "--trace"): lambda: Values(FILES_SRC),
-        ("", "--project"): lambda: Values(SITECODES),
-        ("", "--sitecode"): lambda: Values(SITECODES),
-        ("", "--region"): segment_regions,
-        ("data", "--region"): data_regions,
-        ("", "--data-region"): data_regions,
-        ("", "--user-id"): user_id_modes,
-        ("", "--host"): data_hosts,
-        ("", "--data-host"): api_data_hosts,
-        ("snippet render", "--data-host"): data_hosts,
-        ("", "--sdk"): sdks,
-        ("", "--format"): formats,
-        ("sitecode set", "code"): lambda: Values(SITECODES),
-        ("completion", "shell"): lambda: _static(SHELLS),
+        ("", "--profile"): Values(PROFILES),
+        ("", "--trace"): Values(FILES_SRC),
+        ("", "--project"): Values(SITECODES),
+        ("", "--sitecode"): Values(SITECODES),
+        ("", "--region"): _static(REGION_HOSTS),
+        ("data", "--region"): _static(DATA_API_REGIONS),
+        ("", "--data-region"): _static(DATA_API_REGIONS),
+        ("", "--user-id"): _static(USER_ID_MODES),
+        ("", "--host"): _static(DATA_HOSTS),
+        ("", "--data-host"): _static(HOSTS),
+        ("snippet render", "--data-host"): _static(DATA_HOSTS),
+        ("", "--sdk"): _static(SDK_LANGUAGES),
+        ("", "--format"): _static(FORMATS),
+        ("sitecode set", "code"): Values(SITECODES),
+        ("completion", "shell"): _static(SHELLS),
     }
 
 
@@ -189,7 +160,7 @@ def _values_for(path: str, param: click.Parameter, name: str) -> Values | None:
     key = _lookup(path, name)
     if key is None:
         raise LookupError(f"{path or 'ksegcli'} {name}")
-    return None if key in FREE_TEXT else _value_rules()[key]()
+    return None if key in FREE_TEXT else _value_rules()[key]
 
 
 def unknown_values() -> list[str]:
