@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from ksegcli.core.paths import user_dir
 from ksegcli.errors import BadInputError, ConfigError
 
 if TYPE_CHECKING:
@@ -145,13 +146,7 @@ def validate_base_url(url: str, *, source: str) -> str:
 
 
 def config_dir(env: Mapping[str, str] | None = None) -> Path:
-    env = os.environ if env is None else env
-    override = env.get(ENV_CONFIG_DIR)
-    if override:
-        return Path(override).expanduser()
-    from platformdirs import user_config_dir
-
-    return Path(user_config_dir("ksegcli", appauthor=False))
+    return user_dir("config", ENV_CONFIG_DIR, env)
 
 
 def profile_path(profile: str, env: Mapping[str, str] | None = None) -> Path:

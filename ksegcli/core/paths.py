@@ -6,19 +6,29 @@ import hashlib
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal
 
 ENV_CACHE_DIR = "KSEG_CACHE_DIR"
 
 
 def cache_dir(env: Mapping[str, str] | None = None) -> Path:
     """``KSEG_CACHE_DIR``, else the platform's user cache folder for ksegcli (not created)."""
+    return user_dir("cache", ENV_CACHE_DIR, env)
+
+
+def user_dir(
+    kind: Literal["config", "cache"], variable: str, env: Mapping[str, str] | None
+) -> Path:
+    """The folder the environment ``variable`` names, else the platform's user ``kind``
+    folder for ksegcli (not created)."""
     env = os.environ if env is None else env
-    override = env.get(ENV_CACHE_DIR)
+    override = env.get(variable)
     if override:
         return Path(override).expanduser()
-    from platformdirs import user_cache_dir
+    import platformdirs
 
-    return Path(user_cache_dir("ksegcli", appauthor=False))
+    where = platformdirs.user_config_dir if kind == "config" else platformdirs.user_cache_dir
+    return Path(where("ksegcli", appauthor=False))
 
 
 def ensure_private_dir(path: Path) -> Path:
