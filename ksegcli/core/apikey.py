@@ -71,14 +71,14 @@ def destination_api_key(session: Session, flag_value: str | None = None) -> cred
     found = creds.lookup(credentials.API_KEY, flag_value)
     if found is not None:
         return found
-    cid = creds.lookup(credentials.CLIENT_ID)
-    secret = creds.lookup(credentials.CLIENT_SECRET)
-    if cid is None or secret is None:
+    pair = session.known_client_credentials()
+    if pair is None:
         raise NotLoggedInError(
             "No Kameleoon API key for the Segment destination.",
             hint=f"Run `ksegcli auth getapikey` (keeps it in the keyring), set {config.ENV_API_KEY}, "
             "or give the client id and secret (`ksegcli auth login`) to derive it.",
         )
+    cid, secret = pair
     key = derive_api_key(cid.value, secret.value)
     register_secret(key)
     return credentials.Credential(credentials.API_KEY, key, "derived")

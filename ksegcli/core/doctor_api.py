@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from ksegcli.core import config, credentials
+from ksegcli.core import config
 from ksegcli.core.doctor import Check, DoctorReport
 from ksegcli.errors import ApiError, AuthError, KsegError
 
@@ -143,10 +143,7 @@ class _ApiDoctor:
     def connect(self) -> None:
         """Credentials proven by a token (exit 3 when missing or refused: nothing can be
         checked), then the account's projects and the one to look at."""
-        creds = self.session.credentials
-        cid = creds.lookup(credentials.CLIENT_ID)
-        secret = creds.lookup(credentials.CLIENT_SECRET)
-        if cid is None or secret is None:
+        if self.session.known_client_credentials() is None:
             raise AuthError(
                 "doctor --api needs the Kameleoon client id and secret.",
                 hint=f"Run `ksegcli auth login` or set {config.ENV_CLIENT_ID} and "
@@ -203,23 +200,33 @@ class _ApiDoctor:
                 self._unreadable(fact_id, exc, what)
             return _NOT_READ
 
+    def _read_project(
+        self, fact_id: str, template: str, *, refused: str, what: str
+    ) -> tuple[Site, str, Any] | None:
+        """GET ``template`` (``{site_id}`` filled in) of the project looked at: the project,
+        the path and the answer; None when there is no project or the read failed (either
+        is recorded)."""
+        if self._no_project(fact_id):
+            return None
+        assert self.site is not None
+        path = template.format(site_id=self.site.id)
+        data = self._get_or_record(fact_id, path, refused=refused, what=what)
+        return None if data is _NOT_READ else (self.site, path, data)
+
     # -- the facts ------------------------------------------------------------------------------
     def integration_tools(self) -> None:
         from ksegcli.core.integration import SEGMENT_TOOL
 
         fact_id = "api.integration_tools"
-        if self._no_project(fact_id):
-            return
-        assert self.client is not None and self.site is not None
-        path = SEGMENT_TOOL.path.format(site_id=self.site.id)
-        data = self._get_or_record(
+        read = self._read_project(
             fact_id,
-            path,
+            SEGMENT_TOOL.path,
             refused=": the endpoint is not there",
             what="a project's integration tools",
         )
-        if data is _NOT_READ:
+        if read is None:
             return
+        site, path, data = read
         if not isinstance(data, list):
             self.add(
                 fact_id,
@@ -246,7 +253,7 @@ class _ApiDoctor:
             return
         if not data:
             detail = (
-                f"GET {path} answered an empty array (no tool installed on {self.site.code}: "
+                f"GET {path} answered an empty array (no tool installed on {site.code}: "
                 "the items' shape is not shown)"
             )
         else:
@@ -258,13 +265,10 @@ class _ApiDoctor:
         from ksegcli.core.kameleoon import SITE_PATH, TRACKING_SCRIPT_FIELD
 
         fact_id = "api.tracking_script"
-        if self._no_project(fact_id):
+        read = self._read_project(fact_id, SITE_PATH, refused="", what="projects")
+        if read is None:
             return
-        assert self.client is not None and self.site is not None
-        path = SITE_PATH.format(site_id=self.site.id)
-        data = self._get_or_record(fact_id, path, refused="", what="projects")
-        if data is _NOT_READ:
-            return
+        site, path, data = read
         if not isinstance(data, dict):
             self.add(fact_id, "differs", f"GET {path} answered {_kind(data)}", seen=quote(data))
             return
@@ -287,7 +291,7 @@ class _ApiDoctor:
             return
         size = f"{len(value)} characters" if value else "empty"
         detail = f"GET {path} has {TRACKING_SCRIPT_FIELD!r} ({size})"
-        if self.site.tracking_script is None:
+        if site.tracking_script is None:
             detail += "; the project list leaves it out, so ksegcli reads each project"
         self.add(fact_id, "agrees", detail)
 
@@ -427,10 +431,9 @@ class _ApiDoctor:
         from ksegcli.errors import BadInputError
 
         fact_id = "api.getapikey"
-        creds = self.session.credentials
-        cid = creds.lookup(credentials.CLIENT_ID)
-        secret = creds.lookup(credentials.CLIENT_SECRET)
-        assert cid is not None and secret is not None  # connect() made sure
+        pair = self.session.known_client_credentials()
+        assert pair is not None  # connect() made sure
+        cid, secret = pair
         register_secret(derive_api_key(cid.value, secret.value))
         http = self.session.http(config.CUSTOMERS)
         try:

@@ -136,6 +136,15 @@ class Session:
             )
         return self._credentials
 
+    def known_client_credentials(self) -> tuple[Credential, Credential] | None:
+        """The client id and secret when both are at hand (flag, env, profile, keyring),
+        else None; never prompts."""
+        cid = self.credentials.lookup(credentials.CLIENT_ID)
+        secret = self.credentials.lookup(credentials.CLIENT_SECRET)
+        if cid is None or secret is None:
+            return None
+        return cid, secret
+
     def client_credentials(
         self, client_id: str | None = None, client_secret: str | None = None
     ) -> tuple[Credential, Credential]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ksegcli.core import credentials
 from ksegcli.errors import NotFoundError
 
 if TYPE_CHECKING:
@@ -16,9 +15,7 @@ def verify_sitecode(session: Session, sitecode: str) -> Site | None:
     """The Kameleoon project with this sitecode, when client credentials are at hand (no
     prompt); None when they are not. Segment only checks a sitecode's length, so a typo
     would send every event nowhere: refuse it before writing."""
-    cid = session.credentials.lookup(credentials.CLIENT_ID)
-    secret = session.credentials.lookup(credentials.CLIENT_SECRET)
-    if cid is None or secret is None:
+    if session.known_client_credentials() is None:
         return None
     return site_for_sitecode(session, sitecode)
 
