@@ -113,27 +113,35 @@ def _create(
     )
 
 
-@create_app.command("personas")
-def create_personas(
-    ctx: typer.Context,
-    project: Projects = None,
-    all_projects: AllProjects = False,
-    name: str | None = NAME_OPTION,
-    user_id: str = USER_ID_OPTION,
-    update: bool = UPDATE_OPTION,
-    dry_run: DryRun = False,
-) -> None:
-    """The personas custom data: List of string, default name 'SegmentIO personas'."""
-    _create(
-        get_state(ctx),
-        "personas",
-        project=project,
-        all_projects=all_projects,
-        name=name,
-        user_id=user_id,
-        update=update,
-        dry_run=dry_run,
-    )
+def _named_kind(kind: str, doc: str) -> None:
+    """``create personas`` and ``create group``: one custom data of a default name each,
+    the same options."""
+
+    @create_app.command(kind, help=doc)
+    def create(
+        ctx: typer.Context,
+        project: Projects = None,
+        all_projects: AllProjects = False,
+        name: str | None = NAME_OPTION,
+        user_id: str = USER_ID_OPTION,
+        update: bool = UPDATE_OPTION,
+        dry_run: DryRun = False,
+    ) -> None:
+        _create(
+            get_state(ctx),
+            kind,
+            project=project,
+            all_projects=all_projects,
+            name=name,
+            user_id=user_id,
+            update=update,
+            dry_run=dry_run,
+        )
+
+
+_named_kind(
+    "personas", "The personas custom data: List of string, default name 'SegmentIO personas'."
+)
 
 
 @create_app.command("trait")
@@ -171,27 +179,7 @@ def create_trait(
     )
 
 
-@create_app.command("group")
-def create_group(
-    ctx: typer.Context,
-    project: Projects = None,
-    all_projects: AllProjects = False,
-    name: str | None = NAME_OPTION,
-    user_id: str = USER_ID_OPTION,
-    update: bool = UPDATE_OPTION,
-    dry_run: DryRun = False,
-) -> None:
-    """The group id custom data: UNIQUE string, default name 'Group ID'."""
-    _create(
-        get_state(ctx),
-        "group",
-        project=project,
-        all_projects=all_projects,
-        name=name,
-        user_id=user_id,
-        update=update,
-        dry_run=dry_run,
-    )
+_named_kind("group", "The group id custom data: UNIQUE string, default name 'Group ID'.")
 
 
 @app.command("list")

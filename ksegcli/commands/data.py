@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from ksegcli.commands._options import Sitecode
@@ -13,6 +15,9 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
+UserId = Annotated[
+    str, typer.Argument(metavar="USER_ID", help="The user id Segment sends (userId/anonymousId).")
+]
 REGION_OPTION = typer.Option(
     None,
     "--data-host",
@@ -57,24 +62,18 @@ def get(
 @app.command("cohorts")
 def cohorts(
     ctx: typer.Context,
-    user_id: str = typer.Argument(
-        ..., metavar="USER_ID", help="The user id Segment sends (userId/anonymousId)."
-    ),
+    user_id: UserId,
     sitecode: Sitecode = None,
     region: str | None = REGION_OPTION,
 ) -> None:
     """The user's Segment personas (Audience Entered/Exited): true or false each."""
     from ksegcli.core import dataapi
-    from ksegcli.errors import NotFoundError
 
     state = get_state(ctx)
     code = state.session.sitecode(sitecode, required=True)
     result = dataapi.cohorts(state.session, user_id, sitecode=code, region=region)
     if not result.memberships:
-        raise NotFoundError(
-            f"No personas stored for user {result.user_id!r} ({result.key}).",
-            hint=dataapi.no_data_hint(code),
-        )
+        raise dataapi.nothing_stored("personas", result)
     out = state.output
 
     def human() -> None:
@@ -93,24 +92,18 @@ def cohorts(
 @app.command("traits")
 def traits(
     ctx: typer.Context,
-    user_id: str = typer.Argument(
-        ..., metavar="USER_ID", help="The user id Segment sends (userId/anonymousId)."
-    ),
+    user_id: UserId,
     sitecode: Sitecode = None,
     region: str | None = REGION_OPTION,
 ) -> None:
     """The user's identify traits and group id."""
     from ksegcli.core import dataapi
-    from ksegcli.errors import NotFoundError
 
     state = get_state(ctx)
     code = state.session.sitecode(sitecode, required=True)
     result = dataapi.traits(state.session, user_id, sitecode=code, region=region)
     if result.empty:
-        raise NotFoundError(
-            f"No traits or group id stored for user {result.user_id!r} ({result.key}).",
-            hint=dataapi.no_data_hint(code),
-        )
+        raise dataapi.nothing_stored("traits or group id", result)
     out = state.output
 
     def human() -> None:

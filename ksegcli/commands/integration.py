@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import typer
@@ -12,6 +12,9 @@ from ksegcli.commands._options import AllProjects, DryRun, Projects
 from ksegcli.state import AppState, get_state
 
 if TYPE_CHECKING:
+    from ksegcli.core.identifier import IdentifierStatus
+    from ksegcli.core.integration import ToolStatus
+    from ksegcli.core.kameleoon import KameleoonClient, Site
     from ksegcli.core.plan import Action
     from ksegcli.errors import KsegError
 
@@ -76,75 +79,84 @@ def _change(
     )
 
 
-@app.command("install")
-def install(
-    ctx: typer.Context,
-    project: Projects = None,
-    all_projects: AllProjects = False,
-    dry_run: DryRun = False,
+# Removing from every project asks first: the same rule for both uninstall commands.
+_ASKS_WITH_ALL = """
+
+With --all it shows the projects and asks first on a terminal; --yes skips
+the question, and off a terminal --all needs --yes (otherwise nothing is
+changed and the exit code is 2). Declining exits 10."""
+
+
+def _per_project_commands(
+    group: typer.Typer,
+    what: Literal["integration", "identifier"],
+    *,
+    install_help: str,
+    uninstall_help: str,
+    status_help: str,
+    columns: list[str],
+    cells: Callable[[Any], tuple[str, ...]],
 ) -> None:
-    """Install the Segment tool on each project (other tools are kept as they are)."""
-    _change(get_state(ctx), project, all_projects, install=True, dry_run=dry_run)
+    """``install``, ``uninstall`` and ``status`` of ``what`` on ``group``: the same options
+    and the same run for the Segment tool and for the identifier block."""
 
+    @group.command("install", help=install_help)
+    def install(
+        ctx: typer.Context,
+        project: Projects = None,
+        all_projects: AllProjects = False,
+        dry_run: DryRun = False,
+    ) -> None:
+        _change(get_state(ctx), project, all_projects, install=True, dry_run=dry_run, what=what)
 
-@app.command("uninstall")
-def uninstall(
-    ctx: typer.Context,
-    project: Projects = None,
-    all_projects: AllProjects = False,
-    dry_run: DryRun = False,
-    yes: bool = YES_OPTION,
-) -> None:
-    """Remove the Segment tool from each project (other tools are kept as they are).
+    @group.command("uninstall", help=uninstall_help + _ASKS_WITH_ALL)
+    def uninstall(
+        ctx: typer.Context,
+        project: Projects = None,
+        all_projects: AllProjects = False,
+        dry_run: DryRun = False,
+        yes: bool = YES_OPTION,
+    ) -> None:
+        _change(
+            get_state(ctx),
+            project,
+            all_projects,
+            install=False,
+            dry_run=dry_run,
+            what=what,
+            yes=yes,
+        )
 
-    With --all it shows the projects and asks first on a terminal; --yes skips
-    the question, and off a terminal --all needs --yes (otherwise nothing is
-    changed and the exit code is 2). Declining exits 10.
-    """
-    _change(get_state(ctx), project, all_projects, install=False, dry_run=dry_run, yes=yes)
+    @group.command("status", help=status_help)
+    def status(
+        ctx: typer.Context,
+        project: Projects = None,
+        all_projects: AllProjects = False,
+    ) -> None:
+        from ksegcli.core import identifier, integration
 
-
-@app.command("status")
-def status(
-    ctx: typer.Context,
-    project: Projects = None,
-    all_projects: AllProjects = False,
-) -> None:
-    """Whether the Segment tool is installed on each project."""
-    from ksegcli.core import integration
-
-    state = get_state(ctx)
-    session = state.session
-    sites = session.projects(project or [], all_projects=all_projects)
-    rows = integration.status(session.kameleoon(), sites)
-    _show_status(
-        state,
-        rows,
-        ["PROJECT", "SITECODE", "SEGMENT", "TOOLS"],
-        [
-            (
-                f"{r.site.name or '-'} ({r.site.id})",
-                r.site.code,
-                "unknown"
-                if r.installed is None
-                else ("installed" if r.installed else "not installed"),
-                ", ".join(r.tools) or "-",
-            )
-            for r in rows
-        ],
-    )
+        module = identifier if what == "identifier" else integration
+        _show_status(get_state(ctx), project, all_projects, module.status, columns, cells)
 
 
 def _show_status(
-    state: AppState, rows: Sequence[_StatusRow], columns: list[str], cells: list[tuple[str, ...]]
+    state: AppState,
+    project: list[str] | None,
+    all_projects: bool,
+    status: Callable[[KameleoonClient, list[Site]], Sequence[_StatusRow]],
+    columns: list[str],
+    cells: Callable[[Any], tuple[str, ...]],
 ) -> None:
-    """A per-project status table (or JSON list); each distinct error once; exit with the
-    first error's code after everything is shown."""
+    """Each project's status as a table (or JSON list); each distinct error once; exit
+    with the first error's code after everything is shown."""
+    session = state.session
+    sites = session.projects(project or [], all_projects=all_projects)
+    rows = status(session.kameleoon(), sites)
     out = state.output
 
     def human() -> None:
         # The details go first on a narrow terminal; the project and its state stay.
-        out.table(columns, cells, optional=(columns[-1], "SITECODE"))
+        out.table(columns, [cells(r) for r in rows], optional=(columns[-1], "SITECODE"))
         seen: set[str] = set()
         for r in rows:
             if r.error is not None and r.error.message not in seen:
@@ -157,6 +169,26 @@ def _show_status(
         raise typer.Exit(int(failed[0].exit_code))
 
 
+def _tool_cells(r: ToolStatus) -> tuple[str, ...]:
+    return (
+        f"{r.site.name or '-'} ({r.site.id})",
+        r.site.code,
+        "unknown" if r.installed is None else ("installed" if r.installed else "not installed"),
+        ", ".join(r.tools) or "-",
+    )
+
+
+_per_project_commands(
+    app,
+    "integration",
+    install_help="Install the Segment tool on each project (other tools are kept as they are).",
+    uninstall_help="Remove the Segment tool from each project (other tools are kept as they are).",
+    status_help="Whether the Segment tool is installed on each project.",
+    columns=["PROJECT", "SITECODE", "SEGMENT", "TOOLS"],
+    cells=_tool_cells,
+)
+
+
 # -- the identifier snippet in the project's global custom script --------------------------
 
 identifier_app = typer.Typer(
@@ -167,65 +199,19 @@ identifier_app = typer.Typer(
 app.add_typer(identifier_app, name="identifier")
 
 
-@identifier_app.command("install")
-def identifier_install(
-    ctx: typer.Context,
-    project: Projects = None,
-    all_projects: AllProjects = False,
-    dry_run: DryRun = False,
-) -> None:
-    """Add (or bring up to date) ksegcli's block in the global custom script.
-
-    The block sits between two marker lines, after the project's own code,
-    which is sent back exactly as it was.
-    """
-    _change(get_state(ctx), project, all_projects, install=True, dry_run=dry_run, what="identifier")
+def _identifier_cells(r: IdentifierStatus) -> tuple[str, ...]:
+    return (f"{r.site.name or '-'} ({r.site.id})", r.site.code, r.state or "unknown", r.detail)
 
 
-@identifier_app.command("uninstall")
-def identifier_uninstall(
-    ctx: typer.Context,
-    project: Projects = None,
-    all_projects: AllProjects = False,
-    dry_run: DryRun = False,
-    yes: bool = YES_OPTION,
-) -> None:
-    """Remove ksegcli's block from the global custom script (nothing else).
+_per_project_commands(
+    identifier_app,
+    "identifier",
+    install_help="""Add (or bring up to date) ksegcli's block in the global custom script.
 
-    With --all it shows the projects and asks first on a terminal; --yes skips
-    the question, and off a terminal --all needs --yes (otherwise nothing is
-    changed and the exit code is 2). Declining exits 10.
-    """
-    _change(
-        get_state(ctx),
-        project,
-        all_projects,
-        install=False,
-        dry_run=dry_run,
-        what="identifier",
-        yes=yes,
-    )
-
-
-@identifier_app.command("status")
-def identifier_status(
-    ctx: typer.Context,
-    project: Projects = None,
-    all_projects: AllProjects = False,
-) -> None:
-    """Whether each project's global custom script holds the current identifier block."""
-    from ksegcli.core import identifier
-
-    state = get_state(ctx)
-    session = state.session
-    sites = session.projects(project or [], all_projects=all_projects)
-    rows = identifier.status(session.kameleoon(), sites)
-    _show_status(
-        state,
-        rows,
-        ["PROJECT", "SITECODE", "IDENTIFIER", "DETAILS"],
-        [
-            (f"{r.site.name or '-'} ({r.site.id})", r.site.code, r.state or "unknown", r.detail)
-            for r in rows
-        ],
-    )
+The block sits between two marker lines, after the project's own code,
+which is sent back exactly as it was.""",
+    uninstall_help="Remove ksegcli's block from the global custom script (nothing else).",
+    status_help="Whether each project's global custom script holds the current identifier block.",
+    columns=["PROJECT", "SITECODE", "IDENTIFIER", "DETAILS"],
+    cells=_identifier_cells,
+)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ksegcli.core import config, datahosts
-from ksegcli.errors import ApiError, BadInputError
+from ksegcli.errors import ApiError, BadInputError, NotFoundError
 
 if TYPE_CHECKING:
     from ksegcli.core.http import HttpClient
@@ -187,6 +187,14 @@ def traits(session: Session, user_id: str, *, sitecode: str, region: str | None 
         traits=dict(found) if isinstance(found, dict) else {},
         group_id=data.get("groupId"),
         raw=raw,
+    )
+
+
+def nothing_stored(what: str, found: Cohorts | Traits) -> NotFoundError:
+    """The error for a user of whom nothing of ``what`` is stored."""
+    return NotFoundError(
+        f"No {what} stored for user {found.user_id!r} ({found.key}).",
+        hint=no_data_hint(found.sitecode),
     )
 
 
