@@ -134,17 +134,24 @@ ASKS = {
 }
 
 
+def _asked(
+    name: str, fake: Any, account: dict[str, Any], proc: ProcRunner
+) -> tuple[pexpect.spawn, str]:
+    """The command on a terminal, once it asks its question; the screen up to it."""
+    question = ASKS[name][0]
+    child = _spawn(fake, proc, *_args(name, account))
+    child.expect_exact(question)
+    return child, (child.before or "") + question
+
+
 @pytest.mark.parametrize("name", sorted(DESTRUCTIVE))
 def test_on_a_terminal_it_shows_what_will_go_and_declining_changes_nothing(
     name: str, fake: Any, account: dict[str, Any], proc: ProcRunner
 ) -> None:
-    question, shown = ASKS[name]
-    child = _spawn(fake, proc, *_args(name, account))
-    child.expect_exact(question)
-    screen = (child.before or "") + question
+    child, screen = _asked(name, fake, account, proc)
     child.expect_exact("[y/N]")
     screen += child.before or ""
-    assert shown in screen  # what will go is on screen when the question comes
+    assert ASKS[name][1] in screen  # what will go is on screen when the question comes
     child.sendline("n")
     transcript = _finish(child)
     assert child.exitstatus == ExitCode.DECLINED, transcript
@@ -156,9 +163,7 @@ def test_on_a_terminal_it_shows_what_will_go_and_declining_changes_nothing(
 def test_on_a_terminal_answering_yes_goes_ahead(
     name: str, fake: Any, account: dict[str, Any], proc: ProcRunner
 ) -> None:
-    question, _ = ASKS[name]
-    child = _spawn(fake, proc, *_args(name, account))
-    child.expect_exact(question)
+    child, _ = _asked(name, fake, account, proc)
     child.sendline("y")
     transcript = _finish(child)
     assert child.exitstatus == 0, transcript

@@ -23,15 +23,20 @@ def assert_clean(result: Result) -> None:
     assert "Traceback" not in result.output, result.output
 
 
+def assert_config_error(result: Result, says: str) -> None:
+    """A config error (exit 7) whose message holds ``says``, and no crash."""
+    assert_clean(result)
+    assert result.exit_code == ExitCode.CONFIG, result.output
+    assert says in result.stderr
+
+
 @pytest.mark.parametrize("value", ["1/inf", "1/nan", "1/-inf", "0/10", "50/0", "abc", "1e3/10"])
 def test_a_rate_limit_that_is_not_finite_and_positive_is_a_config_error(
     cli: CliRunner, value: str
 ) -> None:
     env = {"KSEG_RATE_LIMIT": value, "KAMELEOON_CLIENT_ID": "a", "KAMELEOON_CLIENT_SECRET": "b"}
     result = cli("projects", "list", env=env)
-    assert_clean(result)
-    assert result.exit_code == ExitCode.CONFIG, result.output
-    assert "KSEG_RATE_LIMIT" in result.stderr
+    assert_config_error(result, "KSEG_RATE_LIMIT")
 
 
 @pytest.mark.parametrize("value", ["inf", "nan", "-1", "0", "soon"])
@@ -39,9 +44,7 @@ def test_a_keyring_timeout_that_is_not_a_finite_positive_number_is_a_config_erro
     cli: CliRunner, value: str
 ) -> None:
     result = cli("auth", "status", env={"KSEG_KEYRING_TIMEOUT": value})
-    assert_clean(result)
-    assert result.exit_code == ExitCode.CONFIG, result.output
-    assert "KSEG_KEYRING_TIMEOUT" in result.stderr
+    assert_config_error(result, "KSEG_KEYRING_TIMEOUT")
 
 
 @pytest.mark.parametrize(
@@ -52,9 +55,7 @@ def test_a_base_url_with_a_bad_port_or_host_is_a_config_error_naming_the_variabl
 ) -> None:
     env = {"KSEG_API_URL": url, "KAMELEOON_CLIENT_ID": "a", "KAMELEOON_CLIENT_SECRET": "b"}
     result = cli("projects", "list", env=env)
-    assert_clean(result)
-    assert result.exit_code == ExitCode.CONFIG, result.output
-    assert "KSEG_API_URL" in result.stderr
+    assert_config_error(result, "KSEG_API_URL")
 
 
 def _deep_toml() -> str:
@@ -66,9 +67,7 @@ def test_a_profile_nested_thousands_deep_is_a_config_error(cli: CliRunner, tmp_p
     folder.mkdir(mode=0o700)
     (folder / "default.toml").write_text(_deep_toml())
     result = cli("sitecode", "show")
-    assert_clean(result)
-    assert result.exit_code == ExitCode.CONFIG, result.output
-    assert "nested too deeply" in result.stderr
+    assert_config_error(result, "nested too deeply")
 
 
 def test_an_apply_file_nested_thousands_deep_is_a_usage_error(

@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Mapping
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -59,10 +60,12 @@ def account(srv: FakeServer, tmp_path: Path, projects: int = PROJECTS) -> Path:
     return path
 
 
-def start(proc: ProcRunner, srv: FakeServer, *args: str) -> subprocess.Popen[str]:
+def start(
+    proc: ProcRunner, srv: FakeServer, *args: str, extra: Mapping[str, str] | None = None
+) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "ksegcli", *args],
-        env={**proc.env, **env(srv)},
+        env={**proc.env, **env(srv), **(extra or {})},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -87,6 +90,23 @@ def finish(child: subprocess.Popen[str]) -> tuple[str, str, float]:
     started = time.monotonic()
     stdout, stderr = child.communicate(timeout=30)
     return stdout, stderr, time.monotonic() - started
+
+
+def stop(child: subprocess.Popen[str]) -> tuple[float, str, str]:
+    """Ctrl-C, then the child must exit as interrupted within five seconds: when the
+    signal was sent, stdout, stderr."""
+    sent = sigint(child)
+    stdout, stderr, seconds = finish(child)
+    assert child.returncode == ExitCode.INTERRUPTED, stderr
+    assert seconds < 5
+    return sent, stdout, stderr
+
+
+def results(stdout: str, command: str) -> dict[str, Any]:
+    """The --json document, valid against the command's published schema."""
+    doc: dict[str, Any] = json.loads(stdout)
+    jsonschema.validate(doc, load_schema(command))
+    return doc
 
 
 def assert_nothing_started_after(srv: FakeServer, sent: float, workers: int = 8) -> None:
@@ -137,15 +157,11 @@ def test_ctrl_c_during_apply_stops_writing_and_prints_the_json_results(
     path = account(srv, tmp_path)
     child = start(proc, srv, "apply", str(path), "--json")
     wait_for_writes(srv, 10)
-    sent = sigint(child)
-    stdout, stderr, seconds = finish(child)
+    sent, stdout, stderr = stop(child)
 
-    assert child.returncode == ExitCode.INTERRUPTED, stderr
-    assert seconds < 5
     assert "Traceback" not in stderr
     assert_nothing_started_after(srv, sent)
-    doc = json.loads(stdout)  # one document: the envelope, not an error
-    jsonschema.validate(doc, load_schema("apply"))  # the published schema holds
+    doc = results(stdout, "apply")  # one document: the envelope, not an error
     assert doc["command"] == "apply" and doc["dry_run"] is False
     assert doc["interrupted"] is True
     assert len(doc["items"]) == PROJECTS * PER_PROJECT
@@ -170,11 +186,8 @@ def test_ctrl_c_during_apply_prints_the_results_table(
     path = account(srv, tmp_path)
     child = start(proc, srv, "apply", str(path))
     wait_for_writes(srv, 10)
-    sent = sigint(child)
-    stdout, stderr, seconds = finish(child)
+    sent, stdout, stderr = stop(child)
 
-    assert child.returncode == ExitCode.INTERRUPTED, stderr
-    assert seconds < 5
     assert_nothing_started_after(srv, sent)
     assert "RESULT" in stdout and "skipped" in stdout and "created" in stdout
     assert "Stopping: no new request is sent" in stderr
@@ -206,11 +219,8 @@ def test_a_hung_write_is_abandoned_within_five_seconds(
     path = account(srv, tmp_path)
     child = start(proc, srv, "apply", str(path), "--json")
     hang_writes_after(srv, 4)
-    sigint(child)
-    stdout, stderr, seconds = finish(child)
+    _, stdout, stderr = stop(child)
 
-    assert child.returncode == ExitCode.INTERRUPTED, stderr
-    assert seconds < 5
     doc = json.loads(stdout)
     assert doc["interrupted"] is True
     states = assert_truthful(srv, doc["items"])
@@ -252,13 +262,9 @@ def test_ctrl_c_during_customdata_create_reports_what_was_done(
         srv.add_site("cid", name=f"P{n}")
     child = start(proc, srv, "customdata", "create", "trait", "plan", "--all", "--json")
     hang_writes_after(srv, 1)
-    sigint(child)
-    stdout, stderr, seconds = finish(child)
+    _, stdout, stderr = stop(child)
 
-    assert child.returncode == ExitCode.INTERRUPTED, stderr
-    assert seconds < 5
-    doc = json.loads(stdout)
-    jsonschema.validate(doc, load_schema("customdata create trait"))
+    doc = results(stdout, "customdata create trait")
     assert doc["command"] == "customdata create trait" and doc["interrupted"] is True
     states = assert_truthful(srv, doc["items"])
     assert states["created"] == len(srv.custom_datas()) and states["created"] >= 1
@@ -278,13 +284,9 @@ def test_ctrl_c_during_reporting_enable_reports_each_campaign(
     srv.configure(timeout_fault_seconds=60.0)
     srv.inject("PATCH", r"^/experiments/", "timeout", count=1000)
     wait_until_hung(srv, 999)  # the next PATCH hangs
-    sigint(child)
-    stdout, stderr, seconds = finish(child)
+    _, stdout, stderr = stop(child)
 
-    assert child.returncode == ExitCode.INTERRUPTED, stderr
-    assert seconds < 5
-    doc = json.loads(stdout)
-    jsonschema.validate(doc, load_schema("reporting enable"))
+    doc = results(stdout, "reporting enable")
     assert doc["interrupted"] is True
     by_id = {e["id"]: e for e in srv.experiments()}
     states = Counter(i["state"] for i in doc["items"])
@@ -314,21 +316,11 @@ def test_ctrl_c_during_segment_destination_create_then_rerun_converges(
         "KAMELEOON_SITECODE": site["code"],
     }
     args = ("segment", "destination", "create", "--source", source["id"], "--json")
-    child = subprocess.Popen(
-        [sys.executable, "-m", "ksegcli", *args],
-        env={**proc.env, **env(srv), **extra},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    child = start(proc, srv, *args, extra=extra)
     wait_until_hung(srv, 999)  # the destination is created, its first mapping hangs
-    sigint(child)
-    stdout, stderr, seconds = finish(child)
+    _, stdout, stderr = stop(child)
 
-    assert child.returncode == ExitCode.INTERRUPTED, stderr
-    assert seconds < 5
-    doc = json.loads(stdout)
-    jsonschema.validate(doc, load_schema("segment destination create"))
+    doc = results(stdout, "segment destination create")
     assert doc["interrupted"] is True
     (item,) = doc["items"]
     assert item["state"] == "interrupted"
@@ -350,13 +342,9 @@ def test_ctrl_c_while_customdata_delete_is_in_flight(proc: ProcRunner, srv: Fake
     args = ("customdata", "delete", "plan", "--project", site["code"], "--yes", "--json")
     child = start(proc, srv, *args)
     wait_until_hung(srv, 0)  # the DELETE arrived and hangs
-    sigint(child)
-    stdout, stderr, seconds = finish(child)
+    _, stdout, _ = stop(child)
 
-    assert child.returncode == ExitCode.INTERRUPTED, stderr
-    assert seconds < 5
-    doc = json.loads(stdout)
-    jsonschema.validate(doc, load_schema("customdata delete"))
+    doc = results(stdout, "customdata delete")
     assert doc["interrupted"] is True and doc["items"][0]["state"] == "interrupted"
     assert len(srv.custom_datas(site["id"])) == 1  # the hung DELETE did nothing
 

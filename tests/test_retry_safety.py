@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from conftest import CLIENT_ID, ProcRunner, fake_env
+from conftest import CLIENT_ID, ProcRunner, Result, fake_env
 
 from ksegcli.core import customdata
 from ksegcli.core.http import HttpClient
@@ -224,21 +224,18 @@ def test_segment_and_custom_data_share_the_create_policy() -> None:
 # -- the real CLI against the fake server ---------------------------------------------------
 
 
+def create_plan_trait(proc: ProcRunner, fake: Any, project: str) -> Result:
+    return proc(
+        "customdata", "create", "trait", "plan", "--project", project, "--json", env=fake_env(fake)
+    )
+
+
 def test_cli_create_answered_500_after_commit_is_found_not_duplicated(
     fake: Any, proc: ProcRunner
 ) -> None:
     site = fake.add_site(CLIENT_ID, code="RETRYSAFE1")
     fake.inject("POST", r"^/custom-datas$", "500_after_commit", count=1)
-    result = proc(
-        "customdata",
-        "create",
-        "trait",
-        "plan",
-        "--project",
-        "RETRYSAFE1",
-        "--json",
-        env=fake_env(fake),
-    )
+    result = create_plan_trait(proc, fake, "RETRYSAFE1")
     assert result.exit_code == 0, result.stderr
     assert [c["name"] for c in fake.custom_datas(site["id"])] == ["plan"]
     posts = [r for r in fake.requests if r.method == "POST" and r.path == "/custom-datas"]
@@ -250,16 +247,7 @@ def test_cli_create_answered_500_before_commit_is_looked_up_then_sent(
 ) -> None:
     site = fake.add_site(CLIENT_ID, code="RETRYSAFE2")
     fake.inject("POST", r"^/custom-datas$", "500", count=1)
-    result = proc(
-        "customdata",
-        "create",
-        "trait",
-        "plan",
-        "--project",
-        "RETRYSAFE2",
-        "--json",
-        env=fake_env(fake),
-    )
+    result = create_plan_trait(proc, fake, "RETRYSAFE2")
     assert result.exit_code == 0, result.stderr
     assert [c["name"] for c in fake.custom_datas(site["id"])] == ["plan"]
     calls = [(r.method, r.status) for r in fake.requests if r.path == "/custom-datas"]
