@@ -7,7 +7,8 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,10 +17,13 @@ import keyring
 import pytest
 
 from ksegcli.core import interrupt
+from ksegcli.core.apikey import derive_api_key
 from ksegcli.core.redact import clear_secrets
 from ksegcli.testing.keyrings import FILE_ENV, MemoryKeyring
 
 if TYPE_CHECKING:
+    import respx
+
     from ksegcli.testing import FakeServer, RequestRecord
 
 # Every env var ksegcli reads: cleared before each test so the developer's own
@@ -158,6 +162,13 @@ class ProcRunner:
         )
         return Result(proc.returncode, proc.stdout, proc.stderr)
 
+    def login(
+        self, client_id: str, secret: str, *flags: str, env: Mapping[str, str] | None = None
+    ) -> Result:
+        """``auth login --client-id ID --client-secret-stdin [flags]``, ``secret`` on stdin."""
+        args = ("auth", "login", "--client-id", client_id, "--client-secret-stdin", *flags)
+        return self(*args, env=env, stdin=secret)
+
 
 @pytest.fixture
 def proc(tmp_path: Path) -> ProcRunner:
@@ -243,6 +254,84 @@ def fake_env(
     env.update({name: value for name, value in optional.items() if value is not None})
     env.update(extra)
     return env
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """The account a test module signs in with: a Kameleoon client and, when it has one,
+    a Segment workspace token. Its own values keep one module's secrets apart from
+    another's, so a leak names the module."""
+
+    client_id: str
+    client_secret: str
+    segment_token: str | None = None
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """What no output may show: the client secret, the token, the derived API key."""
+        token = () if self.segment_token is None else (self.segment_token,)
+        return (self.client_secret, *token, derive_api_key(self.client_id, self.client_secret))
+
+    def serve(self, make_fake: FakeFactory, *, site: tuple[str, str] | None = None) -> FakeServer:
+        """A fake at time_scale 0.01 (Segment's 5-writes-a-minute window lasts 0.6 s) with
+        this account, the project ``site`` (name, sitecode) and the Segment workspace."""
+        server = make_fake(account=(self.client_id, self.client_secret), time_scale=0.01)
+        if site is not None:
+            server.add_site(self.client_id, name=site[0], code=site[1])
+        if self.segment_token is not None:
+            server.add_segment_workspace(self.segment_token)
+        return server
+
+    def env(self, server: FakeServer | str, **values: Any) -> dict[str, str]:
+        """fake_env() with this account's credentials and token."""
+        return fake_env(
+            server,
+            client_id=self.client_id,
+            client_secret=self.client_secret,
+            segment_token=self.segment_token,
+            **values,
+        )
+
+
+def checked_runner(
+    proc: ProcRunner,
+    env: Mapping[str, str],
+    *,
+    secrets: Sequence[str],
+    words: Sequence[str] = (),
+    no_traceback: bool = False,
+) -> Callable[..., Result]:
+    """``proc`` with ``env`` and the leading ``words``, asserting that no secret is in
+    what it prints (and, with no_traceback, that stderr holds no traceback)."""
+
+    def call(*args: str) -> Result:
+        result = proc(*words, *args, env=env)
+        for secret in secrets:
+            assert secret not in result.stdout + result.stderr
+        if no_traceback:
+            assert "Traceback" not in result.stderr
+        return result
+
+    return call
+
+
+@contextmanager
+def automation_api(base_url: str, token: str) -> Iterator[respx.MockRouter]:
+    """respx for the Automation API at ``base_url``: its OAuth endpoint hands out
+    ``token`` for two hours; the test adds the routes it needs."""
+    import httpx
+    import respx
+
+    with respx.mock(base_url=base_url, assert_all_called=False) as mock:
+        mock.post("/oauth/token").mock(
+            return_value=httpx.Response(200, json={"access_token": token, "expires_in": 7200})
+        )
+        yield mock
+
+
+def check_statuses(doc: dict[str, Any]) -> dict[str, str]:
+    """A doctor --json document's checks: id -> status."""
+    return {c["id"]: c["status"] for c in doc["checks"]}
 
 
 def write_records(server: FakeServer, *, service: str | None = None) -> list[RequestRecord]:

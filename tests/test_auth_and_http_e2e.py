@@ -29,16 +29,7 @@ def test_login_then_commands_use_keyring_and_cached_token(
 ) -> None:
     fake.add_site(CLIENT_ID, name="Shop", code="SHOPCODE01")
     env = fake_env(fake, credentials=False)
-    login = proc(
-        "auth",
-        "login",
-        "--client-id",
-        CLIENT_ID,
-        "--client-secret-stdin",
-        "-v",
-        env=env,
-        stdin=CLIENT_SECRET + "\n",
-    )
+    login = proc.login(CLIENT_ID, CLIENT_SECRET + "\n", "-v", env=env)
     assert login.exit_code == 0, login.stderr
     assert_clean(login.stdout, login.stderr)
     entries = proc.keyring_entries()
@@ -72,18 +63,7 @@ def test_projects_list_reads_every_page(fake: Any, proc: ProcRunner) -> None:
 def test_expired_token_is_replaced_once(fake: Any, proc: ProcRunner) -> None:
     fake.add_site(CLIENT_ID)
     env = fake_env(fake, credentials=False)
-    assert (
-        proc(
-            "auth",
-            "login",
-            "--client-id",
-            CLIENT_ID,
-            "--client-secret-stdin",
-            env=env,
-            stdin=CLIENT_SECRET,
-        ).exit_code
-        == 0
-    )
+    assert proc.login(CLIENT_ID, CLIENT_SECRET, env=env).exit_code == 0
     fake.expire_tokens()
     result = proc("projects", "list", "--json", env=env)
     assert result.exit_code == 0, result.stderr
@@ -157,15 +137,7 @@ def test_no_server_is_a_network_error(fake: Any, proc: ProcRunner) -> None:
 
 def test_status_check_and_logout(fake: Any, proc: ProcRunner) -> None:
     env = fake_env(fake, credentials=False)
-    proc(
-        "auth",
-        "login",
-        "--client-id",
-        CLIENT_ID,
-        "--client-secret-stdin",
-        env=env,
-        stdin=CLIENT_SECRET,
-    )
+    proc.login(CLIENT_ID, CLIENT_SECRET, env=env)
     status = proc("auth", "status", "--check", "--json", env=env)
     assert status.exit_code == 0, status.stderr
     assert status.json()["check"]["ok"] is True

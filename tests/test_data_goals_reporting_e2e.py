@@ -6,7 +6,7 @@ from functools import partial
 from typing import Any
 
 import pytest
-from conftest import FakeFactory, ProcRunner, fake_env
+from conftest import FakeFactory, ProcRunner, Tenant
 
 from ksegcli.core.goals import parse_goal_name
 from ksegcli.testing import FakeServer
@@ -15,12 +15,12 @@ CLIENT_ID = "ks-client-3"
 CLIENT_SECRET = "ks-secret-keep-out-of-logs-99"
 SITECODE = "shop000001"
 OTHER_CODE = "blog000002"
+ACCOUNT = Tenant(CLIENT_ID, CLIENT_SECRET)
 
 
 @pytest.fixture
 def server(make_fake: FakeFactory) -> FakeServer:
-    srv = make_fake(account=(CLIENT_ID, CLIENT_SECRET), time_scale=0.01)
-    return srv
+    return ACCOUNT.serve(make_fake)
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def sites(server: FakeServer) -> dict[str, dict[str, Any]]:
     }
 
 
-env_for = partial(fake_env, client_id=CLIENT_ID, client_secret=CLIENT_SECRET, sitecode=SITECODE)
+env_for = partial(ACCOUNT.env, sitecode=SITECODE)
 
 
 # --- data --------------------------------------------------------------------------

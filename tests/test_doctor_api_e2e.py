@@ -9,7 +9,7 @@ from typing import Any
 
 import jsonschema
 import pytest
-from conftest import FakeFactory, ProcRunner, Result, fake_env, writes
+from conftest import FakeFactory, ProcRunner, Result, checked_runner, fake_env, writes
 
 from ksegcli.contract import load_schema
 from ksegcli.core.apikey import derive_api_key
@@ -37,15 +37,8 @@ def run(srv: FakeServer, proc: ProcRunner) -> Any:
     env = fake_env(
         srv, client_id=CLIENT_ID, client_secret=SECRET, sitecode=SITECODE, rate_limit="50/0.1"
     )
-
-    def call(*args: str) -> Result:
-        result = proc("doctor", "--api", *args, env=env)
-        for secret in (SECRET, derive_api_key(CLIENT_ID, SECRET)):
-            assert secret not in result.stdout + result.stderr
-        assert "Traceback" not in result.stderr
-        return result
-
-    return call
+    secrets = (SECRET, derive_api_key(CLIENT_ID, SECRET))
+    return checked_runner(proc, env, secrets=secrets, words=("doctor", "--api"), no_traceback=True)
 
 
 def facts(result: Result) -> dict[str, dict[str, Any]]:

@@ -6,7 +6,8 @@ from functools import partial
 from typing import Any
 
 import pytest
-from conftest import FakeFactory, ProcRunner, fake_env
+from conftest import FakeFactory, ProcRunner, Tenant
+from conftest import check_statuses as statuses
 
 from ksegcli.core.apikey import derive_api_key
 from ksegcli.testing import FakeServer
@@ -15,15 +16,13 @@ CLIENT_ID = "doc-client-1"
 CLIENT_SECRET = "doc-secret-never-shown-77"
 TOKEN = "sgp_doctor_token_hidden_5555"
 SITECODE = "docsite001"
-SECRETS = (CLIENT_SECRET, TOKEN, derive_api_key(CLIENT_ID, CLIENT_SECRET))
+ACCOUNT = Tenant(CLIENT_ID, CLIENT_SECRET, TOKEN)
+SECRETS = ACCOUNT.secrets
 
 
 @pytest.fixture
 def server(make_fake: FakeFactory) -> FakeServer:
-    srv = make_fake(account=(CLIENT_ID, CLIENT_SECRET), time_scale=0.01)
-    srv.add_site(CLIENT_ID, name="Docs", code=SITECODE)
-    srv.add_segment_workspace(TOKEN)
-    return srv
+    return ACCOUNT.serve(make_fake, site=("Docs", SITECODE))
 
 
 @pytest.fixture
@@ -31,18 +30,7 @@ def source(server: FakeServer) -> str:
     return str(server.add_segment_source(TOKEN, "Web")["id"])
 
 
-env_for = partial(
-    fake_env,
-    client_id=CLIENT_ID,
-    client_secret=CLIENT_SECRET,
-    sitecode=SITECODE,
-    segment_token=TOKEN,
-    segment_write_limit="5/0.6",
-)
-
-
-def statuses(doc: dict[str, Any]) -> dict[str, str]:
-    return {c["id"]: c["status"] for c in doc["checks"]}
+env_for = partial(ACCOUNT.env, sitecode=SITECODE, segment_write_limit="5/0.6")
 
 
 def test_doctor_fails_before_setup_and_passes_after(

@@ -5,40 +5,27 @@ from __future__ import annotations
 
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 import pytest
-from conftest import FakeFactory, ProcRunner, fake_env
+from conftest import FakeFactory, ProcRunner, Tenant
+from conftest import check_statuses as statuses
 
-from ksegcli.core.apikey import derive_api_key
 from ksegcli.testing import FakeServer
 
 CLIENT_ID = "docfile-client"
 CLIENT_SECRET = "docfile-secret-never-shown-31"
 TOKEN = "sgp_docfile_token_hidden_8080"
 SITECODE = "dfsite0001"
-SECRETS = (CLIENT_SECRET, TOKEN, derive_api_key(CLIENT_ID, CLIENT_SECRET))
+ACCOUNT = Tenant(CLIENT_ID, CLIENT_SECRET, TOKEN)
+SECRETS = ACCOUNT.secrets
 
 
 @pytest.fixture
 def server(make_fake: FakeFactory) -> FakeServer:
-    srv = make_fake(account=(CLIENT_ID, CLIENT_SECRET), time_scale=0.01)
-    srv.add_site(CLIENT_ID, name="Doc file", code=SITECODE)
-    srv.add_segment_workspace(TOKEN)
-    return srv
+    return ACCOUNT.serve(make_fake, site=("Doc file", SITECODE))
 
 
-env_for = partial(
-    fake_env,
-    client_id=CLIENT_ID,
-    client_secret=CLIENT_SECRET,
-    segment_token=TOKEN,
-    segment_write_limit="100/0.1",
-)
-
-
-def statuses(doc: dict[str, Any]) -> dict[str, str]:
-    return {c["id"]: c["status"] for c in doc["checks"]}
+env_for = partial(ACCOUNT.env, segment_write_limit="100/0.1")
 
 
 def test_doctor_file_fails_on_each_declared_item_then_passes_after_apply(

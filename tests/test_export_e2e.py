@@ -8,7 +8,7 @@ from functools import partial
 from pathlib import Path
 
 import pytest
-from conftest import FakeFactory, ProcRunner, fake_env
+from conftest import FakeFactory, ProcRunner, Tenant
 
 from ksegcli.testing import FakeServer
 
@@ -16,22 +16,15 @@ CLIENT_ID = "export-client"
 CLIENT_SECRET = "export-secret-never-shown-44"
 TOKEN = "sgp_export_token_hidden_6262"
 ROOT = Path(__file__).resolve().parent.parent
+ACCOUNT = Tenant(CLIENT_ID, CLIENT_SECRET, TOKEN)
 
 
 @pytest.fixture
 def server(make_fake: FakeFactory) -> FakeServer:
-    srv = make_fake(account=(CLIENT_ID, CLIENT_SECRET), time_scale=0.01)
-    srv.add_segment_workspace(TOKEN)
-    return srv
+    return ACCOUNT.serve(make_fake)
 
 
-env_for = partial(
-    fake_env,
-    client_id=CLIENT_ID,
-    client_secret=CLIENT_SECRET,
-    segment_token=TOKEN,
-    segment_write_limit="100/0.1",
-)
+env_for = partial(ACCOUNT.env, segment_write_limit="100/0.1")
 
 
 def round_trip(proc: ProcRunner, env: dict[str, str], tmp_path: Path) -> tuple[Path, str]:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FakeFactory, ProcRunner, Result, fake_env, writes
+from conftest import FakeFactory, ProcRunner, checked_runner, fake_env, writes
 
 from ksegcli.core.identifier import BEGIN_MARKER, END_MARKER, render_block
 from ksegcli.testing import FakeServer
@@ -27,13 +27,7 @@ def srv(make_fake: FakeFactory) -> FakeServer:
 @pytest.fixture
 def run(srv: FakeServer, proc: ProcRunner) -> Any:
     env = fake_env(srv, client_id="cid", client_secret=SECRET, rate_limit="50/0.1")
-
-    def call(*args: str) -> Result:
-        result = proc(*args, env=env)
-        assert SECRET not in result.stdout + result.stderr
-        return result
-
-    return call
+    return checked_runner(proc, env, secrets=[SECRET])
 
 
 def reads(srv: FakeServer) -> list[str]:

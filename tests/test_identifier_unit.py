@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from conftest import CliRunner
+from conftest import CliRunner, automation_api
 
 from ksegcli.core import identifier
 from ksegcli.core.identifier import (
@@ -62,10 +62,7 @@ def body(route: respx.Route, n: int = -1) -> Any:
 
 @pytest.fixture
 def api() -> Iterator[respx.MockRouter]:
-    with respx.mock(base_url=BASE, assert_all_called=False) as mock:
-        mock.post("/oauth/token").mock(
-            return_value=httpx.Response(200, json={"access_token": "tok-id", "expires_in": 7200})
-        )
+    with automation_api(BASE, "tok-id") as mock:
         yield mock
 
 

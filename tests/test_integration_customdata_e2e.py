@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import FakeFactory, ProcRunner, Result, fake_env, writes
+from conftest import FakeFactory, ProcRunner, checked_runner, fake_env, writes
 
 from ksegcli.core.integration import MANUAL_ROUTE
 from ksegcli.core.snippets import render_snippet
@@ -23,13 +23,7 @@ def srv(make_fake: FakeFactory) -> FakeServer:
 @pytest.fixture
 def run(srv: FakeServer, proc: ProcRunner) -> Any:
     env = fake_env(srv, client_id="cid", client_secret=SECRET, rate_limit="50/0.1")
-
-    def call(*args: str) -> Result:
-        result = proc(*args, env=env)
-        assert SECRET not in result.stdout + result.stderr
-        return result
-
-    return call
+    return checked_runner(proc, env, secrets=[SECRET])
 
 
 def test_install_by_id_and_sitecode_keeps_other_tools_and_reruns_clean(

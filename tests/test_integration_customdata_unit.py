@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from conftest import CliRunner
+from conftest import CliRunner, automation_api
 
 from ksegcli.core import customdata, integration
 from ksegcli.core.customdata import CustomData, build_spec, plan_custom_data
@@ -34,10 +34,7 @@ SHOP = Site.from_api(SITES[0])
 
 @pytest.fixture
 def api() -> Iterator[respx.MockRouter]:
-    with respx.mock(base_url=BASE, assert_all_called=False) as mock:
-        mock.post("/oauth/token").mock(
-            return_value=httpx.Response(200, json={"access_token": "tok-abc", "expires_in": 7200})
-        )
+    with automation_api(BASE, "tok-abc") as mock:
         mock.get("/sites").mock(return_value=httpx.Response(200, json=SITES))
         yield mock
 

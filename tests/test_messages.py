@@ -178,15 +178,7 @@ def test_login_without_a_usable_keyring_says_to_use_the_environment(
         proc.env.pop("PYTHON_KEYRING_BACKEND", None)
         proc.env.pop("DBUS_SESSION_BUS_ADDRESS", None)
         del env["PYTHON_KEYRING_BACKEND"], env["DBUS_SESSION_BUS_ADDRESS"]
-    result = proc(
-        "auth",
-        "login",
-        "--client-id",
-        CLIENT_ID,
-        "--client-secret-stdin",
-        env=env,
-        stdin=CLIENT_SECRET + "\n",
-    )
+    result = proc.login(CLIENT_ID, CLIENT_SECRET + "\n", env=env)
     assert result.exit_code == ExitCode.CONFIG, result.stderr
     assert result.stderr.startswith("Error: auth login keeps the client secret in the OS keyring")
     assert "Nothing was stored." in result.stderr

@@ -6,7 +6,7 @@ from functools import partial
 from typing import Any
 
 import pytest
-from conftest import FakeFactory, ProcRunner, Result, fake_env, writes
+from conftest import FakeFactory, ProcRunner, Result, Tenant, writes
 
 from ksegcli.core.apikey import derive_api_key
 from ksegcli.testing import FakeServer
@@ -15,17 +15,14 @@ CLIENT_ID = "seg-client-7"
 CLIENT_SECRET = "seg-secret-very-private-42"
 TOKEN = "sgp_e2e_token_do_not_print_1234"
 SITECODE = "segsite001"
+ACCOUNT = Tenant(CLIENT_ID, CLIENT_SECRET, TOKEN)
 API_KEY = derive_api_key(CLIENT_ID, CLIENT_SECRET)
-SECRETS = (CLIENT_SECRET, TOKEN, API_KEY)
+SECRETS = ACCOUNT.secrets
 
 
 @pytest.fixture
 def server(make_fake: FakeFactory) -> FakeServer:
-    # time_scale 0.01: Segment's 5-writes-a-minute window lasts 0.6 s here.
-    srv = make_fake(account=(CLIENT_ID, CLIENT_SECRET), time_scale=0.01)
-    srv.add_site(CLIENT_ID, name="Shop", code=SITECODE)
-    srv.add_segment_workspace(TOKEN)
-    return srv
+    return ACCOUNT.serve(make_fake, site=("Shop", SITECODE))
 
 
 @pytest.fixture
@@ -34,14 +31,7 @@ def source(server: FakeServer) -> dict[str, Any]:
     return server.add_segment_source(TOKEN, "Web shop")
 
 
-env_for = partial(
-    fake_env,
-    client_id=CLIENT_ID,
-    client_secret=CLIENT_SECRET,
-    sitecode=SITECODE,
-    segment_token=TOKEN,
-    segment_write_limit="5/0.6",
-)
+env_for = partial(ACCOUNT.env, sitecode=SITECODE, segment_write_limit="5/0.6")
 
 
 def no_secrets(result: Result) -> None:

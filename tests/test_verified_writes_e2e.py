@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FakeFactory, ProcRunner, Result, fake_env
+from conftest import FakeFactory, ProcRunner, checked_runner, fake_env
 
 from ksegcli.core.integration import MANUAL_ROUTE
 from ksegcli.testing import FakeServer
@@ -29,14 +29,7 @@ def srv(make_fake: FakeFactory) -> FakeServer:
 @pytest.fixture
 def run(srv: FakeServer, proc: ProcRunner) -> Any:
     env = fake_env(srv, client_id="cid", client_secret=SECRET, rate_limit="50/0.1")
-
-    def call(*args: str) -> Result:
-        result = proc(*args, env=env)
-        assert SECRET not in result.stdout + result.stderr
-        assert "Traceback" not in result.stderr
-        return result
-
-    return call
+    return checked_runner(proc, env, secrets=[SECRET], no_traceback=True)
 
 
 def flat(text: str) -> str:

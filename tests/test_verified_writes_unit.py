@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from conftest import CliRunner
+from conftest import CliRunner, automation_api
 
 BASE = "https://api.test"
 SECRET = "verify-unit-secret-93"
@@ -28,10 +28,7 @@ GA4 = {"name": "GOOGLE_ANALYTICS_4", "settings": {"measurementId": "G-1"}}
 
 @pytest.fixture
 def api() -> Iterator[respx.MockRouter]:
-    with respx.mock(base_url=BASE, assert_all_called=False) as mock:
-        mock.post("/oauth/token").mock(
-            return_value=httpx.Response(200, json={"access_token": "tok-v", "expires_in": 7200})
-        )
+    with automation_api(BASE, "tok-v") as mock:
         yield mock
 
 

@@ -10,32 +10,23 @@ from functools import partial
 from typing import Any
 
 import pytest
-from conftest import FakeFactory, ProcRunner, fake_env
+from conftest import FakeFactory, ProcRunner, Tenant
 
-from ksegcli.core.apikey import derive_api_key
 from ksegcli.testing import FakeServer
 
 CLIENT_ID = "verify-client"
 CLIENT_SECRET = "verify-secret-never-shown-12"
 TOKEN = "sgp_verify_token_hidden_3131"
 SITECODE = "vfsite0001"
+ACCOUNT = Tenant(CLIENT_ID, CLIENT_SECRET, TOKEN)
 
 
 @pytest.fixture
 def server(make_fake: FakeFactory) -> FakeServer:
-    srv = make_fake(account=(CLIENT_ID, CLIENT_SECRET), time_scale=0.01)
-    srv.add_site(CLIENT_ID, name="Verify", code=SITECODE)
-    srv.add_segment_workspace(TOKEN)
-    return srv
+    return ACCOUNT.serve(make_fake, site=("Verify", SITECODE))
 
 
-env_for = partial(
-    fake_env,
-    client_id=CLIENT_ID,
-    client_secret=CLIENT_SECRET,
-    segment_token=TOKEN,
-    segment_write_limit="100/0.1",
-)
+env_for = partial(ACCOUNT.env, segment_write_limit="100/0.1")
 
 
 @pytest.fixture
@@ -53,9 +44,7 @@ def wired(proc: ProcRunner, server: FakeServer) -> dict[str, Any]:
 def secrets_of(source: dict[str, Any]) -> list[str]:
     key = source["writeKeys"][0]
     return [
-        CLIENT_SECRET,
-        TOKEN,
-        derive_api_key(CLIENT_ID, CLIENT_SECRET),
+        *ACCOUNT.secrets,
         key,
         base64.b64encode(f"{key}:".encode()).decode(),
     ]
