@@ -83,13 +83,11 @@ def login(session: Session, client_id: Credential, client_secret: Credential) ->
         store.set(session.profile_name, credentials.CLIENT_SECRET.name, client_secret.value)
     except KeyringUnavailableError:
         raise login_needs_a_keyring(store.disabled_reason) from None
-    import json
+    from ksegcli.core import tokens
 
     # From now on the secret lives in the keyring: its token does too (core/tokens.py).
     session.token_cache(client_id, replace(client_secret, source="keyring")).save(
-        json.dumps(
-            {"client_id": client_id.value, "token": token.token, "expires_at": token.expires_at}
-        )
+        tokens.encode(client_id.value, token.token, token.expires_at)
     )
     profile = session.profile
     profile.set("client_id", client_id.value)
@@ -240,20 +238,15 @@ def logout(session: Session) -> list[str]:
     """Forget this profile's secrets (keyring) and client id (profile file)."""
     removed = []
     store = session.keyring
-    for name in (
-        credentials.CLIENT_SECRET.name,
-        credentials.API_KEY.name,
-        credentials.SEGMENT_TOKEN.name,
-        credentials.ACCESS_TOKEN_ENTRY,
-    ):
-        if store.delete(session.profile_name, name):
-            removed.append(name)
-    client = session.credentials.lookup(credentials.CLIENT_ID)
-    if client is not None:
-        from ksegcli.core.tokens import remove_files_for
+    for spec in (credentials.CLIENT_SECRET, credentials.API_KEY, credentials.SEGMENT_TOKEN):
+        if store.delete(session.profile_name, spec.name):
+            removed.append(spec.name)
+    from ksegcli.core import tokens
 
-        if remove_files_for(client.value, session.env):
-            removed.append("access_token_file")
+    client = session.credentials.lookup(credentials.CLIENT_ID)
+    removed += tokens.forget(
+        store, session.profile_name, None if client is None else client.value, session.env
+    )
     if not store.available:
         # The secrets may still be there: saying "nothing stored" would be a lie. The
         # client id stays in the profile, so `auth status` still says whose they are.

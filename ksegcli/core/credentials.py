@@ -63,8 +63,6 @@ SEGMENT_TOKEN = CredentialSpec(
     store_command="ksegcli segment login",
 )
 ALL = (CLIENT_ID, CLIENT_SECRET, API_KEY, SEGMENT_TOKEN)
-# Cached OAuth access token (JSON with expiry); a secret, never shown.
-ACCESS_TOKEN_ENTRY = "access_token"
 
 
 @dataclass(frozen=True)

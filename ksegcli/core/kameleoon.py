@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ksegcli.core import tokens
 from ksegcli.core.http import HttpClient, RateLimiter, response_json
 from ksegcli.errors import ApiError, AuthError, BadInputError, NotFoundError
 
@@ -102,15 +103,10 @@ class TokenProvider:
         if self._load is None:
             return None
         raw = self._load()
-        if not raw:
+        found = tokens.decode(raw, self.client_id) if raw else None
+        if found is None:
             return None
-        try:
-            data = json.loads(raw)
-            if data.get("client_id") != self.client_id:
-                return None
-            token = AccessToken(str(data["token"]), float(data["expires_at"]))
-        except (ValueError, KeyError, TypeError, AttributeError):
-            return None
+        token = AccessToken(*found)
         from ksegcli.core.redact import register_secret
 
         register_secret(token.token)  # a secret loaded is a secret masked, fetched or cached
@@ -128,13 +124,7 @@ class TokenProvider:
                 self._token = self.fetch()
                 if self._save is not None:
                     self._save(
-                        json.dumps(
-                            {
-                                "client_id": self.client_id,
-                                "token": self._token.token,
-                                "expires_at": self._token.expires_at,
-                            }
-                        )
+                        tokens.encode(self.client_id, self._token.token, self._token.expires_at)
                     )
             return self._token.token
 

@@ -5,9 +5,11 @@ keyring), so a CI job of ten commands fetches one token, not ten. Each entry is
 keyed by ``sha256(client id, secret, API URL)``: a changed secret or another API
 never reuses a token. The secret itself is never written anywhere.
 
-Where: the OS keyring when the credentials live there (one entry per profile, as
-before), else a 0600 file in the cache folder, ``tokens/<key>.json``, holding
-``{"key", "client_id", "token", "expires_at"}``.
+Where: the OS keyring when the credentials live there (one entry per profile,
+``<profile>:access_token``), else a 0600 file in the cache folder,
+``tokens/<key>.json``. Either holds ``{"client_id", "token", "expires_at", "key"}``:
+:func:`encode` writes it and :func:`decode` reads it. Fetching a token
+(``TokenProvider``), ``auth login`` and ``auth logout`` all go through this module.
 """
 
 from __future__ import annotations
@@ -24,6 +26,27 @@ if TYPE_CHECKING:
     from ksegcli.core.keyring_store import KeyringStore
 
 TOKENS_FOLDER = "tokens"
+#: The keyring entry (``<profile>:access_token``) of a profile whose secret is there.
+ACCESS_TOKEN_ENTRY = "access_token"
+#: What :func:`forget` names a removed token file in ``auth logout``'s list.
+TOKEN_FILE_NAME = "access_token_file"
+
+
+def encode(client_id: str, token: str, expires_at: float) -> str:
+    """A token as the cache keeps it (:meth:`TokenCache.save` adds the entry's key)."""
+    return json.dumps({"client_id": client_id, "token": token, "expires_at": expires_at})
+
+
+def decode(raw: str, client_id: str) -> tuple[str, float] | None:
+    """The token and its expiry (epoch seconds) in ``raw``; None when it is damaged or
+    is another client id's."""
+    try:
+        data = json.loads(raw)
+        if data.get("client_id") != client_id:
+            return None
+        return str(data["token"]), float(data["expires_at"])
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
 
 
 def cache_key(client_id: str, secret: str, api_url: str) -> str:
@@ -74,9 +97,7 @@ class TokenCache:
 
     def _load_raw(self) -> str | None:
         if self._keyring is not None and self._profile is not None:
-            from ksegcli.core import credentials
-
-            return self._keyring.get(self._profile, credentials.ACCESS_TOKEN_ENTRY)
+            return self._keyring.get(self._profile, ACCESS_TOKEN_ENTRY)
         try:
             return self.path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
@@ -98,21 +119,17 @@ class TokenCache:
             return
         text = json.dumps({**data, "key": self.key})
         if self._keyring is not None and self._profile is not None:
-            from ksegcli.core import credentials
-
             if self._keyring.available:
                 with contextlib.suppress(Exception):
-                    self._keyring.set(self._profile, credentials.ACCESS_TOKEN_ENTRY, text)
+                    self._keyring.set(self._profile, ACCESS_TOKEN_ENTRY, text)
             return
         with contextlib.suppress(OSError):
             _write_private(self.path, text)
 
     def remove(self) -> None:
         if self._keyring is not None and self._profile is not None:
-            from ksegcli.core import credentials
-
             with contextlib.suppress(Exception):
-                self._keyring.delete(self._profile, credentials.ACCESS_TOKEN_ENTRY)
+                self._keyring.delete(self._profile, ACCESS_TOKEN_ENTRY)
             return
         with contextlib.suppress(OSError):
             self.path.unlink()
@@ -132,8 +149,21 @@ def _write_private(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def remove_files_for(client_id: str, env: Mapping[str, str] | None = None) -> int:
-    """Delete every cached token file of ``client_id`` (``auth logout``); how many."""
+def forget(
+    keyring: KeyringStore, profile: str, client_id: str | None, env: Mapping[str, str] | None
+) -> list[str]:
+    """``auth logout``: remove the profile's token from the keyring and every token file
+    of ``client_id``; what was removed, by the names the logout reports."""
+    removed = []
+    if keyring.delete(profile, ACCESS_TOKEN_ENTRY):
+        removed.append(ACCESS_TOKEN_ENTRY)
+    if client_id is not None and _remove_files_for(client_id, env):
+        removed.append(TOKEN_FILE_NAME)
+    return removed
+
+
+def _remove_files_for(client_id: str, env: Mapping[str, str] | None = None) -> int:
+    """Delete every cached token file of ``client_id``; how many."""
     folder = tokens_dir(env)
     removed = 0
     try:
