@@ -18,27 +18,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from ksegcli.testing import FakeConfig, FakeServer  # noqa: E402
+from _common import FakeServer, account_file, ksegcli_env, serve
 
 SECRET = "bench-secret-value"
 PER_PAGE = 200
-
-
-def account_file(codes: list[str], traits: int) -> str:
-    keys = ", ".join(f'"trait_{n}"' for n in range(traits))
-    lines = ["[defaults]", f"traits = [{keys}]", ""]
-    lines += [f"[projects.{code}]" for code in codes]
-    return "\n".join(lines) + "\n"
 
 
 def run_apply(srv: FakeServer, path: Path, env: dict[str, str], workers: int) -> dict:
@@ -111,18 +100,18 @@ def main() -> None:
     args = parser.parse_args()
 
     window = 10.0 * args.time_scale
-    srv = FakeServer(
-        FakeConfig(
-            rate_limit=args.server_limit,
-            rate_window=10.0,
-            hourly_limit=1000,
-            time_scale=args.time_scale,
-            latency=args.latency,
-        )
-    ).start()
+    srv, codes = serve(
+        "bench",
+        SECRET,
+        args.projects,
+        "Project ",
+        rate_limit=args.server_limit,
+        rate_window=10.0,
+        hourly_limit=1000,
+        time_scale=args.time_scale,
+        latency=args.latency,
+    )
     try:
-        srv.add_account("bench", SECRET)
-        codes = [srv.add_site("bench", name=f"Project {n}")["code"] for n in range(args.projects)]
         items = args.projects * (args.traits + 2)
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "account.toml"
@@ -130,16 +119,8 @@ def main() -> None:
             from ksegcli.core.config import rate_limit
 
             client_limit = args.client_limit or rate_limit({})[0]
-            env = {
-                **os.environ,
-                "PYTHONPATH": str(ROOT),
-                "KSEG_API_URL": srv.url,
-                "KAMELEOON_CLIENT_ID": "bench",
-                "KAMELEOON_CLIENT_SECRET": SECRET,
-                "KSEG_CONFIG_DIR": str(Path(tmp) / "config"),
-                "KSEG_RATE_LIMIT": f"{client_limit}/{window + args.client_slack:g}",
-                "CI": "true",
-            }
+            limiter = f"{client_limit}/{window + args.client_slack:g}"
+            env = ksegcli_env(srv, "bench", SECRET, Path(tmp), rate_limit=limiter)
             full = run_apply(srv, path, env, args.workers)
             if not args.back_to_back:
                 time.sleep(window)

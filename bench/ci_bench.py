@@ -14,17 +14,13 @@
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from ksegcli.testing import FakeConfig, FakeServer  # noqa: E402
+from _common import account_file, ksegcli_env, serve
 
 SECRET = "ci-bench-secret-value"
 CI_SCRIPT = [
@@ -39,13 +35,6 @@ CI_SCRIPT = [
     ["integration", "status", "--all", "--json"],
     ["projects", "list", "--json"],
 ]
-
-
-def account_file(codes: list[str], traits: int) -> str:
-    keys = ", ".join(f'"trait_{n}"' for n in range(traits))
-    lines = ["[defaults]", f"traits = [{keys}]", ""]
-    lines += [f"[projects.{code}]" for code in codes]
-    return "\n".join(lines) + "\n"
 
 
 def run(args: list[str], env: dict[str, str]) -> int:
@@ -69,32 +58,22 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.02)
     args = parser.parse_args()
     window = 10.0 * args.time_scale
-    srv = FakeServer(
-        FakeConfig(
-            rate_limit=50,
-            rate_window=10.0,
-            hourly_limit=1000,
-            time_scale=args.time_scale,
-            latency=args.latency,
-        )
-    ).start()
+    srv, codes = serve(
+        "ci",
+        SECRET,
+        args.projects,
+        "Project ",
+        rate_limit=50,
+        rate_window=10.0,
+        hourly_limit=1000,
+        time_scale=args.time_scale,
+        latency=args.latency,
+    )
     try:
-        srv.add_account("ci", SECRET)
-        codes = [srv.add_site("ci", name=f"Project {n}")["code"] for n in range(args.projects)]
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "account.toml"
             path.write_text(account_file(codes, args.traits))
-            env = {
-                **os.environ,
-                "PYTHONPATH": str(ROOT),
-                "KSEG_API_URL": srv.url,
-                "KAMELEOON_CLIENT_ID": "ci",
-                "KAMELEOON_CLIENT_SECRET": SECRET,
-                "KSEG_CONFIG_DIR": str(Path(tmp) / "config"),
-                "KSEG_CACHE_DIR": str(Path(tmp) / "cache"),
-                "KSEG_RATE_LIMIT": f"50/{window:g}",
-                "CI": "true",
-            }
+            env = ksegcli_env(srv, "ci", SECRET, Path(tmp), rate_limit=f"50/{window:g}")
             srv.clear_requests()
             started = time.monotonic()
             codes_seen = [

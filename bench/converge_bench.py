@@ -21,77 +21,35 @@ import argparse
 import json
 import os
 import signal
-import subprocess
-import sys
-import tempfile
 import time
 from collections import Counter
+from contextlib import AbstractContextManager
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from ksegcli.testing import FakeConfig, FakeServer  # noqa: E402
+from _common import ROOT, FakeServer, fake_account, isolated_env, start_apply, writes
 
 SECRET = "bench-secret-value"
 SCALE = 0.01  # the fake's 10 s window lasts 0.1 s
-WRITES = ("POST", "PUT", "PATCH", "DELETE")
-
-
-def account_file(codes: list[str], traits: int) -> str:
-    keys = ", ".join(f'"trait_{n}"' for n in range(traits))
-    lines = ["[defaults]", f"traits = [{keys}]", ""]
-    lines += [f"[projects.{code}]" for code in codes]
-    return "\n".join(lines) + "\n"
 
 
 def base_env(srv: FakeServer, home: Path, name: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("KSEG_", "KAMELEOON_"))}
-    env.update(
-        {
-            "PYTHONPATH": str(ROOT),
-            "KSEG_API_URL": srv.url,
-            "KAMELEOON_CLIENT_ID": "cid",
-            "KAMELEOON_CLIENT_SECRET": SECRET,
-            "KSEG_RATE_LIMIT": f"50/{10 * SCALE * 1.05:g}",
-            "KSEG_CONFIG_DIR": str(home / name / "config"),
-            "KSEG_CACHE_DIR": str(home / name / "cache"),
-            "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
-            "CI": "true",
-        }
-    )
-    return env
+    return isolated_env(srv, "cid", SECRET, home / name, SCALE)
 
 
-def server(projects: int, latency: float) -> tuple[FakeServer, list[str]]:
-    srv = FakeServer(FakeConfig(time_scale=SCALE, latency=latency)).start()
-    srv.add_account("cid", SECRET)
-    codes = [srv.add_site("cid", name=f"P{n}")["code"] for n in range(projects)]
-    return srv, codes
+def account(
+    projects: int, traits: int, latency: float
+) -> AbstractContextManager[tuple[FakeServer, Path]]:
+    return fake_account("cid", SECRET, projects, traits, time_scale=SCALE, latency=latency)
 
 
 def duplicates_trial(projects: int, traits: int, latency: float) -> dict[str, object]:
-    srv, codes = server(projects, latency)
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            home = Path(tmp)
-            path = home / "account.toml"
-            path.write_text(account_file(codes, traits))
-            runs = [
-                subprocess.Popen(
-                    [sys.executable, "-m", "ksegcli", "apply", str(path), "--json"],
-                    env=base_env(srv, home, name),
-                    cwd=home,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    text=True,
-                )
-                for name in ("a", "b")
-            ]
-            codes_out = []
-            for run in runs:
-                run.communicate(timeout=600)
-                codes_out.append(run.returncode)
+    with account(projects, traits, latency) as (srv, path):
+        home = path.parent
+        runs = [start_apply(path, base_env(srv, home, name), home) for name in ("a", "b")]
+        codes_out = []
+        for run in runs:
+            run.communicate(timeout=600)
+            codes_out.append(run.returncode)
         names = Counter((c["siteId"], c["name"]) for c in srv.custom_datas())
         extra = sum(n - 1 for n in names.values() if n > 1)
         return {
@@ -100,42 +58,25 @@ def duplicates_trial(projects: int, traits: int, latency: float) -> dict[str, ob
             "wanted": projects * (traits + 2),
             "exit_codes": codes_out,
         }
-    finally:
-        srv.stop()
 
 
 def interrupt_trial(projects: int, traits: int, latency: float) -> dict[str, object]:
-    srv, codes = server(projects, latency)
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            home = Path(tmp)
-            path = home / "account.toml"
-            path.write_text(account_file(codes, traits))
-            run = subprocess.Popen(
-                [sys.executable, "-m", "ksegcli", "apply", str(path), "--json"],
-                env=base_env(srv, home, "a"),
-                cwd=home,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline and not any(
-                r.method == "POST" and r.path == "/custom-datas" and r.status for r in srv.requests
-            ):
-                time.sleep(0.01)
-            sent = time.time()
-            signalled = time.monotonic()
-            os.kill(run.pid, signal.SIGINT)
-            stdout, stderr = run.communicate(timeout=120)
-            seconds = time.monotonic() - signalled
+    with account(projects, traits, latency) as (srv, path):
+        home = path.parent
+        run = start_apply(path, base_env(srv, home, "a"), home)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not any(
+            r.method == "POST" and r.path == "/custom-datas" and r.status for r in srv.requests
+        ):
+            time.sleep(0.01)
+        sent = time.time()
+        signalled = time.monotonic()
+        os.kill(run.pid, signal.SIGINT)
+        stdout, stderr = run.communicate(timeout=120)
+        seconds = time.monotonic() - signalled
         # the fake stamps a request when it arrives (before its latency): a write
         # stamped after the signal was started after it
-        late = [
-            r
-            for r in srv.requests
-            if r.method in WRITES and r.path != "/oauth/token" and r.time > sent + 0.002
-        ]
+        late = writes(srv, after=sent)
         try:
             doc = json.loads(stdout)
             interrupted = isinstance(doc, dict) and doc.get("interrupted") is True
@@ -150,8 +91,6 @@ def interrupt_trial(projects: int, traits: int, latency: float) -> dict[str, obj
             "json_results": results,
             "traceback": "Traceback" in stderr,
         }
-    finally:
-        srv.stop()
 
 
 def main() -> None:

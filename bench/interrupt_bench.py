@@ -27,94 +27,46 @@ import json
 import os
 import signal
 import subprocess
-import sys
-import tempfile
 import time
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from ksegcli.testing import FakeConfig, FakeServer  # noqa: E402
+from _common import ROOT, fake_account, isolated_env, start_apply, writes
 
 SECRET = "bench-secret-value"
 SCALE = 0.01  # the fake's 10 s window lasts 0.1 s
-WRITES = ("POST", "PUT", "PATCH", "DELETE")
 LIMIT = 60.0  # seconds after the signal at which a run still going is killed
 
 
-def account_file(codes: list[str], traits: int) -> str:
-    keys = ", ".join(f'"trait_{n}"' for n in range(traits))
-    lines = ["[defaults]", f"traits = [{keys}]", ""]
-    lines += [f"[projects.{code}]" for code in codes]
-    return "\n".join(lines) + "\n"
-
-
-def base_env(srv: FakeServer, home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("KSEG_", "KAMELEOON_"))}
-    env.update(
-        {
-            "PYTHONPATH": str(ROOT),
-            "KSEG_API_URL": srv.url,
-            "KAMELEOON_CLIENT_ID": "cid",
-            "KAMELEOON_CLIENT_SECRET": SECRET,
-            "KSEG_RATE_LIMIT": f"50/{10 * SCALE * 1.05:g}",
-            "KSEG_CONFIG_DIR": str(home / "config"),
-            "KSEG_CACHE_DIR": str(home / "cache"),
-            "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
-            "CI": "true",
-        }
-    )
-    return env
-
-
-def writes(srv: FakeServer) -> list[Any]:
-    return [r for r in srv.requests if r.method in WRITES and r.path != "/oauth/token"]
-
-
 def trial(case: str, projects: int, traits: int, latency: float, after: int) -> dict[str, Any]:
-    srv = FakeServer(FakeConfig(time_scale=SCALE, latency=latency)).start()
-    srv.add_account("cid", SECRET)
-    codes = [srv.add_site("cid", name=f"P{n}")["code"] for n in range(projects)]
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            home = Path(tmp)
-            path = home / "account.toml"
-            path.write_text(account_file(codes, traits))
-            run = subprocess.Popen(
-                [sys.executable, "-m", "ksegcli", "apply", str(path), "--json"],
-                env=base_env(srv, home),
-                cwd=home,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline and len(writes(srv)) < after:
-                time.sleep(0.002)
-            if case in ("hung", "twice"):
-                srv.configure(timeout_fault_seconds=60.0)
-                srv.inject("POST", r"^/custom-datas$", "timeout", count=100_000)
-                time.sleep(0.5)  # the workers now wait on hung creates
-            sent = time.time()
-            signalled = time.monotonic()
-            os.kill(run.pid, signal.SIGINT)
-            second = None
-            if case == "twice":
-                time.sleep(0.3)
-                if run.poll() is None:
-                    second = time.monotonic()
-                    os.kill(run.pid, signal.SIGINT)
-            try:
-                stdout, stderr = run.communicate(timeout=LIMIT)
-                ended = time.monotonic()
-            except subprocess.TimeoutExpired:  # still winding down: stop the measure there
-                run.kill()
-                stdout, stderr = run.communicate()
-                ended = None
-        late = [r for r in writes(srv) if r.time > sent + 0.002]
+    config = {"time_scale": SCALE, "latency": latency}
+    with fake_account("cid", SECRET, projects, traits, **config) as (srv, path):
+        home = path.parent
+        run = start_apply(path, isolated_env(srv, "cid", SECRET, home, SCALE), home)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(writes(srv)) < after:
+            time.sleep(0.002)
+        if case in ("hung", "twice"):
+            srv.configure(timeout_fault_seconds=60.0)
+            srv.inject("POST", r"^/custom-datas$", "timeout", count=100_000)
+            time.sleep(0.5)  # the workers now wait on hung creates
+        sent = time.time()
+        signalled = time.monotonic()
+        os.kill(run.pid, signal.SIGINT)
+        second = None
+        if case == "twice":
+            time.sleep(0.3)
+            if run.poll() is None:
+                second = time.monotonic()
+                os.kill(run.pid, signal.SIGINT)
+        try:
+            stdout, stderr = run.communicate(timeout=LIMIT)
+            ended = time.monotonic()
+        except subprocess.TimeoutExpired:  # still winding down: stop the measure there
+            run.kill()
+            stdout, stderr = run.communicate()
+            ended = None
+        late = writes(srv, after=sent)
         try:
             doc = json.loads(stdout)
         except ValueError:
@@ -138,8 +90,6 @@ def trial(case: str, projects: int, traits: int, latency: float, after: int) -> 
                 else round(ended - second, 2)
             )
         return out
-    finally:
-        srv.stop()
 
 
 def main() -> None:
