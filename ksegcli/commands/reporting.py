@@ -65,14 +65,13 @@ def enable(
     out = state.output
 
     def human() -> None:
-        if not changes:
-            out.info("No active campaigns on these projects.")
-            return
-        _table(
+        if not _table(
             out,
             [c.campaign for c in changes],
             ["unchanged" if c.state == "already" else c.state for c in changes],
-        )
+            none="No active campaigns on these projects.",
+        ):
+            return
         done = sum(c.state == "enabled" for c in changes)
         planned = sum(c.state == "planned" for c in changes)
         if dry_run:
@@ -180,14 +179,13 @@ def status(
     out = state.output
 
     def human() -> None:
-        if not campaigns:
-            out.info("No campaigns.")
-            return
-        _table(
+        if not _table(
             out,
             campaigns,
             ["enabled" if c.reports_to_segment else "not enabled" for c in campaigns],
-        )
+            none="No campaigns.",
+        ):
+            return
         missing = [c for c in campaigns if not c.reports_to_segment and c.active]
         if missing:
             out.info(
@@ -250,7 +248,12 @@ def _without_tool(state: AppState, changes: list[ReportingChange]) -> list[int]:
         return []
 
 
-def _table(out: Output, campaigns: list[Campaign], last: list[str]) -> None:
+def _table(out: Output, campaigns: list[Campaign], last: list[str], *, none: str) -> bool:
+    """The campaigns as a table, ``last`` their SEGMENT column; ``none`` said instead when
+    there are none (False)."""
+    if not campaigns:
+        out.info(none)
+        return False
     out.table(
         ["KIND", "ID", "NAME", "PROJECT", "STATUS", "TRACKING TOOLS", "SEGMENT"],
         [
@@ -267,3 +270,4 @@ def _table(out: Output, campaigns: list[Campaign], last: list[str]) -> None:
         ],
         optional=("TRACKING TOOLS", "PROJECT", "STATUS"),
     )
+    return True
