@@ -7,9 +7,12 @@ that names a command imports only that command's module.
 
 from __future__ import annotations
 
+import runpy
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 import typer
@@ -21,7 +24,38 @@ from ksegcli import cli as cli_module
 from ksegcli.cli import _COMMANDS, _SUMMARIES, global_options, hoist_global_options
 from ksegcli.errors import ExitCode
 
-HEAVY = ("httpx", "rich", "keyring", "tenacity", "markdown_it", "pygments")
+# What no fast path may load (docs/design.md, "Start-up and imports"): heavy third-party
+# modules, and the parts of Typer that pull in Rich or exist only for tests.
+HEAVY = (
+    "httpx",
+    "rich",
+    "keyring",
+    "tenacity",
+    "msgspec",
+    "pydantic",
+    "jsonschema",
+    "markdown_it",
+    "pygments",
+    "typer.rich_utils",
+    "typer.testing",
+)
+
+#: The import-cost test of each entry point bench/startup.py times: (its arguments, on a
+#: terminal) -> the test's name. Filled by :func:`entry_point`.
+ENTRY_POINTS: dict[tuple[tuple[str, ...], bool], str] = {}
+
+_Test = TypeVar("_Test", bound=Callable[..., None])
+
+
+def entry_point(*args: str, tty: bool = False) -> Callable[[_Test], _Test]:
+    """Marks the test that pins what ``ksegcli ARGS`` imports (the case of bench/startup.py
+    with these arguments)."""
+
+    def mark(test: _Test) -> _Test:
+        ENTRY_POINTS[(args, tty)] = test.__name__
+        return test
+
+    return mark
 
 
 _PROBE = """
@@ -72,12 +106,14 @@ def command_modules(modules: set[str]) -> set[str]:
 # -- what each entry point imports ------------------------------------------------------------
 
 
+@entry_point("--version")
 def test_bare_version_is_answered_before_typer_is_imported(proc: ProcRunner) -> None:
     for args in (("--version",), ("--json", "--version")):
         modules = imported(proc, *args)
         assert not loaded(modules, "typer", "ksegcli.cli", "ksegcli.output", *HEAVY), args
 
 
+@entry_point("snippet", "render", "trait", "plan")
 def test_a_named_command_imports_only_its_own_module(proc: ProcRunner) -> None:
     modules = imported(proc, "snippet", "render", "trait", "plan")
     assert command_modules(modules) == {"snippet"}
@@ -98,6 +134,7 @@ def test_a_profile_name_given_is_still_checked_before_any_command_runs(
         assert result.stdout == ""
 
 
+@entry_point("auth", "getapikey", "--offline")
 def test_offline_api_key_with_env_credentials_needs_no_network_code(proc: ProcRunner) -> None:
     modules = imported(
         proc,
@@ -140,12 +177,14 @@ def test_offline_api_key_on_a_machine_without_a_keyring_never_imports_keyring(
     assert not loaded(modules, *HEAVY)
 
 
+@entry_point("sitecode", "show")
 def test_a_local_read_imports_nothing_heavy(proc: ProcRunner) -> None:
     modules = imported(proc, "sitecode", "show", env={"KAMELEOON_SITECODE": "ABCDE12345"})
     assert command_modules(modules) == {"sitecode"}
     assert not loaded(modules, *HEAVY)
 
 
+@entry_point("apply", "--help")
 def test_a_command_help_off_a_terminal_imports_only_that_command_and_no_rich(
     proc: ProcRunner,
 ) -> None:
@@ -155,6 +194,7 @@ def test_a_command_help_off_a_terminal_imports_only_that_command_and_no_rich(
     assert "ksegcli.help" in modules
 
 
+@entry_point("--help")
 def test_the_root_help_off_a_terminal_lists_every_command_without_importing_one(
     proc: ProcRunner,
 ) -> None:
@@ -166,6 +206,7 @@ def test_the_root_help_off_a_terminal_lists_every_command_without_importing_one(
         assert "json" not in modules, args
 
 
+@entry_point("--help", tty=True)
 def test_rich_help_on_a_terminal_loads_no_markdown_or_syntax_highlighting(
     proc: ProcRunner,
 ) -> None:
@@ -176,6 +217,16 @@ def test_rich_help_on_a_terminal_loads_no_markdown_or_syntax_highlighting(
         assert "╭─" in result.stdout and "Usage" in result.stdout, args
         assert "typer.rich_utils" in modules, args
         assert not loaded(modules, "markdown_it", "pygments", "rich.markdown", "rich.syntax"), args
+        rich_help = ("rich", "typer.rich_utils")
+        assert not loaded(modules, *(m for m in HEAVY if m not in rich_help)), args
+
+
+def test_every_entry_point_bench_times_has_an_import_cost_test() -> None:
+    """Start-up is kept by tests of what each path imports, not by timing: a case added
+    to bench/startup.py needs its test here."""
+    bench = runpy.run_path(str(Path(__file__).parents[1] / "bench" / "startup.py"))
+    timed = {(case.args, case.tty) for case in bench["CASES"]}
+    assert timed == set(ENTRY_POINTS), timed ^ set(ENTRY_POINTS)
 
 
 _STAND_INS = """
