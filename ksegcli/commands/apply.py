@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -10,7 +11,12 @@ import typer
 from ksegcli.state import get_state
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from ksegcli.core.apply import ApplyPlan, ApplyRun, SegmentOutcome
+    from ksegcli.core.desired import Desired
+    from ksegcli.core.kameleoon import KameleoonClient
+    from ksegcli.core.plan import Action, ActionResult
     from ksegcli.core.session import Session
     from ksegcli.output import Output
     from ksegcli.state import AppState
@@ -92,22 +98,10 @@ def apply(
 ) -> None:
     import time
 
-    from ksegcli.commands._results import (
-        finish,
-        plan_item,
-        progress_reporter,
-        render_plan,
-        render_results,
-        report_failures,
-        request_docs,
-        stop_if_interrupted,
-    )
-    from ksegcli.commands.segment import destination_requests
-    from ksegcli.contract import envelope
+    from ksegcli.commands._run import run_actions
     from ksegcli.core import apply as core
     from ksegcli.core import desired as desired_mod
-    from ksegcli.core.plan import counts, describe_counts, exit_code
-    from ksegcli.errors import ExitCode, UsageError
+    from ksegcli.errors import UsageError
 
     if schema:
         import sys
@@ -124,36 +118,119 @@ def apply(
         raise UsageError("--detailed-exitcode goes with --dry-run.")
     started = time.monotonic()
     state = get_state(ctx)
-    out = state.output
     desired = desired_mod.load(file)  # every problem of the file, before any request
     if prune and not dry_run:
         from ksegcli.commands._confirm import require_yes_off_terminal
 
         require_yes_off_terminal(state, yes=yes, what="apply with --prune (it deletes)")
-    session = state.session
-    if not dry_run:
-        session.lock_account()  # before planning: runs of the account take turns
-    client = session.kameleoon()
-    api_key = core.check_segment_credentials(session, desired)
-    plan = core.plan_apply(
-        client, desired, prune=prune, update=update, workers=workers, only=project or ()
+    run = _Apply(
+        state=state,
+        desired=desired,
+        file=file,
+        prune=prune,
+        update=update,
+        only=project or (),
+        workers=workers,
+        ask=state.interactive and not yes,
+        detailed_exitcode=detailed_exitcode,
+        started=started,
     )
-    for warning in plan.warnings:
-        out.warn(warning)
+    run_actions(
+        state,
+        dry_run=dry_run,
+        plan=run.plan,
+        handlers=core.HANDLERS,
+        show_plan=run.show_plan,
+        before_writes=run.before_writes,
+        workers=workers,
+        progress=True,
+        # The Segment side after the Kameleoon side: it needs only the sitecodes, and a
+        # Segment failure must not keep the Kameleoon changes from being made.
+        after_writes=run.after_writes,
+        report=run.report,
+        summary=run.summary,
+        exit_code=lambda: run.segment_code,  # a Kameleoon failure's code first
+    )
 
-    if dry_run:
+
+@dataclass
+class _Apply:
+    """What ``apply`` adds to the runner (commands/_run.py): the file's plan and its own
+    dry run, the question on a terminal, the Segment destinations after the writes, and
+    its report and summary."""
+
+    state: AppState
+    desired: Desired
+    file: Path
+    prune: bool
+    update: bool
+    only: Sequence[str]
+    workers: int
+    ask: bool  # show the plan and ask before writing
+    detailed_exitcode: bool
+    started: float
+    api_key: str | None = None
+    segment: list[SegmentOutcome] = field(default_factory=list)
+    segment_code: int = 0
+    _plan: ApplyPlan | None = None
+    _run: ApplyRun | None = None
+
+    @property
+    def out(self) -> Output:
+        return self.state.output
+
+    @property
+    def session(self) -> Session:
+        return self.state.session
+
+    @property
+    def applied(self) -> ApplyPlan:
+        assert self._plan is not None, "planned first"
+        return self._plan
+
+    @property
+    def done(self) -> ApplyRun:
+        assert self._run is not None, "run first"
+        return self._run
+
+    @property
+    def noop(self) -> bool:
+        return not self.applied.has_changes and not self.applied.blocked
+
+    def plan(self, client: KameleoonClient) -> list[Action]:
+        from ksegcli.core import apply as core
+
+        self.api_key = core.check_segment_credentials(self.session, self.desired)
+        self._plan = core.plan_apply(
+            client,
+            self.desired,
+            prune=self.prune,
+            update=self.update,
+            workers=self.workers,
+            only=self.only,
+        )
+        for warning in self._plan.warnings:
+            self.out.warn(warning)
+        return self._plan.actions
+
+    def show_plan(self, client: KameleoonClient, actions: Sequence[Action]) -> None:
+        """The dry run: what would change on both sides, the exact requests in JSON."""
+        from ksegcli.commands._results import plan_item, render_plan, report_failures, request_docs
+        from ksegcli.commands.segment import destination_requests
+        from ksegcli.contract import envelope
+        from ksegcli.core import apply as core
+        from ksegcli.core.plan import counts, describe_counts, exit_code
+        from ksegcli.errors import ExitCode
+
+        out, plan, api_key = self.out, self.applied, self.api_key
         # The table of what would change, not every request body (JSON has them all).
         changing = [a for a in plan.actions if a.action != "unchanged"]
+        segment = core.ensure_segment(self.session, plan, api_key, dry_run=True) if api_key else []
 
-        def human_plan() -> None:
+        def human_dry_run() -> None:
             if changing:
                 render_plan(out, changing)
             _not_shown(out, len(plan.actions) - len(changing))
-
-        segment = core.ensure_segment(session, plan, api_key, dry_run=True) if api_key else []
-
-        def human_dry_run() -> None:
-            human_plan()
             _render_segment(out, segment)
 
         segment_writes = destination_writes(segment)
@@ -189,80 +266,82 @@ def apply(
             raise typer.Exit(int(exit_code(failures)))
         if segment_code := _segment_failures(out, segment):
             raise typer.Exit(segment_code)
-        if detailed_exitcode and (plan.has_changes or any(o.pending for o in segment)):
+        if self.detailed_exitcode and (plan.has_changes or any(o.pending for o in segment)):
             raise typer.Exit(int(ExitCode.CHANGES_PENDING))
-        return
 
-    if state.interactive and not yes:
-        _ask_before_writing(state, session, plan, api_key)
+    def before_writes(self, actions: Sequence[Action]) -> None:
+        if self.ask:
+            _ask_before_writing(self.state, self.session, self.applied, self.api_key)
 
-    if not plan.has_changes and not plan.blocked:
-        noop = core.run_apply(client, plan, started=started)
-        segment = _ensure_segment_bounded(session, plan, api_key) if api_key else []
-        drifted = [a for a in plan.actions if a.action == "drifted"]
+    def after_writes(self, client: KameleoonClient, results: list[ActionResult]) -> None:
+        from ksegcli.core import apply as core
 
-        def human_noop() -> None:
-            if drifted:
-                render_plan(out, drifted)
-            _render_segment(out, segment)
+        self._run = core.complete_run(
+            client, self.applied, results, workers=self.workers, started=self.started
+        )
+        if self.api_key:
+            self.segment = _ensure_segment_bounded(self.session, self.applied, self.api_key)
 
-        out.result(_run_doc(noop, segment), human=human_noop)
+    def report(self, results: list[ActionResult]) -> None:
+        """Every item in JSON; on a terminal what changed (or drifted), and the Segment
+        destinations; then what was found while running."""
+        from ksegcli.commands._results import render_plan, render_results
+
+        out, run, segment = self.out, self.done, self.segment
+        if self.noop:
+            drifted = [a for a in self.applied.actions if a.action == "drifted"]
+
+            def human() -> None:
+                if drifted:
+                    render_plan(out, drifted)
+                _render_segment(out, segment)
+
+        else:
+            shown = [r for r in run.results if r.status != "unchanged"]
+
+            def human() -> None:
+                render_results(out, shown)
+                _not_shown(out, len(run.results) - len(shown))
+                _render_segment(out, segment)
+
+        out.result(_run_doc(run, segment), human=human)
+        for warning in run.warnings:
+            out.warn(warning)
+
+    def summary(self, results: list[ActionResult]) -> None:
+        """Ctrl-C said first (exit 130), else the counts, the time and the requests, and
+        the steps left; then each failed destination."""
+        from ksegcli.commands._results import stop_if_interrupted
+        from ksegcli.core import apply as core
+        from ksegcli.core.plan import counts, describe_counts
+
+        out, run = self.out, self.done
         stop_if_interrupted(
             out,
-            noop.results,
-            rerun=f"ksegcli apply {file}",
-            extra=sum(1 for o in segment if o.state in ("created", "updated")),
+            run.results,
+            rerun=f"ksegcli apply {self.file}",
+            extra=sum(1 for o in self.segment if o.state in ("created", "updated")),
         )
-        out.info(f"Nothing to change: {describe_counts(counts(plan.actions))}.")
-        if segment_code := _segment_failures(out, segment):
-            raise typer.Exit(segment_code)
-        return
-    advance, close = progress_reporter(out, len(plan.writes), enabled=True)
-    try:
-        run = core.run_apply(client, plan, workers=workers, progress=advance, started=started)
-    finally:
-        close()
-    # The Segment side after the Kameleoon side: it needs only the sitecodes, and a
-    # Segment failure must not keep the Kameleoon changes from being made.
-    segment = _ensure_segment_bounded(session, plan, api_key) if api_key else []
-    shown = [r for r in run.results if r.status != "unchanged"]
-
-    def human_results() -> None:
-        render_results(out, shown)
-        _not_shown(out, len(run.results) - len(shown))
-        _render_segment(out, segment)
-
-    out.result(_run_doc(run, segment), human=human_results)
-    for warning in run.warnings:
-        out.warn(warning)
-    report_failures(out, run.results)
-    stop_if_interrupted(
-        out,
-        run.results,
-        rerun=f"ksegcli apply {file}",
-        extra=sum(1 for o in segment if o.state in ("created", "updated")),
-    )
-    if not out.json_mode:
-        failed = sum(1 for r in run.results if r.failed)
-        message = (
-            f"Applied {file}: {core.summarize(run.results)} in {run.seconds:.1f} s; "
-            f"{run.requests} requests ({run.throttled} throttled)."
-        )
-        (out.warn if failed else out.success)(message)
-        if failed:
-            out.info("Everything else stands; fix the failures (or just rerun) to converge.")
-        n_drifted = sum(1 for r in run.results if r.status == "drifted")
-        if n_drifted:
-            out.warn(
-                f"{n_drifted} custom data of a declared name were not made by ksegcli and were "
-                "left alone; --update overwrites them."
+        if self.noop:
+            out.info(f"Nothing to change: {describe_counts(counts(self.applied.actions))}.")
+        elif not out.json_mode:
+            failed = sum(1 for r in run.results if r.failed)
+            message = (
+                f"Applied {self.file}: {core.summarize(run.results)} in {run.seconds:.1f} s; "
+                f"{run.requests} requests ({run.throttled} throttled)."
             )
-        for step in run.next_steps():
-            out.info(step)
-    segment_code = _segment_failures(out, segment)
-    finish(run.results)  # a Kameleoon failure's code first; else the Segment one
-    if segment_code:
-        raise typer.Exit(segment_code)
+            (out.warn if failed else out.success)(message)
+            if failed:
+                out.info("Everything else stands; fix the failures (or just rerun) to converge.")
+            n_drifted = sum(1 for r in run.results if r.status == "drifted")
+            if n_drifted:
+                out.warn(
+                    f"{n_drifted} custom data of a declared name were not made by ksegcli and "
+                    "were left alone; --update overwrites them."
+                )
+            for step in run.next_steps():
+                out.info(step)
+        self.segment_code = _segment_failures(out, self.segment)
 
 
 def _ensure_segment_bounded(
@@ -271,13 +350,13 @@ def _ensure_segment_bounded(
     """The Segment destinations, each step checked against Ctrl-C and the whole bounded
     like a write once it is pressed (an abandoned destination is ``interrupted``, the
     ones after it ``skipped``)."""
+    from ksegcli.commands._run import call_writes
     from ksegcli.core import apply as core
     from ksegcli.core import interrupt
 
-    interrupt.enter_writes()
     done: list[SegmentOutcome] = []
     try:
-        return interrupt.call(
+        return call_writes(
             lambda: core.ensure_segment(session, plan, api_key, dry_run=False, into=done)
         )
     except interrupt.RequestStopped as stopped:  # abandoned in flight

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
@@ -123,6 +122,7 @@ def create_destination(
     identify, group (Segment's presets) and screen. Differences are fixed with --update.
     """
     from ksegcli.commands._results import announce_interrupted, interrupted_field
+    from ksegcli.commands._run import call_writes
     from ksegcli.contract import envelope
     from ksegcli.core import interrupt
     from ksegcli.core.apikey import destination_api_key
@@ -162,7 +162,7 @@ def create_destination(
         result = ensure()
     else:
         try:
-            result = _ensure_bounded(ensure)
+            result = call_writes(ensure)
         except interrupt.RequestStopped as stopped:
             from ksegcli.core.segment import resolve_region
 
@@ -184,25 +184,6 @@ def create_destination(
         announce_interrupted(out, done=len(result.applied), in_flight=0, skipped=0)
     if not result.in_sync:
         raise typer.Exit(ExitCode.CHANGES_PENDING)
-
-
-def _ensure_bounded(ensure: Callable[[], DestinationResult]) -> DestinationResult:
-    """The destination's writes in a worker thread, so that Ctrl-C is answered at once:
-    nothing more is sent, a request in flight gets a few seconds. Raises RequestStopped
-    (``in_flight`` false when no request had gone out)."""
-    from ksegcli.core import interrupt
-
-    interrupt.enter_writes()
-
-    def run() -> DestinationResult:
-        sent = interrupt.sent_by_this_thread()
-        try:
-            return ensure()
-        except interrupt.RequestStopped as exc:
-            exc.in_flight = interrupt.sent_by_this_thread() != sent
-            raise
-
-    return interrupt.call(run)
 
 
 def _report_stopped(

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from ksegcli.core import customdata, identifier, integration
 from ksegcli.core.config import is_project_id
-from ksegcli.core.plan import Action, ActionResult, Progress, counts, execute
+from ksegcli.core.plan import DEFAULT_WORKERS, Action, ActionResult, Progress, counts, execute
 from ksegcli.errors import BadInputError
 
 if TYPE_CHECKING:
@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 
 # Kameleoon's limits (docs/api-facts.md §1, confirmed): 50 requests per 10 s, 1,000 per hour.
 HOURLY_BUDGET = 1000
-DEFAULT_WORKERS = 8
 HANDLERS = {**integration.HANDLERS, **identifier.HANDLERS, **customdata.HANDLERS}
 
 
@@ -271,12 +270,24 @@ def run_apply(
     """Execute the plan's writes; every item's outcome is reported, none is raised."""
     start = time.monotonic() if started is None else started
     results = execute(client, plan.actions, HANDLERS, workers=workers, progress=progress)
+    return complete_run(client, plan, results, workers=workers, started=start)
+
+
+def complete_run(
+    client: KameleoonClient,
+    plan: ApplyPlan,
+    results: list[ActionResult],
+    *,
+    workers: int = DEFAULT_WORKERS,
+    started: float,
+) -> ApplyRun:
+    """After the writes: settle the custom data, and the time and requests the run took."""
     # Another run may have created the same custom data meanwhile: end with one of each.
     warnings = customdata.settle(client, results, workers=workers)
     return ApplyRun(
         plan,
         results,
-        time.monotonic() - start,
+        time.monotonic() - started,
         requests=_spent(client),
         throttled=client.http.throttled,
         warnings=warnings,

@@ -141,6 +141,8 @@ class ActionResult:
 
 
 SKIPPED = "not sent: the run was interrupted (Ctrl-C) before it"
+#: Writes in flight at once (the rate limiter holds whatever the number).
+DEFAULT_WORKERS = 8
 
 Handler = Callable[["KameleoonClient", Action], ActionResult]
 Progress = Callable[[ActionResult], None]
@@ -160,7 +162,7 @@ def execute(
     actions: Sequence[Action],
     handlers: Mapping[str, Handler],
     *,
-    workers: int = 8,
+    workers: int = DEFAULT_WORKERS,
     progress: Progress | None = None,
 ) -> list[ActionResult]:
     """Run every write of ``actions`` (``handlers`` keyed by resource), in parallel.
