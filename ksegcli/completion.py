@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from typer import _click as click
@@ -298,21 +299,59 @@ def _drop_options(node: Node, drop: set[str]) -> None:
 
 
 def tree() -> list[Node]:
+    """Every command, the root first, each with its own options (and --help, -h)."""
     import typer
 
     from ksegcli.cli import app
 
-    nodes = list(walk(typer.main.get_command(app)))
-    root = nodes[0]
-    globals_ = [o for o in root.options if o not in ("--help", "-h", "--version")]
-    for node in nodes[1:]:  # global options are accepted after the subcommand too
-        node.options.extend(o for o in globals_ if o not in node.options)
-        node.takes_value.extend(o for o in root.takes_value if o not in node.takes_value)
-        for name in globals_:
-            node.option_help.setdefault(name, root.option_help[name])
-            if name in root.values:
-                node.values.setdefault(name, root.values[name])
-    return nodes
+    return list(walk(typer.main.get_command(app)))
+
+
+@dataclass
+class Defaults:
+    """What a script lists once rather than under every command: the options every
+    command takes (--help, -h and the root's global options, accepted after the
+    subcommand too), and for each option name its most common value source and
+    description. A command lists its own options, and a source or description only
+    where it differs from the option's default."""
+
+    options: list[str]
+    takes_value: list[str]
+    sources: dict[str, str]  # option -> Values.key()
+    helps: dict[str, str]  # option -> one-line help
+
+    @classmethod
+    def of(cls, nodes: list[Node]) -> Defaults:
+        root = nodes[0]
+        globals_ = [o for o in root.options if o not in ("--help", "-h", "--version")]
+        clash = [(n.path, o) for n in nodes[1:] for o in n.options if o in globals_]
+        if clash:  # pragma: no cover - a command would shadow a global option
+            raise ValueError(f"a command declares a global option: {clash}")
+        return cls(
+            options=["--help", "-h", *globals_],
+            takes_value=[o for o in root.takes_value if o in globals_],
+            sources=_most_common((o, v.key()) for n in nodes for o, v in n.values.items()),
+            helps=_most_common((o, n.option_help[o]) for n in nodes for o in n.options),
+        )
+
+    def own(self, node: Node) -> tuple[list[str], list[str]]:
+        """The node's options and value-taking options that are not everywhere."""
+        options = [o for o in node.options if o not in self.options]
+        return options, [o for o in node.takes_value if o not in self.takes_value]
+
+    def source(self, node: Node, option: str) -> str | None:
+        """The option's source at this node where it differs from its default ("": none)."""
+        values = node.values.get(option)
+        key = values.key() if values is not None else ""
+        return None if key == self.sources.get(option, "") else key
+
+
+def _most_common(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """For each name, its most common value (the first seen, of equally common ones)."""
+    counts: dict[str, Counter[str]] = {}
+    for name, value in pairs:
+        counts.setdefault(name, Counter())[value] += 1
+    return {name: values.most_common(1)[0][0] for name, values in counts.items()}
 
 
 # --- shell code shared by the renderers ----------------------------------------------------
@@ -340,27 +379,50 @@ def _key(*parts: str) -> str:
     return key
 
 
+def _option_key(option: str) -> str:
+    """The key of an option's default (vsrc, descs): its name, which no path key is."""
+    if not _SAFE_KEY.match(option):  # pragma: no cover - option names are plain
+        raise ValueError(f"not a plain key: {option!r}")
+    return option
+
+
 def _tables(nodes: list[Node], *, descriptions: bool) -> list[str]:
-    """Associative-array assignments, valid in bash and zsh alike."""
-    lines: list[str] = []
+    """Associative-array assignments, valid in bash and zsh alike (see Defaults):
+    ``all_opts`` and ``all_vals``, what every command takes; ``vsrc[--opt]`` and
+    ``descs[--opt]``, an option's defaults; then each command's own entries."""
+    defaults = Defaults.of(nodes)
+    everywhere = _bq(" ".join(defaults.options))
+    lines = [f"    all_opts={everywhere} all_vals={_bq(_spaced(defaults.takes_value))}"]
+    lines += [f"    vsrc[{_option_key(o)}]={_bq(k)}" for o, k in defaults.sources.items()]
+    if descriptions:
+        lines += [f"    descs[{_option_key(o)}]={_bq(h)}" for o, h in defaults.helps.items()]
     for node in nodes:
         key = _key(node.path)
+        options, takes_value = defaults.own(node)
         if node.subcommands:
             lines.append(f"    subs[{key}]={_bq(' '.join(node.subcommands))}")
             if descriptions:
                 for name, text in node.subcommands.items():
                     lines.append(f"    descs[{_key(node.path, name)}]={_bq(text)}")
-        lines.append(f"    opts[{key}]={_bq(' '.join(node.options))}")
-        if descriptions:
-            for name in node.options:
+        if options:
+            lines.append(f"    opts[{key}]={_bq(' '.join(options))}")
+        for name in options if descriptions else ():
+            if node.option_help[name] != defaults.helps[name]:
                 lines.append(f"    descs[{_key(node.path, name)}]={_bq(node.option_help[name])}")
-        if node.takes_value:
-            lines.append(f"    vals[{key}]={_bq(' ' + ' '.join(node.takes_value) + ' ')}")
-        for opt, values in node.values.items():
-            lines.append(f"    vsrc[{_key(node.path, opt)}]={_bq(values.key())}")
+        if takes_value:
+            lines.append(f"    vals[{key}]={_bq(_spaced(takes_value))}")
+        for opt in takes_value:
+            source = defaults.source(node, opt)
+            if source is not None:
+                lines.append(f"    vsrc[{_key(node.path, opt)}]={_bq(source)}")
         if node.argument is not None:
             lines.append(f"    args[{key}]={_bq(node.argument.key())}")
     return lines
+
+
+def _spaced(words: list[str]) -> str:
+    """The words with a space on each side of each: `` a b `` matches ``*" a "*``."""
+    return " " + " ".join(words) + " "
 
 
 _PROFILE_RE = "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"  # core.config._PROFILE_RE
@@ -428,7 +490,7 @@ def _walker(*, words: str, first: str, last: str, kpath: str) -> str:
         if [[ $word == --profile=* ]]; then
             profile=${{word#--profile=}}
         elif [[ $word == -* ]]; then
-            if [[ ${{vals[${kpath}]}} == *" $word "* ]]; then
+            if [[ ${{vals[${kpath}]}}$all_vals == *" $word "* ]]; then
                 (( i++ ))
                 [[ ${{{words}[i]}} == = ]] && (( i++ ))
                 [[ $word == --profile ]] && profile=${{{words}[i]}}
@@ -457,7 +519,7 @@ def bash(nodes: list[Node]) -> str:
         "}",
         "",
         "_ksegcli() {",
-        "    local cur prev kpath profile src reply descr",
+        "    local cur prev kpath profile src reply descr all_opts all_vals",
         "    COMPREPLY=()",
         "    cur=${COMP_WORDS[COMP_CWORD]}",
         "    prev=${COMP_WORDS[COMP_CWORD-1]}",
@@ -468,10 +530,10 @@ def bash(nodes: list[Node]) -> str:
         "    local -A subs opts vals vsrc args",
         *_tables(nodes, descriptions=False),
         _walker(words="COMP_WORDS", first="1", last="COMP_CWORD", kpath="kpath").strip("\n"),
-        '    if [[ $prev == -* && ${vals[$kpath]} == *" $prev "* ]]; then',
-        "        src=${vsrc[$kpath/$prev]}",
+        '    if [[ $prev == -* && ${vals[$kpath]}$all_vals == *" $prev "* ]]; then',
+        "        src=${vsrc[$kpath/$prev]-${vsrc[$prev]}}",
         "    elif [[ $cur == -* ]]; then",
-        "        __ksegcli_add ${opts[$kpath]}",
+        "        __ksegcli_add ${opts[$kpath]} $all_opts",
         "        return 0",
         "    elif [[ -n ${subs[$kpath]} ]]; then",
         "        __ksegcli_add ${subs[$kpath]}",
@@ -513,7 +575,7 @@ def zsh(nodes: list[Node]) -> str:
         "",
         "_ksegcli() {",
         "    setopt localoptions noksharrays",
-        "    local cur prev kpath profile src name",
+        "    local cur prev kpath profile src name all_opts all_vals",
         "    local -a reply descr items",
         "    local -A subs opts vals vsrc args descs",
         *_tables(nodes, descriptions=True),
@@ -525,11 +587,11 @@ def zsh(nodes: list[Node]) -> str:
         "        compset -P '*='",
         "        cur=${cur#*=}",
         "    fi",
-        '    if [[ $prev == -* && ${vals[$kpath]} == *" $prev "* ]]; then',
-        "        src=${vsrc[$kpath/$prev]}",
+        '    if [[ $prev == -* && ${vals[$kpath]}$all_vals == *" $prev "* ]]; then',
+        "        src=${vsrc[$kpath/$prev]-${vsrc[$prev]}}",
         "    elif [[ $cur == -* ]]; then",
-        "        for name in ${(s: :)opts[$kpath]}; do",
-        '            items+=("${name//:/\\\\:}:${descs[$kpath/$name]}")',
+        "        for name in ${(s: :)opts[$kpath]} ${(s: :)all_opts}; do",
+        '            items+=("${name//:/\\\\:}:${descs[$kpath/$name]-${descs[$name]}}")',
         "        done",
         "        _describe -t options option items",
         "        return",
@@ -588,30 +650,46 @@ def _fish_print(pairs: list[tuple[str, str]]) -> list[str]:
 
 
 def fish(nodes: list[Node]) -> str:
+    defaults = Defaults.of(nodes)
     subs = {n.path: _fish_print(list(n.subcommands.items())) for n in nodes if n.subcommands}
-    opts = {n.path: _fish_print([(o, n.option_help[o]) for o in n.options]) for n in nodes}
-    vals = {
-        n.path: [f"echo {' '.join(_sq(o) for o in n.takes_value)}"] for n in nodes if n.takes_value
-    }
+    opts: dict[str, list[str]] = {}
+    vals: dict[str, list[str]] = {}
     src: dict[str, list[str]] = {}
     for node in nodes:
-        for opt, values in node.values.items():
-            src[f"{node.path} {opt}".strip()] = [f"echo {_sq(values.key())}"]
+        options, takes_value = defaults.own(node)
+        if options:
+            opts[node.path] = _fish_print([(o, node.option_help[o]) for o in options])
+        if takes_value:
+            vals[node.path] = [f"echo {' '.join(_sq(o) for o in takes_value)}"]
+        for opt in takes_value:
+            source = defaults.source(node, opt)
+            if source is not None:
+                src[f"{node.path} {opt}".strip()] = [f"echo {_sq(source)}"]
         if node.argument is not None:
             src[node.path] = [f"echo {_sq(node.argument.key())}"]
+    # what every command takes, and each option's default source (by the last word)
+    everywhere = {
+        "opts": _fish_print([(o, defaults.helps[o]) for o in defaults.options]),
+        "vals": [f"echo {' '.join(_sq(o) for o in defaults.takes_value)}"],
+    }
+    src["*"] = ["__ksegcli_table default (string split ' ' -- $argv[2])[-1]"]
+    default = {o: [f"echo {_sq(k)}"] for o, k in defaults.sources.items()}
     lines = [
         f"{MARKER} (`ksegcli completion fish`). Do not edit.",
         "# Offline: reads only the config folder (profiles) and the cache folder (the",
         "# sitecodes of the last project listing).",
         "function __ksegcli_table",
-        "    # $argv: subs|opts|vals|src, then the command path (and the option).",
+        "    # $argv: subs|opts|vals|src, then the command path (and the option); or",
+        "    # default and an option: its value source where a command does not say.",
         "    switch $argv[1]",
     ]
-    for table, entries in (("subs", subs), ("opts", opts), ("vals", vals), ("src", src)):
+    tables = (("subs", subs), ("opts", opts), ("vals", vals), ("src", src), ("default", default))
+    for table, entries in tables:
         lines.append(f"        case {table}")
         lines.append('            switch "$argv[2]"')
         lines.extend(_fish_cases(entries, indent="                "))
         lines.append("            end")
+        lines.extend(f"            {line}" for line in everywhere.get(table, []))
     lines += [
         "    end",
         "end",
