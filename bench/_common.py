@@ -22,6 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from ksegcli.testing import FakeConfig, FakeServer  # noqa: E402
 
+SECRET = "bench-secret-value"
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
 
 
@@ -36,8 +37,9 @@ def account_file(codes: list[str], traits: int) -> str:
 def serve(
     client_id: str, secret: str, projects: int, site_name: str, **config: Any
 ) -> tuple[FakeServer, list[str]]:
-    """A started fake with these FakeConfig fields, one account and ``projects`` projects
-    (named site_name and a number); the server and the projects' sitecodes."""
+    """A started fake with these FakeConfig fields (by default Kameleoon's limits: 50
+    requests per 10 s, 1,000 an hour), one account and ``projects`` projects (named
+    site_name and a number); the server and the projects' sitecodes."""
     srv = FakeServer(FakeConfig(**config)).start()
     srv.add_account(client_id, secret)
     codes = [srv.add_site(client_id, name=f"{site_name}{n}")["code"] for n in range(projects)]

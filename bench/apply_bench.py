@@ -24,9 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import FakeServer, account_file, ksegcli_env, serve
+from _common import SECRET, FakeServer, account_file, ksegcli_env, serve
 
-SECRET = "bench-secret-value"
 PER_PAGE = 200
 
 
@@ -106,8 +105,6 @@ def main() -> None:
         args.projects,
         "Project ",
         rate_limit=args.server_limit,
-        rate_window=10.0,
-        hourly_limit=1000,
         time_scale=args.time_scale,
         latency=args.latency,
     )

@@ -20,9 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import account_file, ksegcli_env, serve
+from _common import SECRET, account_file, ksegcli_env, serve
 
-SECRET = "ci-bench-secret-value"
 CI_SCRIPT = [
     ["projects", "list", "--json"],
     ["customdata", "list", "--all", "--json"],
@@ -63,9 +62,6 @@ def main() -> None:
         SECRET,
         args.projects,
         "Project ",
-        rate_limit=50,
-        rate_window=10.0,
-        hourly_limit=1000,
         time_scale=args.time_scale,
         latency=args.latency,
     )

@@ -10,9 +10,6 @@
 
     python bench/converge_bench.py                   # 3 trials of each
     python bench/converge_bench.py --projects 20 --trials 5
-
-The checkout this file is in is the one measured (its `ksegcli` is put first on
-PYTHONPATH), so the same script measures main before and after a change.
 """
 
 from __future__ import annotations
@@ -26,9 +23,8 @@ from collections import Counter
 from contextlib import AbstractContextManager
 from pathlib import Path
 
-from _common import ROOT, FakeServer, fake_account, isolated_env, start_apply, writes
+from _common import ROOT, SECRET, FakeServer, fake_account, isolated_env, start_apply, writes
 
-SECRET = "bench-secret-value"
 SCALE = 0.01  # the fake's 10 s window lasts 0.1 s
 
 

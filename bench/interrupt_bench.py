@@ -15,9 +15,6 @@ Three cases, each on a fresh fake server with PROJECTS projects of TRAITS traits
 
     python bench/interrupt_bench.py                  # 3 trials of each
     python bench/interrupt_bench.py --projects 30 --trials 5
-
-The checkout this file is in is the one measured (its `ksegcli` is put first on
-PYTHONPATH), so the same script measures main before and after a change.
 """
 
 from __future__ import annotations
@@ -31,9 +28,8 @@ import time
 from collections import Counter
 from typing import Any
 
-from _common import ROOT, fake_account, isolated_env, start_apply, writes
+from _common import ROOT, SECRET, fake_account, isolated_env, start_apply, writes
 
-SECRET = "bench-secret-value"
 SCALE = 0.01  # the fake's 10 s window lasts 0.1 s
 LIMIT = 60.0  # seconds after the signal at which a run still going is killed
 
