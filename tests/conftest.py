@@ -292,6 +292,24 @@ class Tenant:
             **values,
         )
 
+    def fixtures(self, *, no_traceback: bool = False, **values: str) -> tuple[Any, Any]:
+        """The fixtures ``srv`` (serve(): a fake with this account) and ``run`` (ksegcli
+        against it, with env(srv, **values), checking the client secret is never printed),
+        for a module to take as its own: ``srv, run = ACCOUNT.fixtures()``."""
+
+        @pytest.fixture(name="srv")
+        def srv(make_fake: FakeFactory) -> FakeServer:
+            return self.serve(make_fake)
+
+        @pytest.fixture(name="run")
+        def run(srv: FakeServer, proc: ProcRunner) -> Callable[..., Result]:
+            secrets = [self.client_secret]
+            return checked_runner(
+                proc, self.env(srv, **values), secrets=secrets, no_traceback=no_traceback
+            )
+
+        return srv, run
+
 
 def checked_runner(
     proc: ProcRunner,

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FakeFactory, ProcRunner, checked_runner, fake_env, writes
+from conftest import Tenant, writes
 
 from ksegcli.core.identifier import BEGIN_MARKER, END_MARKER, render_block
 from ksegcli.testing import FakeServer
@@ -17,17 +17,7 @@ from ksegcli.testing import FakeServer
 SECRET = "identifier-e2e-secret-58"
 USER = "// the shop's own code\nwindow.shopReady = true;\n"
 BLOCK = render_block()
-
-
-@pytest.fixture
-def srv(make_fake: FakeFactory) -> FakeServer:
-    return make_fake(account=("cid", SECRET), time_scale=0.01)
-
-
-@pytest.fixture
-def run(srv: FakeServer, proc: ProcRunner) -> Any:
-    env = fake_env(srv, client_id="cid", client_secret=SECRET, rate_limit="50/0.1")
-    return checked_runner(proc, env, secrets=[SECRET])
+srv, run = Tenant("cid", SECRET).fixtures(rate_limit="50/0.1")
 
 
 def reads(srv: FakeServer) -> list[str]:

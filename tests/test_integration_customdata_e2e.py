@@ -5,25 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-from conftest import FakeFactory, ProcRunner, checked_runner, fake_env, writes
+from conftest import Tenant, writes
 
 from ksegcli.core.integration import MANUAL_ROUTE
 from ksegcli.core.snippets import render_snippet
 from ksegcli.testing import FakeServer
 
 SECRET = "e2e-secret-value-99"
-
-
-@pytest.fixture
-def srv(make_fake: FakeFactory) -> FakeServer:
-    return make_fake(account=("cid", SECRET), time_scale=0.01)
-
-
-@pytest.fixture
-def run(srv: FakeServer, proc: ProcRunner) -> Any:
-    env = fake_env(srv, client_id="cid", client_secret=SECRET, rate_limit="50/0.1")
-    return checked_runner(proc, env, secrets=[SECRET])
+srv, run = Tenant("cid", SECRET).fixtures(rate_limit="50/0.1")
 
 
 def test_install_by_id_and_sitecode_keeps_other_tools_and_reruns_clean(

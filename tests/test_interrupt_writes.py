@@ -72,6 +72,15 @@ def start(
     )
 
 
+def start_apply(
+    proc: ProcRunner, srv: FakeServer, tmp_path: Path, *flags: str
+) -> tuple[Path, subprocess.Popen[str]]:
+    """``ksegcli apply`` of a new account file (PROJECTS projects), started: the file
+    and the child."""
+    path = account(srv, tmp_path)
+    return path, start(proc, srv, "apply", str(path), *flags)
+
+
 def wait_for_writes(srv: FakeServer, n: int, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while len(write_records(srv)) < n:
@@ -154,8 +163,7 @@ def rerun_converges(proc: ProcRunner, srv: FakeServer, path: Path) -> None:
 def test_ctrl_c_during_apply_stops_writing_and_prints_the_json_results(
     proc: ProcRunner, srv: FakeServer, tmp_path: Path
 ) -> None:
-    path = account(srv, tmp_path)
-    child = start(proc, srv, "apply", str(path), "--json")
+    path, child = start_apply(proc, srv, tmp_path, "--json")
     wait_for_writes(srv, 10)
     sent, stdout, stderr = stop(child)
 
@@ -183,8 +191,7 @@ def test_ctrl_c_during_apply_stops_writing_and_prints_the_json_results(
 def test_ctrl_c_during_apply_prints_the_results_table(
     proc: ProcRunner, srv: FakeServer, tmp_path: Path
 ) -> None:
-    path = account(srv, tmp_path)
-    child = start(proc, srv, "apply", str(path))
+    _, child = start_apply(proc, srv, tmp_path)
     wait_for_writes(srv, 10)
     sent, stdout, stderr = stop(child)
 
@@ -216,8 +223,7 @@ def hang_writes_after(srv: FakeServer, n: int) -> None:
 def test_a_hung_write_is_abandoned_within_five_seconds(
     proc: ProcRunner, srv: FakeServer, tmp_path: Path
 ) -> None:
-    path = account(srv, tmp_path)
-    child = start(proc, srv, "apply", str(path), "--json")
+    path, child = start_apply(proc, srv, tmp_path, "--json")
     hang_writes_after(srv, 4)
     _, stdout, stderr = stop(child)
 
@@ -237,8 +243,7 @@ def test_a_hung_write_is_abandoned_within_five_seconds(
 def test_a_second_ctrl_c_exits_at_once_without_a_traceback(
     proc: ProcRunner, srv: FakeServer, tmp_path: Path
 ) -> None:
-    path = account(srv, tmp_path)
-    child = start(proc, srv, "apply", str(path))
+    _, child = start_apply(proc, srv, tmp_path)
     hang_writes_after(srv, 4)
     sigint(child)
     time.sleep(0.3)  # winding down: waiting for the hung writes

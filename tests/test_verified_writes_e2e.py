@@ -10,8 +10,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
-import pytest
-from conftest import FakeFactory, ProcRunner, checked_runner, fake_env
+from conftest import ProcRunner, Tenant
 
 from ksegcli.core.integration import MANUAL_ROUTE
 from ksegcli.testing import FakeServer
@@ -19,17 +18,7 @@ from ksegcli.testing import FakeServer
 SECRET = "verified-writes-secret-71"
 USER = "// the shop's own code\nwindow.shopReady = true;\n"
 GA4 = {"name": "GOOGLE_ANALYTICS_4", "settings": {"measurementId": "G-123"}}
-
-
-@pytest.fixture
-def srv(make_fake: FakeFactory) -> FakeServer:
-    return make_fake(account=("cid", SECRET), time_scale=0.01)
-
-
-@pytest.fixture
-def run(srv: FakeServer, proc: ProcRunner) -> Any:
-    env = fake_env(srv, client_id="cid", client_secret=SECRET, rate_limit="50/0.1")
-    return checked_runner(proc, env, secrets=[SECRET], no_traceback=True)
+srv, run = Tenant("cid", SECRET).fixtures(no_traceback=True, rate_limit="50/0.1")
 
 
 def flat(text: str) -> str:
