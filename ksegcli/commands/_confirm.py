@@ -23,6 +23,11 @@ import typer
 from ksegcli.state import AppState
 
 
+def asks(state: AppState, *, yes: bool) -> bool:
+    """Whether the run asks before it writes: on a terminal, without ``--yes``."""
+    return state.interactive and not yes
+
+
 def require_yes_off_terminal(state: AppState, *, yes: bool, what: str) -> None:
     """Refuse ``what`` off a terminal without ``--yes``; call before any request."""
     from ksegcli.errors import UsageError
@@ -47,7 +52,7 @@ def confirm(
     With ``yes``, or off a terminal (already refused by :func:`require_yes_off_terminal`
     where that matters), it returns at once.
     """
-    if yes or not state.interactive:
+    if not asks(state, yes=yes):
         return
     if show is not None:
         show()

@@ -86,6 +86,7 @@ def apply(
     import time
 
     from ksegcli.commands._apply_run import ApplyHooks
+    from ksegcli.commands._confirm import asks
     from ksegcli.commands._run import run_actions
     from ksegcli.core import apply as core
     from ksegcli.core import desired as desired_mod
@@ -119,7 +120,7 @@ def apply(
         update=update,
         only=project or (),
         workers=workers,
-        ask=state.interactive and not yes,
+        ask=asks(state, yes=yes),
         detailed_exitcode=detailed_exitcode,
         started=started,
     )
