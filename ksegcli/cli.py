@@ -283,7 +283,7 @@ def root(
     if trace is not None and state.tracer is None:
         from typer._click.core import ParameterSource
 
-        from ksegcli.core.trace import open_from
+        from ksegcli.core.http.trace import open_from
 
         from_env = ctx.get_parameter_source("trace") == ParameterSource.ENVIRONMENT
         state.tracer = open_from(trace, from_env=from_env)

@@ -27,9 +27,9 @@ from typer._types import TyperChoice
 from typer.core import TyperArgument, TyperGroup, TyperOption
 from typer.models import TyperPath
 
-from ksegcli.core.customdata import FORMATS
-from ksegcli.core.dataapi import DATA_API_REGIONS
-from ksegcli.core.datahosts import HOSTS
+from ksegcli.core.kameleoon.customdata import FORMATS
+from ksegcli.core.kameleoon.dataapi import DATA_API_REGIONS
+from ksegcli.core.kameleoon.datahosts import HOSTS
 from ksegcli.core.segment import REGION_HOSTS
 from ksegcli.core.snippets import DATA_HOSTS, SDK_LANGUAGES, USER_ID_MODES
 

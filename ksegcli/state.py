@@ -12,8 +12,8 @@ from ksegcli.output import Output
 
 if TYPE_CHECKING:
     from ksegcli.core.config import Profile
+    from ksegcli.core.http.trace import Tracer
     from ksegcli.core.session import Session
-    from ksegcli.core.trace import Tracer
 
 
 DEFAULT_PROFILE = "default"

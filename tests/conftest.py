@@ -17,7 +17,7 @@ import keyring
 import pytest
 
 from ksegcli.core import interrupt
-from ksegcli.core.apikey import derive_api_key
+from ksegcli.core.kameleoon.apikey import derive_api_key
 from ksegcli.core.redact import clear_secrets
 from ksegcli.testing.keyrings import FILE_ENV, MemoryKeyring
 

@@ -24,7 +24,7 @@ import respx
 from conftest import CLIENT_ID, CLIENT_SECRET, ProcRunner, fake_env, writes
 
 from ksegcli.core import config
-from ksegcli.core.http import HttpClient
+from ksegcli.core.http.client import HttpClient
 from ksegcli.core.lock import LOCKS_FOLDER, AccountLock, LockTimeout, read_holder
 from ksegcli.core.paths import account_path
 from ksegcli.core.session import Session

@@ -8,7 +8,7 @@ import importlib
 import re
 from pathlib import Path
 
-from ksegcli.core.doctor_api import FACTS
+from ksegcli.core.doctor.api_facts import FACTS
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / "docs" / "api-facts.md"

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from ksegcli.core.apply import HOURLY_BUDGET, budget_warnings
-from ksegcli.core.desired import FileError, locate, parse
-from ksegcli.core.http import RateLimiter
+from ksegcli.core.apply.desired import FileError, locate, parse
+from ksegcli.core.apply.engine import HOURLY_BUDGET, budget_warnings
+from ksegcli.core.http.client import RateLimiter
 from ksegcli.core.snippets import render_snippet
 
 F = Path("acct.toml")

@@ -14,8 +14,8 @@ import jsonschema
 import pytest
 from conftest import ProcRunner
 
-from ksegcli.core.apply_schema import COMMAND, build_schema, schema_text
-from ksegcli.core.desired import TOP_KEYS, FileError, parse
+from ksegcli.core.apply.desired import TOP_KEYS, FileError, parse
+from ksegcli.core.apply.schema import COMMAND, build_schema, schema_text
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMITTED = ROOT / "docs" / "schema" / "apply.schema.json"
@@ -167,7 +167,7 @@ def _keys(schema: Any) -> set[str]:
 
 
 def test_editor_completion_sees_every_key_of_the_validator() -> None:
-    from ksegcli.core import desired
+    from ksegcli.core.apply import desired
 
     schema = build_schema()
     project = schema["properties"]["projects"]["additionalProperties"]

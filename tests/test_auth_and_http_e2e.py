@@ -9,7 +9,7 @@ from typing import Any
 
 from conftest import CLIENT_ID, CLIENT_SECRET, ProcRunner, fake_env
 
-from ksegcli.core.apikey import derive_api_key
+from ksegcli.core.kameleoon.apikey import derive_api_key
 from ksegcli.errors import ExitCode
 
 

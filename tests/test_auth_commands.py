@@ -10,7 +10,7 @@ import pytest
 import respx
 from conftest import CliRunner
 
-from ksegcli.core.apikey import derive_api_key
+from ksegcli.core.kameleoon.apikey import derive_api_key
 from ksegcli.errors import ExitCode
 from ksegcli.testing.keyrings import BrokenKeyring, MemoryKeyring
 

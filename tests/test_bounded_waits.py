@@ -13,7 +13,7 @@ import pytest
 import respx
 from conftest import CLIENT_ID, ProcRunner, fake_env
 
-from ksegcli.core.http import (
+from ksegcli.core.http.client import (
     MAX_QUOTED,
     HttpClient,
     RateLimiter,
@@ -21,7 +21,7 @@ from ksegcli.core.http import (
     parse_retry_after,
     server_message,
 )
-from ksegcli.core.kameleoon import KameleoonClient, TokenProvider
+from ksegcli.core.kameleoon.client import KameleoonClient, TokenProvider
 from ksegcli.errors import ApiError, ExitCode, NetworkError
 
 BASE = "https://api.test"

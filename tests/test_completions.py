@@ -705,7 +705,7 @@ def test_a_cache_that_cannot_be_written_does_not_fail_the_command(
 
 
 def test_the_cache_holds_only_valid_sitecodes_ids_and_one_line_names() -> None:
-    from ksegcli.core.kameleoon import Site
+    from ksegcli.core.kameleoon.client import Site
 
     sites = [
         Site(

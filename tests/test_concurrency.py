@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from conftest import CliRunner, FakeFactory, ProcRunner, fake_env
 
-from ksegcli.core import customdata
+from ksegcli.core.kameleoon import customdata
 from ksegcli.core.snippets import render_snippet
 from ksegcli.testing import FakeServer
 
@@ -116,7 +116,8 @@ def test_two_runs_that_both_list_before_creating_end_with_one_of_each(
     """The race made certain: both runs' plans read the empty account before either writes."""
     import threading
 
-    from ksegcli.core import apply, desired
+    from ksegcli.core.apply import desired
+    from ksegcli.core.apply import engine as apply
     from ksegcli.core.session import Session
 
     codes = [srv.add_site("cid", name=f"P{n}")["code"] for n in range(2)]

@@ -11,10 +11,11 @@ import keyring
 import pytest
 from conftest import CliRunner
 
-from ksegcli.core import config, credentials
-from ksegcli.core.apikey import check_api_key, decode_api_key, derive_api_key
-from ksegcli.core.credentials import Credentials
-from ksegcli.core.keyring_store import KeyringStore
+from ksegcli.core import config
+from ksegcli.core.auth import credentials
+from ksegcli.core.auth.credentials import Credentials
+from ksegcli.core.auth.keyring_store import KeyringStore
+from ksegcli.core.kameleoon.apikey import check_api_key, decode_api_key, derive_api_key
 from ksegcli.core.redact import mask, redact, register_secret
 from ksegcli.errors import (
     ApiError,

@@ -15,7 +15,7 @@ import pexpect
 import pytest
 from conftest import CLIENT_ID, CliRunner, ProcRunner, fake_env, writes
 
-from ksegcli.core.identifier import render_block
+from ksegcli.core.kameleoon.identifier import render_block
 from ksegcli.core.snippets import render_snippet
 from ksegcli.errors import ExitCode
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 from conftest import MemoryKeyring
 
-from ksegcli.core import config, credentials
-from ksegcli.core.credentials import (
+from ksegcli.core import config
+from ksegcli.core.auth import credentials
+from ksegcli.core.auth.credentials import (
     Ask,
     Credential,
     Credentials,
@@ -18,7 +19,7 @@ from ksegcli.core.credentials import (
     after_an_empty_answer,
     choose,
 )
-from ksegcli.core.keyring_store import KeyringStore
+from ksegcli.core.auth.keyring_store import KeyringStore
 from ksegcli.errors import NotLoggedInError
 
 SECRET = credentials.CLIENT_SECRET

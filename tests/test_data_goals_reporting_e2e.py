@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from conftest import FakeFactory, ProcRunner, Tenant
 
-from ksegcli.core.goals import parse_goal_name
+from ksegcli.core.kameleoon.goals import parse_goal_name
 from ksegcli.testing import FakeServer
 
 CLIENT_ID = "ks-client-3"

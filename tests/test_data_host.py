@@ -7,7 +7,7 @@ import respx
 from conftest import CliRunner
 from typer.core import TyperOption as ClickOption
 
-from ksegcli.core import dataapi, datahosts
+from ksegcli.core.kameleoon import dataapi, datahosts
 from ksegcli.core.session import Session
 from ksegcli.docs_gen import commands
 from ksegcli.errors import BadInputError

@@ -8,7 +8,7 @@ import httpx
 import pytest
 import respx
 
-from ksegcli.core import dataapi
+from ksegcli.core.kameleoon import dataapi
 from ksegcli.core.session import Session
 from ksegcli.errors import BadInputError
 

@@ -12,7 +12,7 @@ import pytest
 from conftest import FakeFactory, ProcRunner, Result, checked_runner, fake_env, writes
 
 from ksegcli.contract import load_schema
-from ksegcli.core.apikey import derive_api_key
+from ksegcli.core.kameleoon.apikey import derive_api_key
 from ksegcli.testing import FakeServer
 
 CLIENT_ID = "doctor-api-client"

@@ -16,7 +16,7 @@ import respx
 from conftest import CliRunner, Result
 
 from ksegcli.contract import load_schema
-from ksegcli.core.apikey import derive_api_key
+from ksegcli.core.kameleoon.apikey import derive_api_key
 
 BASE = "https://api.test"
 KEYS = "https://customers.test"

@@ -9,7 +9,7 @@ import pytest
 from conftest import FakeFactory, ProcRunner, Tenant
 from conftest import check_statuses as statuses
 
-from ksegcli.core.apikey import derive_api_key
+from ksegcli.core.kameleoon.apikey import derive_api_key
 from ksegcli.testing import FakeServer
 
 CLIENT_ID = "doc-client-1"
@@ -198,7 +198,7 @@ def test_doctor_when_the_integration_endpoint_is_refused(
 
 
 def test_doctor_identifier_states(proc: ProcRunner, server: FakeServer) -> None:
-    from ksegcli.core.identifier import BEGIN_MARKER, with_block
+    from ksegcli.core.kameleoon.identifier import BEGIN_MARKER, with_block
 
     env = env_for(server)
     (site,) = server.sites()

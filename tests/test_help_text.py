@@ -181,8 +181,8 @@ def test_the_snippet_examples_run_as_written(
 
 def _fixed_sets() -> dict[tuple[str, str], tuple[str, ...]]:
     """(command path prefix, option) -> the values the code accepts, from the code."""
-    from ksegcli.core.customdata import FORMATS
-    from ksegcli.core.datahosts import HOSTS
+    from ksegcli.core.kameleoon.customdata import FORMATS
+    from ksegcli.core.kameleoon.datahosts import HOSTS
     from ksegcli.core.segment import REGION_HOSTS
     from ksegcli.core.snippets import DATA_HOSTS, SDK_LANGUAGES, USER_ID_MODES
 

@@ -119,7 +119,7 @@ def test_a_deep_error_body_is_still_reported_as_the_servers_refusal(
 
 
 def test_the_boundary_names_the_field() -> None:
-    from ksegcli.core.parse import SiteAnswer, convert, decode
+    from ksegcli.core.http.parse import SiteAnswer, convert, decode
 
     with pytest.raises(ApiError) as info:
         convert([{"id": 1}, {"id": "abc"}], list[SiteAnswer], "GET /sites")

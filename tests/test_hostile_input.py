@@ -125,7 +125,7 @@ def test_a_request_whose_url_cannot_be_built_is_a_usage_error() -> None:
     import httpx
     import respx
 
-    from ksegcli.core.http import HttpClient
+    from ksegcli.core.http.client import HttpClient
     from ksegcli.errors import BadInputError
 
     client = HttpClient("https://api.example.test", label="Automation API")

@@ -9,8 +9,8 @@ import httpx
 import pytest
 import respx
 
-from ksegcli.core.http import HttpClient, RateLimiter, parse_retry_after, server_message
-from ksegcli.core.kameleoon import KameleoonClient, TokenProvider
+from ksegcli.core.http.client import HttpClient, RateLimiter, parse_retry_after, server_message
+from ksegcli.core.kameleoon.client import KameleoonClient, TokenProvider
 from ksegcli.core.redact import register_secret
 from ksegcli.errors import ApiError, AuthError, ExitCode, NetworkError, NotFoundError
 

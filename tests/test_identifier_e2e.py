@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from conftest import Tenant, writes
 
-from ksegcli.core.identifier import BEGIN_MARKER, END_MARKER, render_block
+from ksegcli.core.kameleoon.identifier import BEGIN_MARKER, END_MARKER, render_block
 from ksegcli.testing import FakeServer
 
 SECRET = "identifier-e2e-secret-58"

@@ -11,8 +11,9 @@ import pytest
 import respx
 from conftest import CliRunner, automation_api
 
-from ksegcli.core import identifier
-from ksegcli.core.identifier import (
+from ksegcli.core.kameleoon import identifier
+from ksegcli.core.kameleoon.client import Site
+from ksegcli.core.kameleoon.identifier import (
     BEGIN_MARKER,
     END_MARKER,
     inspect,
@@ -21,7 +22,6 @@ from ksegcli.core.identifier import (
     with_block,
     without_block,
 )
-from ksegcli.core.kameleoon import Site
 from ksegcli.core.snippets import render_snippet
 from ksegcli.errors import ApiError
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from conftest import Tenant, writes
 
-from ksegcli.core.integration import MANUAL_ROUTE
+from ksegcli.core.kameleoon.integration import MANUAL_ROUTE
 from ksegcli.core.snippets import render_snippet
 from ksegcli.testing import FakeServer
 

@@ -12,9 +12,9 @@ import pytest
 import respx
 from conftest import CliRunner, automation_api
 
-from ksegcli.core import customdata, integration
-from ksegcli.core.customdata import CustomData, build_spec, plan_custom_data
-from ksegcli.core.kameleoon import Site
+from ksegcli.core.kameleoon import customdata, integration
+from ksegcli.core.kameleoon.client import Site
+from ksegcli.core.kameleoon.customdata import CustomData, build_spec, plan_custom_data
 from ksegcli.core.snippets import render_snippet
 
 BASE = "https://api.test"

@@ -26,8 +26,8 @@ from conftest import FakeFactory, ProcRunner, fake_env, write_records
 
 from ksegcli.contract import load_schema
 from ksegcli.core import interrupt
-from ksegcli.core.http import HttpClient
-from ksegcli.core.kameleoon import Site
+from ksegcli.core.http.client import HttpClient
+from ksegcli.core.kameleoon.client import Site
 from ksegcli.core.plan import Action, ActionResult, Request, execute
 from ksegcli.errors import ExitCode
 from ksegcli.testing import FakeServer

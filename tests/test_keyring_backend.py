@@ -14,7 +14,7 @@ import keyring
 import keyring.core
 import pytest
 
-from ksegcli.core.keyring_store import KeyringStore, select_backend, unreachable_reason
+from ksegcli.core.auth.keyring_store import KeyringStore, select_backend, unreachable_reason
 from ksegcli.testing.keyrings import FileKeyring
 
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux rules")
@@ -107,7 +107,7 @@ def test_an_unreachable_keyring_is_reported_once_and_never_imported_for(
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(sys, "path", [str(tmp_path / "site")])
     chosen: list[object] = []
-    monkeypatch.setattr("ksegcli.core.keyring_store.select_backend", lambda: chosen.append(1))
+    monkeypatch.setattr("ksegcli.core.auth.keyring_store.select_backend", lambda: chosen.append(1))
     warnings: list[str] = []
     store = KeyringStore(timeout=2, warn=warnings.append)
     assert store.get("default", "client_secret") is None

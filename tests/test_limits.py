@@ -1,5 +1,5 @@
 """One request budget per account shared by every ksegcli process of the machine, and the
-OAuth token cached for every credential source (core/limits.py, core/tokens.py)."""
+OAuth token cached for every credential source (core/http/limits.py, core/auth/tokens.py)."""
 
 from __future__ import annotations
 
@@ -17,10 +17,10 @@ import pytest
 import respx
 from conftest import CLIENT_ID, CLIENT_SECRET, ProcRunner, fake_env
 
-from ksegcli.core.http import HttpClient
-from ksegcli.core.kameleoon import TokenProvider
-from ksegcli.core.limits import BudgetExhausted, SharedRateLimiter, account_key
-from ksegcli.core.tokens import TokenCache, cache_key
+from ksegcli.core.auth.tokens import TokenCache, cache_key
+from ksegcli.core.http.client import HttpClient
+from ksegcli.core.http.limits import BudgetExhausted, SharedRateLimiter, account_key
+from ksegcli.core.kameleoon.client import TokenProvider
 from ksegcli.errors import ExitCode
 
 API = "https://api.test"

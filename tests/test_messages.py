@@ -91,7 +91,7 @@ def test_a_sitecode_in_another_case_finds_its_project_and_says_so(
 
 
 def test_a_sitecode_that_matches_two_projects_ignoring_case_is_refused() -> None:
-    from ksegcli.core.kameleoon import Site, site_by_code
+    from ksegcli.core.kameleoon.client import Site, site_by_code
     from ksegcli.errors import BadInputError
 
     sites = [Site(1, "a", "", "abcde12345", "SITE"), Site(2, "b", "", "ABCDE12345", "SITE")]
@@ -122,7 +122,7 @@ def test_refused_env_credentials_point_at_the_variables_not_at_login(
 
 
 def test_refused_stored_credentials_still_say_to_log_in_again() -> None:
-    from ksegcli.core.credentials import CLIENT_ID, CLIENT_SECRET, Credential, refused_hint
+    from ksegcli.core.auth.credentials import CLIENT_ID, CLIENT_SECRET, Credential, refused_hint
 
     stored = refused_hint(
         Credential(CLIENT_ID, "cid", "config"), Credential(CLIENT_SECRET, "s", "keyring")

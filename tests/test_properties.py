@@ -27,7 +27,7 @@ json_values = st.recursive(
 @FAST
 @given(st.binary(max_size=200))
 def test_any_bytes_decode_or_are_an_api_error(body: bytes) -> None:
-    from ksegcli.core.parse import decode
+    from ksegcli.core.http.parse import decode
 
     try:
         decode(body, "GET /sites")
@@ -38,8 +38,8 @@ def test_any_bytes_decode_or_are_an_api_error(body: bytes) -> None:
 @FAST
 @given(json_values)
 def test_any_json_converts_to_projects_or_is_an_api_error(data: Any) -> None:
-    from ksegcli.core.kameleoon import Site
-    from ksegcli.core.parse import item_list
+    from ksegcli.core.http.parse import item_list
+    from ksegcli.core.kameleoon.client import Site
 
     try:
         sites = [Site.from_api(item) for item in item_list(data, "GET /sites")]
@@ -77,7 +77,7 @@ toml_text = st.lists(
 @FAST
 @given(toml_text)
 def test_any_apply_file_is_valid_or_a_usage_error(text: str) -> None:
-    from ksegcli.core.desired import parse
+    from ksegcli.core.apply.desired import parse
     from ksegcli.errors import ExitCode
 
     try:

@@ -11,9 +11,9 @@ import pytest
 import respx
 from conftest import CLIENT_ID, ProcRunner, Result, fake_env
 
-from ksegcli.core import customdata
-from ksegcli.core.http import HttpClient
-from ksegcli.core.kameleoon import KameleoonClient, Site, TokenProvider
+from ksegcli.core.http.client import HttpClient
+from ksegcli.core.kameleoon import customdata
+from ksegcli.core.kameleoon.client import KameleoonClient, Site, TokenProvider
 from ksegcli.core.plan import Action, Request
 from ksegcli.errors import ApiError, NetworkError
 

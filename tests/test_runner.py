@@ -12,7 +12,7 @@ import typer
 
 from ksegcli.commands._run import call_writes, run_actions, run_plan
 from ksegcli.core import interrupt
-from ksegcli.core.kameleoon import Site
+from ksegcli.core.kameleoon.client import Site
 from ksegcli.core.plan import Action, ActionResult, Request
 from ksegcli.errors import ApiError, ExitCode
 from ksegcli.output import Output

@@ -11,7 +11,7 @@ import pytest
 import respx
 
 from ksegcli.core import segment
-from ksegcli.core.apikey import derive_api_key
+from ksegcli.core.kameleoon.apikey import derive_api_key
 from ksegcli.core.session import Session
 from ksegcli.errors import ApiError, AuthError, BadInputError, NotFoundError
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from conftest import FakeFactory, ProcRunner, Result, Tenant, writes
 
-from ksegcli.core.apikey import derive_api_key
+from ksegcli.core.kameleoon.apikey import derive_api_key
 from ksegcli.testing import FakeServer
 
 CLIENT_ID = "seg-client-7"

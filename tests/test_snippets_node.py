@@ -463,7 +463,7 @@ def test_js_sdk_snippets_read_the_same_values() -> None:
 
 def test_identifier_block_in_a_global_custom_script_compiles_and_tracks() -> None:
     # What `integration identifier install` writes: the user's code, then ksegcli's block.
-    from ksegcli.core.identifier import with_block
+    from ksegcli.core.kameleoon.identifier import with_block
 
     full = with_block("var shopOwnCode = 1") + "// the user's code may follow\n"
     [checked] = harness(

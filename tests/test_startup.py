@@ -255,10 +255,10 @@ def test_tracing_is_loaded_only_when_asked_for_and_costs_nothing_heavy(
     proc: ProcRunner, tmp_path: Path
 ) -> None:
     env = {"KAMELEOON_SITECODE": "ABCDE12345"}
-    assert "ksegcli.core.trace" not in imported(proc, "sitecode", "show", env=env)
+    assert "ksegcli.core.http.trace" not in imported(proc, "sitecode", "show", env=env)
     trace = tmp_path / "t.jsonl"
     modules = imported(proc, "sitecode", "show", "--trace", str(trace), env=env)
-    assert "ksegcli.core.trace" in modules
+    assert "ksegcli.core.http.trace" in modules
     assert not loaded(modules, *HEAVY)
     assert trace.read_text() == ""  # no request made, none traced
 

@@ -1,4 +1,4 @@
-"""The cached OAuth token has one owner, core/tokens.py: every read, write and removal of
+"""The cached OAuth token has one owner, core/auth/tokens.py: every read, write and removal of
 it (keyring entry or token file) goes through that module, and no other module knows
 its keyring entry, its folder or its fields."""
 
@@ -17,8 +17,8 @@ import respx
 from conftest import CliRunner
 
 import ksegcli
-from ksegcli.core import tokens
-from ksegcli.core.keyring_store import KeyringStore
+from ksegcli.core.auth import tokens
+from ksegcli.core.auth.keyring_store import KeyringStore
 from ksegcli.testing.keyrings import MemoryKeyring
 
 API = "https://api.kameleoon.com"

@@ -17,11 +17,11 @@ import pytest
 import respx
 from conftest import CLIENT_ID, CLIENT_SECRET, ProcRunner, fake_env
 
-from ksegcli.core.apikey import derive_api_key
-from ksegcli.core.http import HttpClient
-from ksegcli.core.kameleoon import KameleoonClient, TokenProvider
+from ksegcli.core.http.client import HttpClient
+from ksegcli.core.http.trace import BODY_LIMIT, SECRET_ANSWER, Tracer, secret_name
+from ksegcli.core.kameleoon.apikey import derive_api_key
+from ksegcli.core.kameleoon.client import KameleoonClient, TokenProvider
 from ksegcli.core.redact import MASK, register_secret
-from ksegcli.core.trace import BODY_LIMIT, SECRET_ANSWER, Tracer, secret_name
 from ksegcli.errors import ApiError, ConfigError, ExitCode, NetworkError, RunStopped
 
 BASE = "https://api.test"

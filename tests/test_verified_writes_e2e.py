@@ -12,7 +12,7 @@ from typing import Any
 
 from conftest import ProcRunner, Tenant
 
-from ksegcli.core.integration import MANUAL_ROUTE
+from ksegcli.core.kameleoon.integration import MANUAL_ROUTE
 from ksegcli.testing import FakeServer
 
 SECRET = "verified-writes-secret-71"

@@ -13,9 +13,9 @@ import typer
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from ksegcli.core.apply import ApplyPlan, ApplyRun, SegmentOutcome
-    from ksegcli.core.desired import Desired
-    from ksegcli.core.kameleoon import KameleoonClient
+    from ksegcli.core.apply.desired import Desired
+    from ksegcli.core.apply.engine import ApplyPlan, ApplyRun, SegmentOutcome
+    from ksegcli.core.kameleoon.client import KameleoonClient
     from ksegcli.core.plan import Action, ActionResult
     from ksegcli.core.session import Session
     from ksegcli.output import Output
@@ -67,7 +67,7 @@ class ApplyHooks:
         return not self.applied.has_changes and not self.applied.blocked
 
     def plan(self, client: KameleoonClient) -> list[Action]:
-        from ksegcli.core import apply as core
+        from ksegcli.core.apply import engine as core
 
         self.api_key = core.check_segment_credentials(self.session, self.desired)
         self._plan = core.plan_apply(
@@ -87,7 +87,7 @@ class ApplyHooks:
         from ksegcli.commands._results import plan_item, render_plan, report_failures, request_docs
         from ksegcli.commands.segment import destination_requests
         from ksegcli.contract import envelope
-        from ksegcli.core import apply as core
+        from ksegcli.core.apply import engine as core
         from ksegcli.core.plan import counts, describe_counts, exit_code
         from ksegcli.errors import ExitCode
 
@@ -143,7 +143,7 @@ class ApplyHooks:
             _ask_before_writing(self.state, self.session, self.applied, self.api_key)
 
     def after_writes(self, client: KameleoonClient, results: list[ActionResult]) -> None:
-        from ksegcli.core import apply as core
+        from ksegcli.core.apply import engine as core
 
         self._run = core.complete_run(
             client, self.applied, results, workers=self.workers, started=self.started
@@ -181,7 +181,7 @@ class ApplyHooks:
         """Ctrl-C said first (exit 130), else the counts, the time and the requests, and
         the steps left; then each failed destination."""
         from ksegcli.commands._results import stop_if_interrupted
-        from ksegcli.core import apply as core
+        from ksegcli.core.apply import engine as core
         from ksegcli.core.plan import counts, describe_counts
 
         out, run = self.out, self.done
@@ -220,8 +220,8 @@ def _ensure_segment_bounded(
     like a write once it is pressed (an abandoned destination is ``interrupted``, the
     ones after it ``skipped``)."""
     from ksegcli.commands._run import call_writes
-    from ksegcli.core import apply as core
     from ksegcli.core import interrupt
+    from ksegcli.core.apply import engine as core
 
     done: list[SegmentOutcome] = []
     try:
@@ -294,7 +294,7 @@ def _ask_before_writing(
     """
     from ksegcli.commands._confirm import confirm
     from ksegcli.commands._results import render_plan
-    from ksegcli.core import apply as core
+    from ksegcli.core.apply import engine as core
     from ksegcli.core.plan import counts, describe_counts
 
     out = state.output

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from ksegcli.core import datahosts
+from ksegcli.core.kameleoon import datahosts
 
 # -- which Kameleoon projects ---------------------------------------------------------------
 Projects = Annotated[

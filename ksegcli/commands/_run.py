@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ksegcli.core.plan import DEFAULT_WORKERS
 
 if TYPE_CHECKING:
-    from ksegcli.core.kameleoon import KameleoonClient, Site
+    from ksegcli.core.kameleoon.client import KameleoonClient, Site
     from ksegcli.core.plan import Action, ActionResult, Handler
     from ksegcli.state import AppState
 

@@ -88,14 +88,14 @@ def apply(
     from ksegcli.commands._apply_run import ApplyHooks
     from ksegcli.commands._confirm import asks
     from ksegcli.commands._run import run_actions
-    from ksegcli.core import apply as core
-    from ksegcli.core import desired as desired_mod
+    from ksegcli.core.apply import desired as desired_mod
+    from ksegcli.core.apply import engine as core
     from ksegcli.errors import UsageError
 
     if schema:
         import sys
 
-        from ksegcli.core.apply_schema import schema_text
+        from ksegcli.core.apply.schema import schema_text
 
         if file is not None:
             raise UsageError("--schema takes no FILE: it prints the schema every file follows.")

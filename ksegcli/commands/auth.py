@@ -17,7 +17,7 @@ SECRET_STDIN_OPTION = typer.Option(
 
 
 def _secret_flag(stdin: bool) -> str | None:
-    from ksegcli.core.credentials import read_secret_from_stdin
+    from ksegcli.core.auth.credentials import read_secret_from_stdin
 
     return read_secret_from_stdin("client secret") if stdin else None
 
@@ -29,8 +29,8 @@ def login(
     client_secret_stdin: bool = SECRET_STDIN_OPTION,
 ) -> None:
     """Prove a client id and secret against Kameleoon, then keep them (secret in the keyring)."""
-    from ksegcli.core.auth import login as do_login
-    from ksegcli.core.auth import login_credentials
+    from ksegcli.core.auth.workflows import login as do_login
+    from ksegcli.core.auth.workflows import login_credentials
 
     state = get_state(ctx)
     session = state.session
@@ -67,7 +67,7 @@ def getapikey(
     client_secret_stdin: bool = SECRET_STDIN_OPTION,
 ) -> None:
     """Get the API key of the Segment destination (Kameleoon's service, or --offline)."""
-    from ksegcli.core.auth import fetch_api_key
+    from ksegcli.core.auth.workflows import fetch_api_key
 
     state = get_state(ctx)
     session = state.session
@@ -95,7 +95,7 @@ def status(
     check: bool = typer.Option(False, "--check", help="Also prove the client credentials."),
 ) -> None:
     """Each credential: present or not, where it comes from (flag, env, keyring), masked."""
-    from ksegcli.core.auth import check_client_credentials, credential_status
+    from ksegcli.core.auth.workflows import check_client_credentials, credential_status
     from ksegcli.errors import ExitCode
 
     state = get_state(ctx)
@@ -137,7 +137,7 @@ def status(
 @app.command("logout")
 def logout(ctx: typer.Context) -> None:
     """Remove this profile's secrets from the keyring and its client id from the profile."""
-    from ksegcli.core.auth import logout as do_logout
+    from ksegcli.core.auth.workflows import logout as do_logout
 
     state = get_state(ctx)
     removed = do_logout(state.session)

@@ -10,9 +10,9 @@ from ksegcli.commands._options import AllProjects, DryRun, Projects
 from ksegcli.state import AppState, get_state
 
 if TYPE_CHECKING:
-    from ksegcli.core import customdata as customdata_mod
     from ksegcli.core.interrupt import RequestStopped
-    from ksegcli.core.kameleoon import KameleoonClient, Site
+    from ksegcli.core.kameleoon import customdata as customdata_mod
+    from ksegcli.core.kameleoon.client import KameleoonClient, Site
     from ksegcli.core.plan import ActionResult
 
 app = typer.Typer(
@@ -61,7 +61,7 @@ def _create(
 ) -> None:
     from ksegcli.commands._results import result_item
     from ksegcli.commands._run import run_plan
-    from ksegcli.core import customdata
+    from ksegcli.core.kameleoon import customdata
 
     spec = customdata.build_spec(kind, name=name, trait=trait, fmt=fmt, user_id=user_id)
     out = state.output
@@ -189,7 +189,7 @@ def list_custom_data(
     all_projects: AllProjects = False,
 ) -> None:
     """Each project's custom data, and whether it is one of ksegcli's (and current)."""
-    from ksegcli.core import customdata
+    from ksegcli.core.kameleoon import customdata
 
     state = get_state(ctx)
     session = state.session
@@ -251,7 +251,8 @@ def delete(
     """
     from ksegcli.commands._confirm import confirm, require_yes_off_terminal
     from ksegcli.commands._results import announce_interrupted, interrupted_field
-    from ksegcli.core import customdata, interrupt
+    from ksegcli.core import interrupt
+    from ksegcli.core.kameleoon import customdata
     from ksegcli.errors import UsageError
 
     state = get_state(ctx)
@@ -311,7 +312,8 @@ def _delete_bounded(
 ) -> RequestStopped | None:
     """The DELETE in a worker thread, so that Ctrl-C is answered at once (a request in
     flight gets a few seconds). None when it was done, else why it was not."""
-    from ksegcli.core import customdata, interrupt
+    from ksegcli.core import interrupt
+    from ksegcli.core.kameleoon import customdata
 
     interrupt.enter_writes()
 

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from ksegcli.commands._options import Sitecode
-from ksegcli.core import datahosts
+from ksegcli.core.kameleoon import datahosts
 from ksegcli.state import get_state
 
 app = typer.Typer(
@@ -37,7 +37,7 @@ def get(
     region: str | None = REGION_OPTION,
 ) -> None:
     """Print the JSON stored under KEY (exit 4 when nothing is stored)."""
-    from ksegcli.core.dataapi import get_value, is_empty
+    from ksegcli.core.kameleoon.dataapi import get_value, is_empty
     from ksegcli.errors import NotFoundError
 
     state = get_state(ctx)
@@ -67,7 +67,7 @@ def cohorts(
     region: str | None = REGION_OPTION,
 ) -> None:
     """The user's Segment personas (Audience Entered/Exited): true or false each."""
-    from ksegcli.core import dataapi
+    from ksegcli.core.kameleoon import dataapi
 
     state = get_state(ctx)
     code = state.session.sitecode(sitecode, required=True)
@@ -97,7 +97,7 @@ def traits(
     region: str | None = REGION_OPTION,
 ) -> None:
     """The user's identify traits and group id."""
-    from ksegcli.core import dataapi
+    from ksegcli.core.kameleoon import dataapi
 
     state = get_state(ctx)
     code = state.session.sitecode(sitecode, required=True)

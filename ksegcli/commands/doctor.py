@@ -11,7 +11,7 @@ from ksegcli.commands._options import DataRegion, SegmentRegion, Sitecode, Token
 from ksegcli.state import get_state
 
 if TYPE_CHECKING:
-    from ksegcli.core.doctor import Check
+    from ksegcli.core.doctor.checks import Check
     from ksegcli.output import Output
     from ksegcli.state import AppState
 
@@ -68,13 +68,13 @@ def doctor(
     a fact differs; could not check alone is not a failure). Exit 3 when --api has
     no credentials, or they are refused.
     """
-    from ksegcli.core.doctor import DoctorOptions, run_doctor
+    from ksegcli.core.doctor.checks import DoctorOptions, run_doctor
     from ksegcli.errors import ExitCode
 
     state = get_state(ctx)
     token = None
     if token_stdin:
-        from ksegcli.core.credentials import read_secret_from_stdin
+        from ksegcli.core.auth.credentials import read_secret_from_stdin
 
         token = read_secret_from_stdin("Segment API token")
     out = state.output
@@ -94,7 +94,7 @@ def doctor(
         return
     on_check = None if state.json_mode else (lambda check: _print(out, check))
     if file is not None:
-        from ksegcli.core.doctor_file import run_doctor_file
+        from ksegcli.core.doctor.file_check import run_doctor_file
         from ksegcli.errors import UsageError
 
         given = [
@@ -144,7 +144,7 @@ def _doctor_api(
     state: AppState, sitecode: str | None, *, file: Path | None, others: dict[str, object]
 ) -> None:
     from ksegcli.contract import project
-    from ksegcli.core.doctor_api import run_doctor_api
+    from ksegcli.core.doctor.api_facts import run_doctor_api
     from ksegcli.errors import ExitCode, UsageError
 
     given = [flag for flag, value in others.items() if value]

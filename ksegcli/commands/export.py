@@ -39,7 +39,7 @@ def export(
     Exit codes: 0 written; 2 bad options or FILE exists (--force); 3
     credentials; 4 unknown project, or nothing of the integration found.
     """
-    from ksegcli.core import export as core
+    from ksegcli.core.apply import export as core
     from ksegcli.errors import UsageError
 
     state = get_state(ctx)

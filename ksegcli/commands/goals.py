@@ -10,7 +10,7 @@ from ksegcli.commands._options import AllProjects, Projects
 from ksegcli.state import get_state
 
 if TYPE_CHECKING:
-    from ksegcli.core.goals import Goal
+    from ksegcli.core.kameleoon.goals import Goal
 
 app = typer.Typer(help="Kameleoon goals.", no_args_is_help=True)
 
@@ -28,7 +28,7 @@ def list_goals(
 
     Segment goals are named `SegmentIO <type> – <event>` or `Segment.io – <event>`.
     """
-    from ksegcli.core.goals import list_goals
+    from ksegcli.core.kameleoon.goals import list_goals
 
     state = get_state(ctx)
     sites = state.session.projects(project or [], all_projects=all_projects)

@@ -12,9 +12,9 @@ from ksegcli.commands._options import AllProjects, DryRun, Projects
 from ksegcli.state import AppState, get_state
 
 if TYPE_CHECKING:
-    from ksegcli.core.identifier import IdentifierStatus
-    from ksegcli.core.integration import ToolStatus
-    from ksegcli.core.kameleoon import KameleoonClient, Site
+    from ksegcli.core.kameleoon.client import KameleoonClient, Site
+    from ksegcli.core.kameleoon.identifier import IdentifierStatus
+    from ksegcli.core.kameleoon.integration import ToolStatus
     from ksegcli.core.plan import Action
     from ksegcli.errors import KsegError
 
@@ -49,7 +49,7 @@ def _change(
     from ksegcli.commands._confirm import confirm, require_yes_off_terminal
     from ksegcli.commands._results import render_plan
     from ksegcli.commands._run import run_plan
-    from ksegcli.core import identifier, integration
+    from ksegcli.core.kameleoon import identifier, integration
 
     module = identifier if what == "identifier" else integration
     # Removing from every project the credentials reach: the one confirmation rule.
@@ -133,7 +133,7 @@ def _per_project_commands(
         project: Projects = None,
         all_projects: AllProjects = False,
     ) -> None:
-        from ksegcli.core import identifier, integration
+        from ksegcli.core.kameleoon import identifier, integration
 
         module = identifier if what == "identifier" else integration
         _show_status(get_state(ctx), project, all_projects, module.status, columns, cells)

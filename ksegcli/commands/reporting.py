@@ -10,7 +10,7 @@ from ksegcli.commands._options import AllProjects, Projects
 from ksegcli.state import AppState, get_state
 
 if TYPE_CHECKING:
-    from ksegcli.core.reporting import Campaign, ReportingChange
+    from ksegcli.core.kameleoon.reporting import Campaign, ReportingChange
     from ksegcli.output import Output
 
 app = typer.Typer(
@@ -39,7 +39,7 @@ def enable(
     """Add Segment to the campaigns' tracking tools (others kept); reruns change nothing."""
     from ksegcli.commands._results import announce_interrupted, interrupted_field
     from ksegcli.core import interrupt
-    from ksegcli.core.reporting import (
+    from ksegcli.core.kameleoon.reporting import (
         SEGMENT_TOOL,
         TRACKING_TOOLS_FIELD,
         reporting_failures,
@@ -164,7 +164,7 @@ def status(
     active: bool = typer.Option(False, "--active", help="Only active campaigns."),
 ) -> None:
     """Which campaigns report to Segment (default: every campaign of the projects)."""
-    from ksegcli.core.reporting import select_campaigns
+    from ksegcli.core.kameleoon.reporting import select_campaigns
 
     state = get_state(ctx)
     campaigns = select_campaigns(
@@ -216,7 +216,7 @@ def _enable_bounded(
     more is sent, and a PATCH still in flight after a few seconds is abandoned
     (``interrupted``), the campaigns not reached ``skipped``."""
     from ksegcli.core import interrupt
-    from ksegcli.core.reporting import ReportingChange, enable_reporting
+    from ksegcli.core.kameleoon.reporting import ReportingChange, enable_reporting
 
     if dry_run:
         return enable_reporting(state.session, campaigns, dry_run=True)
@@ -237,7 +237,7 @@ def _enable_bounded(
 def _without_tool(state: AppState, changes: list[ReportingChange]) -> list[int]:
     """Projects of the campaigns without the Segment tool; not looked up after Ctrl-C."""
     from ksegcli.core import interrupt
-    from ksegcli.core.reporting import projects_without_segment_tool
+    from ksegcli.core.kameleoon.reporting import projects_without_segment_tool
 
     if interrupt.requested():
         return []

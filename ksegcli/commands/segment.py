@@ -10,7 +10,7 @@ from ksegcli.commands._options import SegmentRegion, Sitecode, TokenStdin
 from ksegcli.state import get_state
 
 if TYPE_CHECKING:
-    from ksegcli.core.kameleoon import Site
+    from ksegcli.core.kameleoon.client import Site
     from ksegcli.core.segment import DestinationResult
     from ksegcli.errors import KsegError
     from ksegcli.output import Output
@@ -32,7 +32,7 @@ API_KEY_STDIN_OPTION = typer.Option(
 
 
 def _read_stdin(token_stdin: bool, api_key_stdin: bool = False) -> tuple[str | None, str | None]:
-    from ksegcli.core.credentials import read_secret_from_stdin
+    from ksegcli.core.auth.credentials import read_secret_from_stdin
 
     token = read_secret_from_stdin("Segment API token") if token_stdin else None
     key = read_secret_from_stdin("Kameleoon API key") if api_key_stdin else None
@@ -125,9 +125,9 @@ def create_destination(
     from ksegcli.commands._run import call_writes
     from ksegcli.contract import envelope
     from ksegcli.core import interrupt
-    from ksegcli.core.apikey import destination_api_key
+    from ksegcli.core.kameleoon.apikey import destination_api_key
+    from ksegcli.core.kameleoon.sitecode import verify_sitecode
     from ksegcli.core.segment import ensure_destination
-    from ksegcli.core.sitecode import verify_sitecode
     from ksegcli.errors import ExitCode
 
     state = get_state(ctx)
@@ -217,7 +217,7 @@ def destination_status(
     api_key_stdin: bool = API_KEY_STDIN_OPTION,
 ) -> None:
     """What exists on the source, what is missing or different (exit 9 unless all is right)."""
-    from ksegcli.core.apikey import destination_api_key
+    from ksegcli.core.kameleoon.apikey import destination_api_key
     from ksegcli.core.segment import destination_status as status
     from ksegcli.errors import ExitCode, NotLoggedInError
 
@@ -269,7 +269,7 @@ def destination_item(
     write = None
     if result is not None:
         write = "create" if result.state in ("planned", "created", "missing") else "update"
-    from ksegcli.core.apply import stopped_state
+    from ksegcli.core.apply.engine import stopped_state
 
     stopped = stopped_state(error) if error is not None else None
     state = stopped or (

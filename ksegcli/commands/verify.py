@@ -75,7 +75,7 @@ def verify(
             hint="Pass --yes to send it.",
         )
     if data_region:
-        from ksegcli.core import dataapi
+        from ksegcli.core.kameleoon import dataapi
 
         dataapi.normalize_region(data_region)
     if sitecode:
@@ -85,7 +85,7 @@ def verify(
     session = state.session
     key = None
     if write_key_stdin:
-        from ksegcli.core.credentials import read_secret_from_stdin
+        from ksegcli.core.auth.credentials import read_secret_from_stdin
 
         key = read_secret_from_stdin("Segment write key")
     probe = core.prepare(

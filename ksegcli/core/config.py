@@ -2,7 +2,7 @@
 
 One TOML file per profile, ``<config dir>/<profile>.toml``. It holds only
 non-secret settings (sitecode, client id, base URLs); secrets live in the OS
-keyring (see :mod:`ksegcli.core.credentials`). Files are written atomically
+keyring (see :mod:`ksegcli.core.auth.credentials`). Files are written atomically
 with mode 0600 in a 0700 folder, so a crash never leaves half a file.
 """
 
@@ -398,7 +398,7 @@ def keyring_timeout(env: Mapping[str, str] | None = None, default: float = 5.0) 
 
 def request_deadline(env: Mapping[str, str] | None = None) -> float:
     """Seconds one HTTP request may take in all (default 120); validated."""
-    from ksegcli.core.http import DEFAULT_DEADLINE
+    from ksegcli.core.http.client import DEFAULT_DEADLINE
 
     return _parse_seconds(ENV_REQUEST_DEADLINE, DEFAULT_DEADLINE, env, maximum=3600.0)
 

@@ -1,6 +1,6 @@
 """Create once, even when the answer is lost: one policy for every create.
 
-A POST is never resent blindly (core/http.py): the server may have acted before
+A POST is never resent blindly (core/http/client.py): the server may have acted before
 its answer was lost. So when a create's answer is lost (a time-out, a dropped
 connection, a 5xx), :func:`create_once` looks for the thing first and sends the
 create again only if it is absent: at most :data:`MAX_ATTEMPTS` creates in all,
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, TypeVar
 from ksegcli.errors import ApiError, KsegError, NetworkError
 
 if TYPE_CHECKING:
-    from ksegcli.core.http import HttpClient
+    from ksegcli.core.http.client import HttpClient
 
 #: Creates whose answer was lost are sent at most this many times in all.
 MAX_ATTEMPTS = 4

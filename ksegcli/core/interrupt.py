@@ -5,7 +5,7 @@ process-wide flag, then:
 
 - once the command started writing (:func:`enter_writes`, to its end),
   nothing is raised: the executor (core/plan.py) hands out no further write,
-  core/http.py refuses to send any new request (:func:`check`), and the main thread
+  core/http/client.py refuses to send any new request (:func:`check`), and the main thread
   waits for the request in flight at most :data:`GRACE` seconds after the signal
   (:func:`join`, :func:`call`) before it reports what was done;
 - anywhere else (reading, planning: nothing written yet) it raises
@@ -141,7 +141,7 @@ def writing() -> bool:
 
 
 def note_sent() -> None:
-    """core/http.py: this thread sent a request (see :func:`sent_by_this_thread`)."""
+    """core/http/client.py: this thread sent a request (see :func:`sent_by_this_thread`)."""
     _local.sent = getattr(_local, "sent", 0) + 1
 
 

@@ -2,7 +2,7 @@
 
 Two runs writing to one account at once (a CI job started twice, a developer's
 ``apply`` next to a script's) would both plan on the same state and both write.
-The remote side converges anyway (core/customdata.py), but on one machine the
+The remote side converges anyway (core/kameleoon/customdata.py), but on one machine the
 runs can simply take turns: every run that writes holds an exclusive ``flock``
 on ``locks/<account>.lock`` in the cache folder (the account key of
 core/paths.py, as for the shared request count), from before it reads what it
@@ -44,7 +44,7 @@ class Holder:
 
     def describe(self, now: float | None = None) -> str:
         """``pid 1234, `apply`, started 12 s ago``."""
-        from ksegcli.core.http import human_duration
+        from ksegcli.core.http.client import human_duration
 
         ago = max(0.0, (time.time() if now is None else now) - self.started)
         return f"pid {self.pid}, `{self.command}`, started {human_duration(ago)} ago"
@@ -165,7 +165,7 @@ class AccountLock:
 
     def _timeout(self, timeout: float) -> LockTimeout:
         from ksegcli.core.config import ENV_LOCK_TIMEOUT
-        from ksegcli.core.http import human_duration
+        from ksegcli.core.http.client import human_duration
 
         holder = read_holder(self.path)
         who = f" ({holder.describe()})" if holder else ""

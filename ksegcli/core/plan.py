@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from ksegcli.errors import ApiError, ExitCode, KsegError
 
 if TYPE_CHECKING:
-    from ksegcli.core.kameleoon import KameleoonClient, Site
+    from ksegcli.core.kameleoon.client import KameleoonClient, Site
 
 ActionKind = Literal[
     "create",

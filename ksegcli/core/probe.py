@@ -10,7 +10,7 @@ Four hops, each reported with what was seen:
 3. ``sent``: one ``identify`` (user ``ksegcli-probe-<random>``, trait
    ``ksegcli_probe=<nonce>``), and with ``track`` one ``track``, through Segment's
    HTTP Tracking API, with the write key as Basic auth.
-4. ``stored``: the Data API polled for ``IDENTIFY_<user id>`` (core/dataapi.py's
+4. ``stored``: the Data API polled for ``IDENTIFY_<user id>`` (core/kameleoon/dataapi.py's
    key, the one inferred hop: how Kameleoon stores what Segment sends comes from the
    help article) until the trait holds the nonce, for at most ``timeout`` seconds.
 
@@ -29,7 +29,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from ksegcli.core import config, credentials
+from ksegcli.core import config
+from ksegcli.core.auth import credentials
 from ksegcli.errors import KsegError
 
 if TYPE_CHECKING:
@@ -288,7 +289,7 @@ def send_and_poll(
     waiting: Callable[[float], None] | None = None,
 ) -> Probe:
     """Hops 3 and 4: send the probe, then poll the Data API until the nonce is back."""
-    from ksegcli.core import dataapi
+    from ksegcli.core.kameleoon import dataapi
 
     assert probe.write_key is not None and probe.sitecode is not None
     key = probe.write_key

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ksegcli.core.kameleoon import Site
+    from ksegcli.core.kameleoon.client import Site
 
 FOLDER = "projects"
 MAX_NAME = 120

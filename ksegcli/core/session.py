@@ -13,17 +13,18 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Literal, overload
 
-from ksegcli.core import config, credentials
-from ksegcli.core.credentials import Credential, Credentials
-from ksegcli.core.keyring_store import KeyringStore
+from ksegcli.core import config
+from ksegcli.core.auth import credentials
+from ksegcli.core.auth.credentials import Credential, Credentials
+from ksegcli.core.auth.keyring_store import KeyringStore
 from ksegcli.errors import UsageError
 
 if TYPE_CHECKING:
-    from ksegcli.core.http import HttpClient, RateLimiter
-    from ksegcli.core.kameleoon import KameleoonClient, Site
+    from ksegcli.core.auth.tokens import TokenCache
+    from ksegcli.core.http.client import HttpClient, RateLimiter
+    from ksegcli.core.http.trace import Tracer
+    from ksegcli.core.kameleoon.client import KameleoonClient, Site
     from ksegcli.core.lock import AccountLock, LockTimeout
-    from ksegcli.core.tokens import TokenCache
-    from ksegcli.core.trace import Tracer
 
 Log = Callable[[str], None]
 
@@ -160,9 +161,9 @@ class Session:
 
     def limiter_for(self, client_id: str | None) -> RateLimiter:
         """The account's limiter, shared with every ksegcli process of the machine
-        (core/limits.py); per-process when the account is not known yet."""
+        (core/http/limits.py); per-process when the account is not known yet."""
         if self._limiter is None:
-            from ksegcli.core.http import RateLimiter
+            from ksegcli.core.http.client import RateLimiter
 
             limit, window = config.rate_limit(self.env)
             hourly, hour = config.hourly_limit(self.env)
@@ -170,7 +171,7 @@ class Session:
                 found = self.credentials.lookup(credentials.CLIENT_ID)
                 client_id = found.value if found is not None else None
             if client_id:
-                from ksegcli.core.limits import shared_limiter
+                from ksegcli.core.http.limits import shared_limiter
                 from ksegcli.core.paths import cache_dir
 
                 self._limiter = shared_limiter(
@@ -269,7 +270,7 @@ class Session:
         **kwargs: object,
     ) -> HttpClient:
         """A client for ``service``; ``base_url`` overrides the configured one (regions)."""
-        from ksegcli.core.http import HttpClient
+        from ksegcli.core.http.client import HttpClient
 
         kwargs.setdefault("deadline", config.request_deadline(self.env))
         client = HttpClient(
@@ -289,7 +290,7 @@ class Session:
         """An authenticated Automation API client (token cached in the keyring)."""
         if self._kameleoon is not None:
             return self._kameleoon
-        from ksegcli.core.kameleoon import KameleoonClient, TokenProvider
+        from ksegcli.core.kameleoon.client import KameleoonClient, TokenProvider
 
         cid, secret = self.client_credentials(client_id, client_secret)
         cache = self.token_cache(cid, secret)
@@ -326,10 +327,10 @@ class Session:
         remember(self.profile_name, sites, self.env, log=self.log)
 
     def token_cache(self, client_id: Credential, secret: Credential) -> TokenCache:
-        """Where this account's token is kept across runs (core/tokens.py): the keyring for
+        """Where this account's token is kept across runs (core/auth/tokens.py): the keyring for
         keyring-held credentials, else a 0600 file in the cache folder, so that a CI run
         with env-var credentials neither writes to nor waits on a keyring."""
-        from ksegcli.core.tokens import TokenCache
+        from ksegcli.core.auth.tokens import TokenCache
 
         keyring_held = secret.source == "keyring"
         return TokenCache(

@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import NamedTuple
 
-from ksegcli.core import datahosts
+from ksegcli.core.kameleoon import datahosts
 
 try:  # what json.dumps(str, ensure_ascii=True) calls, without importing the json package
     from _json import encode_basestring_ascii as _json_ascii
@@ -121,7 +121,7 @@ def user_id_mode(code: str | None) -> str | None:
 
 
 # Data API hosts for the persona list: the one set every Data API command takes
-# (core/datahosts.py), plus "legacy", the host the help article documents, read through its
+# (core/kameleoon/datahosts.py), plus "legacy", the host the help article documents, read through its
 # older /data?key= endpoint; the others are the current Data API (docs/api-facts.md §3).
 DEFAULT_DATA_HOST = datahosts.LEGACY
 DATA_HOSTS: dict[str, str] = {datahosts.LEGACY: datahosts.LEGACY_URL, **datahosts.HOSTS}

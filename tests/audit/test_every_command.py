@@ -45,7 +45,7 @@ from conftest import CliRunner, ProcRunner, Result, fake_env
 from typer.core import TyperGroup
 
 from ksegcli.cli import app
-from ksegcli.core.apikey import derive_api_key
+from ksegcli.core.kameleoon.apikey import derive_api_key
 from ksegcli.errors import ExitCode
 from ksegcli.testing import FakeConfig, FakeServer
 

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 from conftest import CliRunner, ProcRunner, Result, fake_env, writes
 
-from ksegcli.core.apikey import derive_api_key
+from ksegcli.core.kameleoon.apikey import derive_api_key
 from ksegcli.errors import ExitCode
 from ksegcli.testing import FakeConfig, FakeServer
 
@@ -421,8 +421,8 @@ def test_a_cached_token_is_registered_for_redaction(memory_keyring: Any) -> None
 
     token = "cached-token-from-the-keyring-7"
     memory_keyring.entries[("ksegcli", "default:client_secret")] = CLIENT_SECRET
+    from ksegcli.core.auth.tokens import cache_key
     from ksegcli.core.config import API
-    from ksegcli.core.tokens import cache_key
 
     memory_keyring.entries[("ksegcli", "default:access_token")] = json.dumps(
         {

@@ -1,6 +1,6 @@
 """The Segment Public API client.
 
-:class:`SegmentClient` sits on :class:`~ksegcli.core.http.HttpClient` and adds
+:class:`SegmentClient` sits on :class:`~ksegcli.core.http.client.HttpClient` and adds
 what Segment needs: the bearer token, ``{"data": …}`` unwrapping, cursor
 paging, regions, and the alpha media type (with its 5-writes-a-minute budget)
 for destination subscriptions ("mappings"). Segment's ``{"errors": [...]}``
@@ -14,12 +14,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ksegcli.core import config, credentials
+from ksegcli.core import config
+from ksegcli.core.auth import credentials
 from ksegcli.core.segment.regions import segment_base_url
 from ksegcli.errors import ApiError, AuthError, NotFoundError
 
 if TYPE_CHECKING:
-    from ksegcli.core.http import HttpClient
+    from ksegcli.core.http.client import HttpClient
     from ksegcli.core.session import Session
 
 # --- endpoints and media types (C) -----------------------------------------------
@@ -55,7 +56,7 @@ class SegmentClient:
         body: Any = None,
         alpha: bool = False,
     ) -> Any:
-        from ksegcli.core.http import response_json
+        from ksegcli.core.http.client import response_json
 
         headers: dict[str, str] = {}
         if alpha:
@@ -80,7 +81,7 @@ class SegmentClient:
             raise AuthError(exc.message, hint=hint) from None
         payload = response_json(response)
         if isinstance(payload, dict) and isinstance(payload.get("errors"), list):
-            from ksegcli.core.http import server_message
+            from ksegcli.core.http.client import server_message
 
             raise ApiError(f"{self.http.label}: {server_message(response)}")
         if isinstance(payload, dict) and "data" in payload:
@@ -111,7 +112,7 @@ class SegmentClient:
             data = self.get(path, params, alpha=alpha)
             if not isinstance(data, dict) or not isinstance(data.get(key), list):
                 raise ApiError(f"Unexpected answer to GET {path}: no {key!r} list.")
-            from ksegcli.core.parse import SegmentItem, convert
+            from ksegcli.core.http.parse import SegmentItem, convert
 
             for n, item in enumerate(data[key]):
                 convert(item, SegmentItem, f"GET {path}", where=f"$.data.{key}[{n}]")
@@ -198,7 +199,7 @@ def segment_client(
     session: Session, *, region: str | None = None, token: str | None = None
 ) -> SegmentClient:
     """A client for the profile's (or ``region``'s) Segment host, token flag → env → keyring."""
-    from ksegcli.core.http import RateLimiter
+    from ksegcli.core.http.client import RateLimiter
 
     found = session.credentials.require(credentials.SEGMENT_TOKEN, token)
     value = found.value

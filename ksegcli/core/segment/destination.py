@@ -99,7 +99,7 @@ def _checked(sitecode: str, api_key: str | None) -> str:
     """The sitecode, normalised; a malformed sitecode or key is refused before any request."""
     sitecode = config.validate_sitecode(sitecode)
     if api_key is not None:
-        from ksegcli.core.apikey import decode_api_key
+        from ksegcli.core.kameleoon.apikey import decode_api_key
 
         decode_api_key(api_key)
     return sitecode

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ksegcli.core import credentials
+from ksegcli.core.auth import credentials
 from ksegcli.core.segment.client import SOURCES_PATH, segment_client
 from ksegcli.core.segment.regions import PROFILE_REGION_KEY, normalize_region, resolve_region
 

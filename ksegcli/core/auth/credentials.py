@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ksegcli.core import config
-from ksegcli.core.keyring_store import KeyringStore
+from ksegcli.core.auth.keyring_store import KeyringStore
 from ksegcli.core.redact import register_secret
 from ksegcli.errors import ConfigError, NotLoggedInError, UsageError
 

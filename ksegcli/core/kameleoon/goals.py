@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ksegcli.core.kameleoon import Site
+    from ksegcli.core.kameleoon.client import Site
     from ksegcli.core.session import Session
 
 # --- inferred (I) -------------------------------------------------------------------
@@ -68,7 +68,7 @@ def parse_goal_name(name: str) -> tuple[str, str, str | None] | None:
 
 def list_goals(session: Session, sites: Sequence[Site], *, segment_only: bool) -> list[Goal]:
     """Goals of each project; with ``segment_only``, those named by the Segment integration."""
-    from ksegcli.core.parse import GoalAnswer, convert
+    from ksegcli.core.http.parse import GoalAnswer, convert
 
     client = session.kameleoon()
     found: list[Goal] = []

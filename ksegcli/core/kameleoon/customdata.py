@@ -26,7 +26,7 @@ from ksegcli.core.plan import Action, ActionResult, Request
 from ksegcli.errors import BadInputError, KsegError, NotFoundError
 
 if TYPE_CHECKING:
-    from ksegcli.core.kameleoon import Condition, KameleoonClient, Site
+    from ksegcli.core.kameleoon.client import Condition, KameleoonClient, Site
 
 # --- inferred (I), docs/api-facts.md §1 -------------------------------------------
 CUSTOM_DATAS_PATH = "/custom-datas"
@@ -161,7 +161,7 @@ class CustomData:
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any], endpoint: str = "GET /custom-datas") -> CustomData:
-        from ksegcli.core.parse import CustomDataAnswer, convert
+        from ksegcli.core.http.parse import CustomDataAnswer, convert
 
         parsed = convert(data, CustomDataAnswer, endpoint)
         return cls(
@@ -489,7 +489,7 @@ def create(client: KameleoonClient, action: Action) -> ActionResult:
     """POST a custom data, never twice: when the answer is lost (timeout, dropped
     connection, 5xx), look for it by name first, and POST again only if it is absent
     (core/create_once.py)."""
-    from ksegcli.core.http import response_json
+    from ksegcli.core.http.client import response_json
 
     request = action.request
     assert request is not None
@@ -513,7 +513,7 @@ def create(client: KameleoonClient, action: Action) -> ActionResult:
 
 def handle(client: KameleoonClient, action: Action) -> ActionResult:
     """Perform one custom-data write (create, update or delete)."""
-    from ksegcli.core.http import response_json
+    from ksegcli.core.http.client import response_json
 
     assert action.request is not None
     if action.action == "create":

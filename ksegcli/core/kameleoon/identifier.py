@@ -2,7 +2,7 @@
 
 The global custom script is the site's ``trackingScript`` field, written with
 ``PATCH /sites/{id}`` (docs/api-facts.md, inferred: the path and field are the
-constants ``SITE_PATH`` and ``TRACKING_SCRIPT_FIELD`` of :mod:`ksegcli.core.kameleoon`).
+constants ``SITE_PATH`` and ``TRACKING_SCRIPT_FIELD`` of :mod:`ksegcli.core.kameleoon.client`).
 The script is the user's own code: ksegcli owns only a block between two marker
 lines (:data:`BEGIN_MARKER`, :data:`END_MARKER`), appended after whatever is
 there, and never changes a byte outside it. Since the field is one string, every
@@ -25,12 +25,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from ksegcli.core.kameleoon import SITE_PATH, TRACKING_SCRIPT_FIELD
+from ksegcli.core.kameleoon.client import SITE_PATH, TRACKING_SCRIPT_FIELD
 from ksegcli.core.plan import Action, ActionResult, Request
 from ksegcli.errors import ApiError, ExitCode, KsegError
 
 if TYPE_CHECKING:
-    from ksegcli.core.kameleoon import KameleoonClient, Site
+    from ksegcli.core.kameleoon.client import KameleoonClient, Site
 
 BEGIN_MARKER = "// >>> ksegcli identifier (managed by ksegcli; edits inside are overwritten) >>>"
 END_MARKER = "// <<< ksegcli identifier <<<"
@@ -232,8 +232,8 @@ def manual_hint(removing: bool = False) -> str:
 
 
 def explain(exc: KsegError, method: str, site: Site, *, removing: bool = False) -> KsegError:
-    """A refusal or a 403 of the site endpoint, with the way by hand (core/refusals.py)."""
-    from ksegcli.core.refusals import explain as _explain
+    """A refusal or a 403 of the site endpoint, with the way by hand (core/kameleoon/refusals.py)."""
+    from ksegcli.core.kameleoon.refusals import explain as _explain
 
     return _explain(
         exc,
@@ -393,12 +393,12 @@ def plan(
 
 
 def handle(client: KameleoonClient, action: Action) -> ActionResult:
-    """Write the whole script (PATCH, else GET + PUT of the site: core/script_write.py),
+    """Write the whole script (PATCH, else GET + PUT of the site: core/kameleoon/script_write.py),
     then judge what the server holds: the 2xx alone proves nothing (the field is inferred).
     The user's own code is saved to a backup file before, and compared after."""
+    from ksegcli.core.kameleoon.readback import not_applied, save_backup
+    from ksegcli.core.kameleoon.script_write import PATCH_FALLBACK_STATUSES, write_script
     from ksegcli.core.plan import DONE
-    from ksegcli.core.script_write import PATCH_FALLBACK_STATUSES, write_script
-    from ksegcli.core.verify import not_applied, save_backup
 
     assert action.request is not None
     request = action.request

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ksegcli.core.keyring_store import KeyringStore
+    from ksegcli.core.auth.keyring_store import KeyringStore
 
 TOKENS_FOLDER = "tokens"
 #: The keyring entry (``<profile>:access_token``) of a profile whose secret is there.

@@ -6,15 +6,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from ksegcli.core import config, credentials
-from ksegcli.core.apikey import check_api_key, derive_api_key
-from ksegcli.core.credentials import Credential
+from ksegcli.core import config
+from ksegcli.core.auth import credentials
+from ksegcli.core.auth.credentials import Credential
+from ksegcli.core.kameleoon.apikey import check_api_key, derive_api_key
 from ksegcli.core.redact import mask, register_secret
 from ksegcli.core.session import Session
 from ksegcli.errors import ApiError, KeyringUnavailableError
 
 if TYPE_CHECKING:
-    from ksegcli.core.kameleoon import AccessToken
+    from ksegcli.core.kameleoon.client import AccessToken
 
 # API-key service path and parameters (docs/api-facts.md §2).
 GETAPIKEY_PATH = "/kameleoon/segmentio/getapikey"
@@ -46,7 +47,7 @@ def login_credentials(
     (``read_secret``: standard input) or from the environment, else asked for on a
     terminal even when one is stored, as login replaces it (the stored one off a
     terminal). A keyring known to be unreachable fails first, before any question."""
-    from ksegcli.core.keyring_store import unreachable_reason
+    from ksegcli.core.auth.keyring_store import unreachable_reason
 
     unreachable = unreachable_reason()
     if unreachable is not None:
@@ -63,7 +64,7 @@ def prove_credentials(
 ) -> AccessToken:
     """Prove a client id and secret: fetch a fresh token (raises the API's refusal, with
     what to do said where the credentials came from)."""
-    from ksegcli.core.kameleoon import TokenProvider
+    from ksegcli.core.kameleoon.client import TokenProvider
 
     http = session.http(config.API, limiter=session.limiter_for(client_id.value))
     return TokenProvider(
@@ -83,9 +84,9 @@ def login(session: Session, client_id: Credential, client_secret: Credential) ->
         store.set(session.profile_name, credentials.CLIENT_SECRET.name, client_secret.value)
     except KeyringUnavailableError:
         raise login_needs_a_keyring(store.disabled_reason) from None
-    from ksegcli.core import tokens
+    from ksegcli.core.auth import tokens
 
-    # From now on the secret lives in the keyring: its token does too (core/tokens.py).
+    # From now on the secret lives in the keyring: its token does too (core/auth/tokens.py).
     session.token_cache(client_id, replace(client_secret, source="keyring")).save(
         tokens.encode(client_id.value, token.token, token.expires_at)
     )
@@ -241,7 +242,7 @@ def logout(session: Session) -> list[str]:
     for spec in (credentials.CLIENT_SECRET, credentials.API_KEY, credentials.SEGMENT_TOKEN):
         if store.delete(session.profile_name, spec.name):
             removed.append(spec.name)
-    from ksegcli.core import tokens
+    from ksegcli.core.auth import tokens
 
     client = session.credentials.lookup(credentials.CLIENT_ID)
     removed += tokens.forget(

@@ -6,7 +6,7 @@ project's tools and ``PUT`` on the same path takes the whole array back, the
 Segment tool being named ``SEGMENT``. Path, verb and name are the one constant
 :data:`SEGMENT_TOOL`. When the API answers 400/404/405 to it, the user gets the
 server's message and the manual route (:data:`MANUAL_ROUTE`); a 403 says the API
-client is not allowed to (core/refusals.py). Every write is read back (core/verify.py).
+client is not allowed to (core/kameleoon/refusals.py). Every write is read back (core/kameleoon/readback.py).
 
 There is no account-wide list of integration tools, so reading them costs one
 GET per project; the reads run in parallel through the shared rate limiter.
@@ -23,7 +23,7 @@ from ksegcli.core.plan import Action, ActionResult, Request
 from ksegcli.errors import ApiError, ExitCode, KsegError
 
 if TYPE_CHECKING:
-    from ksegcli.core.kameleoon import KameleoonClient, Site
+    from ksegcli.core.kameleoon.client import KameleoonClient, Site
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ Tools = list[dict[str, Any]]
 
 def _explain(exc: KsegError, method: str, site: Site, *, removing: bool = False) -> KsegError:
     """A refusal or a 403 of the integration endpoint, with the way by hand."""
-    from ksegcli.core.refusals import explain
+    from ksegcli.core.kameleoon.refusals import explain
 
     doing = (
         "read a project's integration tools"
@@ -71,7 +71,7 @@ def read_tools(client: KameleoonClient, site: Site) -> Tools:
         data = client.get(path)
     except ApiError as exc:
         raise _explain(exc, "GET", site) from None
-    from ksegcli.core.parse import item_list
+    from ksegcli.core.http.parse import item_list
 
     return item_list(data, f"GET {path}")
 
@@ -165,8 +165,8 @@ def _others(tools: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 def handle(client: KameleoonClient, action: Action) -> ActionResult:
     """Write the project's tools back (PUT is idempotent: the client retries it safely),
     then read them back: the write's own 2xx proves nothing (the endpoint is inferred)."""
+    from ksegcli.core.kameleoon.readback import not_applied, save_backup
     from ksegcli.core.plan import DONE
-    from ksegcli.core.verify import not_applied, save_backup
 
     assert action.request is not None
     request = action.request

@@ -10,7 +10,7 @@ with reads only — nothing is ever written — and ends in one of three results
 - ``could_not_check``: the account cannot show it (no project, no personalization,
   HTTP 403 ...): not a failure.
 
-Every result is a :class:`~ksegcli.core.doctor.Check` (``agrees`` = pass, ``differs`` =
+Every result is a :class:`~ksegcli.core.doctor.checks.Check` (``agrees`` = pass, ``differs`` =
 fail, ``could_not_check`` = skip) with its ``result`` and ``seen``, so ``doctor --api
 --json`` keeps the shape of ``doctor --json``.
 """
@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from ksegcli.core import config
-from ksegcli.core.doctor import Check, DoctorReport
+from ksegcli.core.doctor.checks import Check, DoctorReport
 from ksegcli.errors import ApiError, AuthError, KsegError
 
 if TYPE_CHECKING:
-    from ksegcli.core.kameleoon import KameleoonClient, Site
+    from ksegcli.core.kameleoon.client import KameleoonClient, Site
     from ksegcli.core.session import Session
 
 Result = Literal["agrees", "differs", "could_not_check"]
@@ -55,34 +55,34 @@ FACTS = (
     Fact(
         "api.integration_tools",
         "GET /sites/{id}/integration-tools answers an array of {name, settings}",
-        "core/integration.py SEGMENT_TOOL",
+        "core/kameleoon/integration.py SEGMENT_TOOL",
         "`integration install` and `status` stop with exit 5; install the tool by hand: "
         "Admin › Integrations › Segment.",
     ),
     Fact(
         "api.tracking_script",
         "A site carries trackingScript (the global custom script)",
-        "core/kameleoon.py TRACKING_SCRIPT_FIELD",
+        "core/kameleoon/client.py TRACKING_SCRIPT_FIELD",
         "`integration identifier install` cannot read or set the script; paste "
         "`ksegcli snippet render identifier` by hand (Project › Global custom script).",
     ),
     Fact(
         "api.filter_in",
         "A list filter with the IN operator is accepted",
-        "core/kameleoon.py IN_REFUSED_STATUSES",
+        "core/kameleoon/client.py IN_REFUSED_STATUSES",
         "Listing custom data of several projects fails with exit 5; use one --project at a time.",
     ),
     Fact(
         "api.personalization_tracking_tools",
         "A personalization shows its trackingTools",
-        "core/reporting.py TRACKING_TOOLS_FIELD",
+        "core/kameleoon/reporting.py TRACKING_TOOLS_FIELD",
         "`reporting enable` reports personalizations `not applied` (exit 5); set Segment "
         "by hand: the campaign › Integrations (reporting tools).",
     ),
     Fact(
         "api.getapikey",
         "The getapikey answer decodes to this client's id and secret",
-        "core/auth.py GETAPIKEY_PATH, core/apikey.py",
+        "core/auth/workflows.py GETAPIKEY_PATH, core/kameleoon/apikey.py",
         "`auth getapikey` stops with exit 5; `ksegcli auth getapikey --offline` derives "
         "the key without the service.",
     ),
@@ -95,7 +95,7 @@ _NOT_READ: Any = object()
 def quote(data: Any) -> str:
     """A short, one-line rendering of what the server answered (secrets masked later,
     where every output line is redacted; terminal escapes removed at printing)."""
-    from ksegcli.core.http import quote_server_text
+    from ksegcli.core.http.client import quote_server_text
     from ksegcli.core.redact import redact
 
     text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
@@ -103,7 +103,7 @@ def quote(data: Any) -> str:
 
 
 def _http_words(exc: ApiError) -> str:
-    from ksegcli.core.refusals import server_words
+    from ksegcli.core.kameleoon.refusals import server_words
 
     return f"HTTP {exc.status}: {server_words(exc)}"
 
@@ -183,7 +183,7 @@ class _ApiDoctor:
     def _get_or_record(self, fact_id: str, path: str, *, refused: str, what: str) -> Any:
         """GET ``path``; when it fails, record the fact (a refusal: the endpoint differs;
         anything else: could not check) and answer ``_NOT_READ``."""
-        from ksegcli.core.refusals import is_refusal
+        from ksegcli.core.kameleoon.refusals import is_refusal
 
         assert self.client is not None
         try:
@@ -215,7 +215,7 @@ class _ApiDoctor:
 
     # -- the facts ------------------------------------------------------------------------------
     def integration_tools(self) -> None:
-        from ksegcli.core.integration import SEGMENT_TOOL
+        from ksegcli.core.kameleoon.integration import SEGMENT_TOOL
 
         fact_id = "api.integration_tools"
         read = self._read_project(
@@ -262,7 +262,7 @@ class _ApiDoctor:
         self.add(fact_id, "agrees", detail)
 
     def tracking_script(self) -> None:
-        from ksegcli.core.kameleoon import SITE_PATH, TRACKING_SCRIPT_FIELD
+        from ksegcli.core.kameleoon.client import SITE_PATH, TRACKING_SCRIPT_FIELD
 
         fact_id = "api.tracking_script"
         read = self._read_project(fact_id, SITE_PATH, refused="", what="projects")
@@ -296,8 +296,8 @@ class _ApiDoctor:
         self.add(fact_id, "agrees", detail)
 
     def filter_in(self) -> None:
-        from ksegcli.core.customdata import CUSTOM_DATAS_PATH, SITE_IDS_PER_FILTER
-        from ksegcli.core.kameleoon import IN_REFUSED_STATUSES, PER_PAGE_MAX, filter_param
+        from ksegcli.core.kameleoon.client import IN_REFUSED_STATUSES, PER_PAGE_MAX, filter_param
+        from ksegcli.core.kameleoon.customdata import CUSTOM_DATAS_PATH, SITE_IDS_PER_FILTER
 
         fact_id = "api.filter_in"
         if self._no_project(fact_id):
@@ -362,8 +362,8 @@ class _ApiDoctor:
         self.add(fact_id, "agrees", f"{where}: accepted ({len(data)} item(s))")
 
     def personalization_tracking_tools(self) -> None:
-        from ksegcli.core.kameleoon import PER_PAGE_MAX, filter_param
-        from ksegcli.core.reporting import CAMPAIGN_PATHS, TRACKING_TOOLS_FIELD
+        from ksegcli.core.kameleoon.client import PER_PAGE_MAX, filter_param
+        from ksegcli.core.kameleoon.reporting import CAMPAIGN_PATHS, TRACKING_TOOLS_FIELD
 
         fact_id = "api.personalization_tracking_tools"
         if self._no_project(fact_id):
@@ -425,8 +425,8 @@ class _ApiDoctor:
         self.add(fact_id, "agrees", f"GET {path} shows {TRACKING_TOOLS_FIELD!r}: {names}")
 
     def getapikey(self) -> None:
-        from ksegcli.core.apikey import decode_api_key, derive_api_key
-        from ksegcli.core.auth import GETAPIKEY_PATH, parse_key
+        from ksegcli.core.auth.workflows import GETAPIKEY_PATH, parse_key
+        from ksegcli.core.kameleoon.apikey import decode_api_key, derive_api_key
         from ksegcli.core.redact import register_secret
         from ksegcli.errors import BadInputError
 

@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ksegcli.core import tokens
-from ksegcli.core.http import HttpClient, RateLimiter, response_json
+from ksegcli.core.auth import tokens
+from ksegcli.core.http.client import HttpClient, RateLimiter, response_json
 from ksegcli.errors import ApiError, AuthError, BadInputError, NotFoundError
 
 # --- confirmed (C) ---------------------------------------------------------------
@@ -150,13 +150,13 @@ class TokenProvider:
                 hint=self._refused_hint,
             ) from None
         if response.status_code == 400:
-            from ksegcli.core.http import server_message
+            from ksegcli.core.http.client import server_message
 
             raise AuthError(
                 f"Kameleoon refused the client id and secret: {server_message(response)}",
                 hint=self._refused_hint,
             )
-        from ksegcli.core.parse import TokenAnswer, convert
+        from ksegcli.core.http.parse import TokenAnswer, convert
         from ksegcli.core.redact import register_secret
 
         body = response_json(response)
@@ -197,12 +197,12 @@ class Site:
     code: str
     type: str
     # The project's global custom script when the listing carried it (null = empty);
-    # None when it did not, so a reader knows to ask GET /sites/{id} (core/identifier.py).
+    # None when it did not, so a reader knows to ask GET /sites/{id} (core/kameleoon/identifier.py).
     tracking_script: str | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any], endpoint: str = f"GET {SITES_PATH}") -> Site:
-        from ksegcli.core.parse import SiteAnswer, convert
+        from ksegcli.core.http.parse import SiteAnswer, convert
 
         parsed = convert(data, SiteAnswer, endpoint)
         script: str | None = None
@@ -284,7 +284,7 @@ class KameleoonClient:
                     hint="The server's paging looks broken; try again later.",
                 )
             query = {**(params or {}), "page": page, "perPage": per_page}
-            from ksegcli.core.parse import item_list
+            from ksegcli.core.http.parse import item_list
 
             items = item_list(self.get(path, query), f"GET {path}")
             if previous is not None and items == previous:

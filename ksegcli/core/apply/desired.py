@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from ksegcli.core.config import is_project_id
-from ksegcli.core.customdata import DEFAULT_NAMES, FORMATS, CustomDataSpec, build_spec
+from ksegcli.core.kameleoon.customdata import DEFAULT_NAMES, FORMATS, CustomDataSpec, build_spec
 from ksegcli.errors import BadInputError, KsegError
 
 SCHEMA_VERSION = 1
@@ -49,7 +49,7 @@ SEGMENT_KEYS = ("source_id", "region")
 SEGMENT_REGIONS = ("us", "eu")
 USER_IDS = ("visitor-code", "segment")
 # Used with fullmatch ("$" alone also matches before a trailing newline); ASCII classes
-# only. core/apply_schema.py copies these patterns into the JSON Schema.
+# only. core/apply/schema.py copies these patterns into the JSON Schema.
 _SOURCE_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _SITECODE_RE = re.compile(r"^[A-Za-z0-9]{10}$")
 

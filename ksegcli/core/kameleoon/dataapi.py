@@ -14,18 +14,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ksegcli.core import config, datahosts
+from ksegcli.core import config
+from ksegcli.core.kameleoon import datahosts
 from ksegcli.errors import ApiError, BadInputError, NotFoundError
 
 if TYPE_CHECKING:
-    from ksegcli.core.http import HttpClient
+    from ksegcli.core.http.client import HttpClient
     from ksegcli.core.session import Session
 
 # --- confirmed (C) ----------------------------------------------------------------
 MAP_PATH = "/map/map"
 MAPS_PATH = "/map/maps"
 MAX_KEYS_PER_REQUEST = 100
-# Regional hosts (core/datahosts.py holds the one set of names every command takes); the
+# Regional hosts (core/kameleoon/datahosts.py holds the one set of names every command takes); the
 # default (config.DATA_API) is data.kameleoon.io. The "-eu" names are the same regions on the
 # kameleoon.eu domain. Keyed here by their earlier short names.
 DATA_API_REGIONS: dict[str, str] = {
@@ -71,7 +72,7 @@ def _check_user_id(user_id: str) -> str:
 
 def get_value(session: Session, key: str, *, sitecode: str, region: str | None = None) -> Any:
     """The map stored under ``key`` (``{}`` when there is none)."""
-    from ksegcli.core.http import response_json
+    from ksegcli.core.http.client import response_json
 
     if not key.strip():
         # The Data API would answer 400, which reads as the service failing (exit 5).
@@ -87,7 +88,7 @@ def get_values(
     session: Session, keys: Sequence[str], *, sitecode: str, region: str | None = None
 ) -> dict[str, Any]:
     """Several keys at once (``/map/maps``, at most 100 a request); absent keys are left out."""
-    from ksegcli.core.http import response_json
+    from ksegcli.core.http.client import response_json
 
     http = data_client(session, region)
     found: dict[str, Any] = {}

@@ -14,12 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from ksegcli.core import config, credentials
+from ksegcli.core import config
+from ksegcli.core.auth import credentials
 from ksegcli.errors import KsegError
 
 if TYPE_CHECKING:
-    from ksegcli.core.customdata import CustomData
-    from ksegcli.core.kameleoon import Site
+    from ksegcli.core.kameleoon.client import Site
+    from ksegcli.core.kameleoon.customdata import CustomData
     from ksegcli.core.session import Session
 
 Status = Literal["pass", "fail", "warn", "skip"]
@@ -35,7 +36,7 @@ class Check:
     detail: str
     fix: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
-    # doctor --api (core/doctor_api.py): agrees / differs / could_not_check, and a short
+    # doctor --api (core/doctor/api_facts.py): agrees / differs / could_not_check, and a short
     # quote of what the server answered when it differs.
     result: str | None = None
     seen: str | None = None
@@ -140,7 +141,7 @@ class _Doctor:
                 f"{config.ENV_CLIENT_SECRET}.",
             )
             return
-        from ksegcli.core.auth import prove_credentials
+        from ksegcli.core.auth.workflows import prove_credentials
 
         try:
             prove_credentials(self.session, cid, secret)
@@ -163,7 +164,7 @@ class _Doctor:
 
     # -- 2. API key ------------------------------------------------------------------
     def check_api_key(self) -> None:
-        from ksegcli.core.apikey import decode_api_key, destination_api_key
+        from ksegcli.core.kameleoon.apikey import decode_api_key, destination_api_key
         from ksegcli.errors import BadInputError, NotLoggedInError
 
         title = "Segment destination API key"
@@ -243,7 +244,7 @@ class _Doctor:
                 f"sitecode {code} is well formed; its project is not checked without credentials",
             )
             return
-        from ksegcli.core.sitecode import site_for_sitecode
+        from ksegcli.core.kameleoon.sitecode import site_for_sitecode
 
         try:
             site = site_for_sitecode(self.session, code)
@@ -263,7 +264,7 @@ class _Doctor:
 
     # -- 4. integration -------------------------------------------------------------------
     def check_integration(self) -> None:
-        from ksegcli.core import integration
+        from ksegcli.core.kameleoon import integration
 
         title = "Segment tool installed on the project"
         if self._skip_without_project("integration", title):
@@ -297,7 +298,7 @@ class _Doctor:
 
     # -- 5. custom data ---------------------------------------------------------------------
     def check_custom_data(self) -> None:
-        from ksegcli.core import customdata
+        from ksegcli.core.kameleoon import customdata
 
         ids = ("customdata.personas", "customdata.group", "customdata.traits")
         titles = ("Personas custom data", "Group ID custom data", "Trait custom data")
@@ -374,7 +375,7 @@ class _Doctor:
 
     def check_duplicates(self, site: Site, items: list[CustomData]) -> None:
         """Two runs that raced, or a copy made by hand: a name held twice is ambiguous."""
-        from ksegcli.core import customdata
+        from ksegcli.core.kameleoon import customdata
 
         twice = customdata.duplicated_names(items)
         if not twice:
@@ -398,7 +399,7 @@ class _Doctor:
     # -- 6. identifier -----------------------------------------------------------------------
     def check_identifier(self) -> None:
         """Only a warning when absent: a site may send the visitor code to Segment its own way."""
-        from ksegcli.core import identifier
+        from ksegcli.core.kameleoon import identifier
         from ksegcli.core.snippets import user_id_mode
 
         title = "Identifier script in the global custom script"
@@ -550,7 +551,7 @@ class _Doctor:
 
     # -- 8. remote data --------------------------------------------------------------------
     def check_remote_data(self) -> None:
-        from ksegcli.core import dataapi
+        from ksegcli.core.kameleoon import dataapi
 
         if not self.options.user_id:
             return
@@ -622,7 +623,8 @@ def _check_options(options: DoctorOptions) -> None:
     """A typo in a flag is a usage error (exit 2) before any check, not a failed check
     (exit 9) that a script would take for a broken integration. Values from env vars and
     the profile stay checks: finding those is doctor's job."""
-    from ksegcli.core import dataapi, segment
+    from ksegcli.core import segment
+    from ksegcli.core.kameleoon import dataapi
 
     if options.sitecode:
         try:

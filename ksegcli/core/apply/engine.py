@@ -1,12 +1,12 @@
-"""``apply``: make the account look like the file (see :mod:`ksegcli.core.desired`).
+"""``apply``: make the account look like the file (see :mod:`ksegcli.core.apply.desired`).
 
 Reads are minimal and fixed: one paged list of projects, one paged list of the
 custom data of every project in the file, and the integration tools of each
 project (the API has no account-wide list of those). The global custom script
 of projects that declare ``identifier`` comes with the list of projects when it
 carries ``trackingScript``; otherwise one ``GET /sites/{id}`` each. The plan is
-built purely from what was read (:mod:`ksegcli.core.customdata`,
-:mod:`ksegcli.core.integration`, :mod:`ksegcli.core.identifier`) and executed
+built purely from what was read (:mod:`ksegcli.core.kameleoon.customdata`,
+:mod:`ksegcli.core.kameleoon.integration`, :mod:`ksegcli.core.kameleoon.identifier`) and executed
 with bounded concurrency under the shared rate limiter.
 
 Nothing the file does not mention is deleted, unless ``prune``: then
@@ -22,14 +22,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from ksegcli.core import customdata, identifier, integration
 from ksegcli.core.config import is_project_id
+from ksegcli.core.kameleoon import customdata, identifier, integration
 from ksegcli.core.plan import DEFAULT_WORKERS, Action, ActionResult, Progress, counts, execute
 from ksegcli.errors import BadInputError
 
 if TYPE_CHECKING:
-    from ksegcli.core.desired import Desired, ProjectDesired
-    from ksegcli.core.kameleoon import KameleoonClient, Site
+    from ksegcli.core.apply.desired import Desired, ProjectDesired
+    from ksegcli.core.kameleoon.client import KameleoonClient, Site
     from ksegcli.core.segment import DestinationResult
     from ksegcli.core.session import Session
     from ksegcli.errors import KsegError
@@ -84,7 +84,7 @@ class ApplyPlan:
 
 def _resolve(client: KameleoonClient, desired: Desired) -> dict[str, Site]:
     """File refs → projects (one paged list); unknown ones fail here, before any write."""
-    from ksegcli.core.kameleoon import site_by_code
+    from ksegcli.core.kameleoon.client import site_by_code
 
     client.resolve_projects([p.ref for p in desired.projects])
     sites = client.list_sites()
@@ -364,8 +364,8 @@ def check_segment_credentials(session: Session, desired: Desired) -> str | None:
     Segment token or key fails the run here, not half-way). None: no [segment] source."""
     if not any(p.segment is not None and p.segment.source_id for p in desired.projects):
         return None
-    from ksegcli.core import credentials
-    from ksegcli.core.apikey import destination_api_key
+    from ksegcli.core.auth import credentials
+    from ksegcli.core.kameleoon.apikey import destination_api_key
 
     session.credentials.require(credentials.SEGMENT_TOKEN)
     return destination_api_key(session).value

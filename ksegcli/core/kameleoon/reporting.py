@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from ksegcli.core.integration import SEGMENT_TOOL as _INTEGRATION_TOOL
+from ksegcli.core.kameleoon.integration import SEGMENT_TOOL as _INTEGRATION_TOOL
 from ksegcli.errors import ApiError, KsegError, NotFoundError, UsageError
 
 if TYPE_CHECKING:
-    from ksegcli.core.kameleoon import KameleoonClient, Site
+    from ksegcli.core.kameleoon.client import KameleoonClient, Site
     from ksegcli.core.session import Session
 
 # --- inferred (I) -------------------------------------------------------------------
@@ -57,7 +57,7 @@ class Campaign:
 
     @classmethod
     def from_api(cls, kind: Kind, data: dict[str, Any]) -> Campaign:
-        from ksegcli.core.parse import CampaignAnswer, convert
+        from ksegcli.core.http.parse import CampaignAnswer, convert
 
         parsed = convert(data, CampaignAnswer, f"GET {CAMPAIGN_PATHS[kind]}")
         tools = data.get(TRACKING_TOOLS_FIELD)
@@ -88,7 +88,7 @@ def _explain(
     exc: KsegError, method: str, path: str, kind: Kind, campaign_id: int | None
 ) -> KsegError:
     """A 403 (or, for a write, a refusal) of a campaign endpoint, with the way by hand."""
-    from ksegcli.core.refusals import FORBIDDEN, explain
+    from ksegcli.core.kameleoon.refusals import FORBIDDEN, explain
 
     if method == "GET" and not (isinstance(exc, ApiError) and exc.status == FORBIDDEN):
         return exc
@@ -219,7 +219,7 @@ def _enable_one(client: KameleoonClient, listed: Campaign, *, dry_run: bool) -> 
     """One campaign (see :func:`enable_reporting`); a Ctrl-C before its PATCH was sent
     raises :class:`RequestStopped` with ``in_flight`` false, after it with true."""
     from ksegcli.core import interrupt
-    from ksegcli.core.verify import not_applied
+    from ksegcli.core.kameleoon.readback import not_applied
 
     try:
         campaign = _get(client, listed.kind, listed.id)
@@ -268,7 +268,7 @@ def projects_without_segment_tool(session: Session, campaigns: Sequence[Campaign
     """Ids of the campaigns' projects where the Segment tool is not installed: there a
     campaign reporting to Segment sends nothing. Projects whose tools cannot be read
     (the endpoint is inferred) are left out rather than reported wrongly."""
-    from ksegcli.core import integration
+    from ksegcli.core.kameleoon import integration
 
     client = session.kameleoon()
     wanted = {c.site_id for c in campaigns if c.site_id}

@@ -7,7 +7,7 @@ scripts, one paged list of Segment destinations) and writes, per project:
 - ``integration``: the Segment tool installed or not;
 - ``identifier = true`` when ksegcli's block is in the global custom script
   (absent: the key is left out, so apply does not manage the script);
-- ksegcli's own custom data, recognised by the snippet header (core/customdata.py),
+- ksegcli's own custom data, recognised by the snippet header (core/kameleoon/customdata.py),
   as ``personas`` / ``group`` / ``traits`` with their names and formats, and the
   ``user_id`` mode their snippets were rendered for;
 - ``[projects.<code>.segment]`` where a Kameleoon (Actions) destination sends to
@@ -29,12 +29,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ksegcli.core import credentials
-from ksegcli.core.customdata import DEFAULT_NAMES, CustomData
+from ksegcli.core.auth import credentials
+from ksegcli.core.kameleoon.customdata import DEFAULT_NAMES, CustomData
 from ksegcli.errors import KsegError
 
 if TYPE_CHECKING:
-    from ksegcli.core.kameleoon import Site
+    from ksegcli.core.kameleoon.client import Site
     from ksegcli.core.session import Session
 
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -105,7 +105,7 @@ def export_account(
     session: Session, *, refs: tuple[str, ...] = (), region: str | None = None
 ) -> Export:
     """Read the account (or the ``refs`` projects) and build the apply file."""
-    from ksegcli.core import customdata, identifier, integration
+    from ksegcli.core.kameleoon import customdata, identifier, integration
 
     client = session.kameleoon()
     chosen = bool(refs)
@@ -135,7 +135,7 @@ def export_account(
 
 
 def _integration(project: ProjectExport, tools: Any) -> None:
-    from ksegcli.core import integration
+    from ksegcli.core.kameleoon import integration
 
     if isinstance(tools, KsegError):
         project.notes.append(f"Segment tool not read ({tools.message}): not managed")
@@ -149,7 +149,7 @@ def _integration(project: ProjectExport, tools: Any) -> None:
 
 
 def _identifier(project: ProjectExport, script: Any) -> None:
-    from ksegcli.core import identifier
+    from ksegcli.core.kameleoon import identifier
 
     if isinstance(script, KsegError) or script is None:
         why = script.message if isinstance(script, KsegError) else "no script"
@@ -328,7 +328,7 @@ def _render(session: Session, projects: list[ProjectExport], notes: list[str]) -
 
 def _self_check(text: str) -> None:
     """The file must pass the apply validator: a file apply refuses is a bug of ours."""
-    from ksegcli.core.desired import FileError, parse
+    from ksegcli.core.apply.desired import FileError, parse
 
     try:
         parse(text, Path("export.toml"))

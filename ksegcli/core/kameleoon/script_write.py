@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ksegcli.core.kameleoon import SITE_PATH, TRACKING_SCRIPT_FIELD
+from ksegcli.core.kameleoon.client import SITE_PATH, TRACKING_SCRIPT_FIELD
 from ksegcli.errors import ApiError, ExitCode
 
 if TYPE_CHECKING:
-    from ksegcli.core.kameleoon import KameleoonClient, Site
+    from ksegcli.core.kameleoon.client import KameleoonClient, Site
 
 # --- inferred (I) ---------------------------------------------------------------------------
 #: A PATCH answered with one of these is retried as GET + PUT of the whole site.
@@ -66,7 +66,7 @@ def write_script(client: KameleoonClient, site: Site, script: str) -> Written:
     Raises the API's error when both routes are refused (the caller adds the way by
     hand), and a ``conflict`` error (exit 5) when a PUT changed another field.
     """
-    from ksegcli.core.http import response_json
+    from ksegcli.core.http.client import response_json
 
     path = SITE_PATH.format(site_id=site.id)
     try:
@@ -84,7 +84,7 @@ def write_script(client: KameleoonClient, site: Site, script: str) -> Written:
 
 
 def _put_whole_site(client: KameleoonClient, site: Site, script: str) -> Written:
-    from ksegcli.core.verify import save_backup
+    from ksegcli.core.kameleoon.readback import save_backup
 
     path = SITE_PATH.format(site_id=site.id)
     before = fetch_site(client, site)

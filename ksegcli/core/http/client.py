@@ -4,7 +4,7 @@ It owns the base URL, timeouts, ``User-Agent``, authentication headers, the
 client-side rate limiter, retries (tenacity) and the mapping of HTTP failures
 to the tool's own errors with the server's message. Verbose logging goes
 through here too, with secrets redacted, and so does ``--trace`` (every attempt,
-answered or not, see :mod:`ksegcli.core.trace`).
+answered or not, see :mod:`ksegcli.core.http.trace`).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from ksegcli.errors import (
 if TYPE_CHECKING:
     import httpx
 
-    from ksegcli.core.trace import Tracer
+    from ksegcli.core.http.trace import Tracer
 
 USER_AGENT = f"ksegcli/{__version__}"
 DEFAULT_TIMEOUT = 30.0
@@ -569,7 +569,7 @@ def _tls_verify(base_url: str) -> Any:
 def _json(response: httpx.Response) -> Any:
     if not response.content:
         return None
-    from ksegcli.core.parse import decode
+    from ksegcli.core.http.parse import decode
 
     return decode(response.content, f"{response.request.method} {response.request.url.path}")
 

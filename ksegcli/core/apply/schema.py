@@ -1,6 +1,6 @@
 """A JSON Schema of the ``apply`` file, generated from the validator's own rules.
 
-Every key list, allowed value and pattern below comes from core/desired.py, so
+Every key list, allowed value and pattern below comes from core/apply/desired.py, so
 the schema cannot drift from what ``ksegcli apply`` accepts; tests/test_apply_schema.py
 checks that both give the same verdict on every example and every invalid case.
 TOML editors (taplo, Even Better TOML) read it through the file's first line::
@@ -11,7 +11,7 @@ Beyond the schema (JSON Schema cannot compare one key with another): two custom
 data of one name on a project, and one Segment source declared for two
 projects. ``ksegcli apply --dry-run`` reports both.
 
-Regenerate the committed copy with ``python -m ksegcli.core.apply_schema >
+Regenerate the committed copy with ``python -m ksegcli.core.apply.schema >
 docs/schema/apply.schema.json``.
 """
 
@@ -20,10 +20,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ksegcli.core import desired
-from ksegcli.core.customdata import DEFAULT_NAMES, FORMATS
+from ksegcli.core.apply import desired
+from ksegcli.core.kameleoon.customdata import DEFAULT_NAMES, FORMATS
 
-COMMAND = "python -m ksegcli.core.apply_schema > docs/schema/apply.schema.json"
+COMMAND = "python -m ksegcli.core.apply.schema > docs/schema/apply.schema.json"
 SCHEMA_URI = "http://json-schema.org/draft-07/schema#"
 # A string whose stripped text is 1..255 characters: the validator strips names, and
 # Kameleoon takes custom data names of at most 255 characters.

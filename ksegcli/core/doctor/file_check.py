@@ -1,8 +1,8 @@
 """``ksegcli doctor --file FILE``: check what an apply file declares, item by item.
 
 The drift gate a scheduled CI job runs: the same credential and API-key checks
-as ``doctor`` (core/doctor.py), then, for every project of the file, each item
-it declares compared the way ``apply`` compares it (core/apply.py's plan, read
+as ``doctor`` (core/doctor/checks.py), then, for every project of the file, each item
+it declares compared the way ``apply`` compares it (core/apply/engine.py's plan, read
 only): the Segment tool, the identifier script when the file manages it, each
 declared custom data (personas and group only when declared: ``group = false``
 is not a failure), and the Segment destination where the project has a
@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ksegcli.core.doctor import Check, DoctorOptions, DoctorReport, _Doctor
+from ksegcli.core.doctor.checks import Check, DoctorOptions, DoctorReport, _Doctor
 from ksegcli.errors import KsegError
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ def run_doctor_file(
     on_check: Callable[[Check], None] | None = None,
 ) -> DoctorReport:
     """Every declared item as a check; a file that does not validate raises (exit 2)."""
-    from ksegcli.core import desired as desired_mod
+    from ksegcli.core.apply import desired as desired_mod
 
     desired = desired_mod.load(path)  # every problem of the file, before any request
     emit = on_check or (lambda check: None)
@@ -53,7 +53,7 @@ def run_doctor_file(
     if not doc.credentials_ok:
         doc.add("projects", f"Projects of {path.name}", "skip", "needs credentials (see above)")
         return doc.report
-    from ksegcli.core.apply import plan_apply
+    from ksegcli.core.apply.engine import plan_apply
 
     try:
         plan = plan_apply(session.kameleoon(), desired)

@@ -10,7 +10,7 @@ The file holds, in wall-clock seconds:
 
 - ``slots``: the requests of the short window: ``[sent, answered, pid]``, where
   ``answered`` is null while the request is in flight. As in
-  :class:`ksegcli.core.http.RateLimiter`, a slot is taken at sending and freed a
+  :class:`ksegcli.core.http.client.RateLimiter`, a slot is taken at sending and freed a
   full window after its answer (the server stamps a request somewhere between).
   An in-flight slot whose process is gone is dropped.
 - ``hour``: when each request of the last hour was sent.
@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ksegcli.core.http import MAX_RETRY_AFTER, RateLimiter, human_duration
+from ksegcli.core.http.client import MAX_RETRY_AFTER, RateLimiter, human_duration
 from ksegcli.core.paths import account_key as account_key  # re-exported: one key, one place
 from ksegcli.core.paths import account_path
 from ksegcli.errors import ApiError
