@@ -12,8 +12,11 @@ agree and that both paths print the same.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+
+from ksegcli import __version__
 
 VERSION_OPTION = "--version"
 JSON_OPTION = "--json"
@@ -52,7 +55,6 @@ def main() -> None:
 
 def _quiet_sigint() -> None:
     """The command is over: a Ctrl-C now (while flushing, exiting) just ends it, exit 130."""
-    import contextlib
     import signal
 
     with contextlib.suppress(ValueError):  # ValueError: not the main thread
@@ -70,7 +72,6 @@ def _flush() -> None:
 
 def version_text(*, json_mode: bool) -> str:
     """What ``ksegcli --version`` prints (the root's --version prints it too)."""
-    from ksegcli import __version__
 
     if json_mode:
         import json

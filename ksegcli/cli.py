@@ -4,8 +4,12 @@ where errors become messages and exit codes."""
 from __future__ import annotations
 
 import functools
+import importlib
+import inspect
 import os
+import re
 import sys
+import traceback
 from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from typing import Any, NamedTuple
 
@@ -13,7 +17,9 @@ import typer
 from typer import _click as click
 from typer.core import TyperGroup, TyperOption
 
-from ksegcli.errors import ExitCode, KsegError, RunStopped, UsageError
+from ksegcli.core import interrupt
+from ksegcli.core.redact import redact
+from ksegcli.errors import ExitCode, KsegError, RunStopped, UsageError, interrupted
 from ksegcli.output import Output, StdoutUnwritable, write_stdout
 from ksegcli.state import DEFAULT_PROFILE, AppState
 
@@ -98,7 +104,6 @@ def _resolve_annotations(func: Callable[..., Any] | None) -> None:
     annotations = getattr(func, "__annotations__", None)
     if func is None or not annotations:
         return
-    import inspect
 
     namespace = inspect.unwrap(func).__globals__
     module = str(namespace.get("__name__"))
@@ -128,7 +133,6 @@ def _resolve_app(obj: Any) -> None:
 
 def _mount(target: typer.Typer, name: str) -> None:
     """Register command ``name`` (from its module under ksegcli.commands) on ``target``."""
-    import importlib
 
     module_name, attr, kind = _COMMANDS[name]
     module = importlib.import_module(f"ksegcli.commands.{module_name}")
@@ -426,8 +430,6 @@ def _adjust(command: click.Command, hooks: Sequence[Callable[[click.Command], No
 
 
 def _interrupted() -> KsegError:
-    from ksegcli.errors import interrupted
-
     return interrupted()
 
 
@@ -451,7 +453,6 @@ def run(argv: Sequence[str] | None = None) -> int:
         hooks.append(_no_help_for_missing_args)
     hooks.append(_help_renderer(plain=_plain_help_wanted()))
     _adjust(command, hooks)
-    from ksegcli.core import interrupt
 
     try:
         with interrupt.installed():
@@ -499,7 +500,6 @@ def run(argv: Sequence[str] | None = None) -> int:
 
 def _unechoed(message: str) -> str:
     """Click quotes extra arguments back ("(VALUE)"); one may be a pasted secret."""
-    import re
 
     if not re.match(r"Got unexpected extra argument", message):
         return message
@@ -510,10 +510,6 @@ def _internal_error(exc: Exception, verbose: int, out: Output) -> int:
     """A bug of ours: a short report, never locals or secrets."""
     detail = f"{type(exc).__name__}: {exc}"
     if verbose:
-        import traceback
-
-        from ksegcli.core.redact import redact
-
         sys.stderr.write(redact("".join(traceback.format_exception(exc))))
     out.error(
         KsegError(

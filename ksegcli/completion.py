@@ -27,11 +27,13 @@ from typer._types import TyperChoice
 from typer.core import TyperArgument, TyperGroup, TyperOption
 from typer.models import TyperPath
 
+from ksegcli.cli import app
+from ksegcli.contract import schema_names
 from ksegcli.core.kameleoon.customdata import FORMATS
 from ksegcli.core.kameleoon.dataapi import DATA_API_REGIONS
 from ksegcli.core.kameleoon.datahosts import HOSTS
 from ksegcli.core.segment import REGION_HOSTS
-from ksegcli.core.snippets import DATA_HOSTS, SDK_LANGUAGES, USER_ID_MODES
+from ksegcli.core.snippets import DATA_HOSTS, SDK_LANGUAGES, SNIPPET_KINDS, USER_ID_MODES
 
 SHELLS = ("bash", "zsh", "fish")
 FILES = {"bash": "ksegcli.bash", "zsh": "_ksegcli", "fish": "ksegcli.fish"}
@@ -196,8 +198,6 @@ def _walk_raw(
     if command is None:
         import typer
 
-        from ksegcli.cli import app
-
         command = typer.main.get_command(app)
     yield command, path
     if isinstance(command, TyperGroup):
@@ -252,8 +252,6 @@ def walk(command: click.Command, path: str = "") -> Iterator[Node]:
 def _branches(node: Node, argument: str) -> Iterator[Node]:
     """A positional argument whose words shape what follows: each word becomes a node."""
     if (node.path, argument) == ("snippet render", "kind"):
-        from ksegcli.core.snippets import SNIPPET_KINDS
-
         for kind in SNIPPET_KINDS.values():
             node.subcommands[kind.name] = kind.description
         yield node
@@ -264,8 +262,6 @@ def _branches(node: Node, argument: str) -> Iterator[Node]:
             _drop_options(child, drop)
             yield child
     elif (node.path, argument) == ("schema", "command"):
-        from ksegcli.contract import schema_names
-
         names = [name.split() for name in schema_names()]
         prefixes = sorted({tuple(words[:n]) for words in names for n in range(len(words) + 1)})
         for prefix in prefixes:
@@ -300,8 +296,6 @@ def _drop_options(node: Node, drop: set[str]) -> None:
 def tree() -> list[Node]:
     """Every command, the root first, each with its own options (and --help, -h)."""
     import typer
-
-    from ksegcli.cli import app
 
     return list(walk(typer.main.get_command(app)))
 
@@ -354,7 +348,7 @@ def _most_common(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
 
 
 def generate(shell: str) -> str:
-    from ksegcli.completion_scripts import bash, fish, zsh
+    from ksegcli.completion_scripts import bash, fish, zsh  # they import this module's model
 
     nodes = tree()
     return {"bash": bash, "zsh": zsh, "fish": fish}[shell](nodes)

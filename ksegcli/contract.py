@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from importlib.resources import files
 from typing import Any
 
 SCHEMA_VERSION = 1
@@ -110,7 +111,6 @@ def schema_file_name(command: str) -> str:
 
 def schema_names() -> list[str]:
     """The commands that have a published schema (and ``error``)."""
-    from importlib.resources import files
 
     folder = files("ksegcli") / "schemas"
     index = json.loads((folder / "index.json").read_text(encoding="utf-8"))
@@ -118,8 +118,6 @@ def schema_names() -> list[str]:
 
 
 def load_schema(command: str) -> dict[str, Any]:
-    from importlib.resources import files
-
     path = files("ksegcli") / "schemas" / schema_file_name(command)
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return data

@@ -22,6 +22,7 @@ imported only when help is drawn. Typer's Rich help module is loaded by
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import re
 import shutil
@@ -32,6 +33,9 @@ from typing import Any
 
 from typer import _click as click
 from typer.core import TyperArgument, TyperGroup, TyperOption
+
+from ksegcli.cli import _LazyCommands
+from ksegcli.help_examples import EXAMPLES
 
 # Rich's own markup tag pattern (rich.markup.RE_TAGS): [bold], [/], [link=...], \[escaped].
 _TAGS = re.compile(r"(\\*)\[([a-z#/@][^[]*?)]")
@@ -149,7 +153,6 @@ def global_options(ctx: click.Context) -> tuple[click.Context, list[TyperOption]
 
 def examples(ctx: click.Context) -> list[str]:
     """The command's examples, lines as written ("# ..." lines say what the next does)."""
-    from ksegcli.help_examples import EXAMPLES
 
     path = ctx.command_path.split(" ", 1)[1] if " " in ctx.command_path else ""
     return example_lines(EXAMPLES.get(path, ""))
@@ -193,7 +196,6 @@ def _listing(group: TyperGroup, ctx: click.Context) -> list[tuple[str, str]]:
     """(name, summary) of each of ``group``'s commands shown in help. The root's lazy
     commands give theirs from a table (ksegcli.cli._SUMMARIES): listing them all then
     imports no command module."""
-    from ksegcli.cli import _LazyCommands
 
     lazy = group.commands if isinstance(group.commands, _LazyCommands) else None
     rows: list[tuple[str, str]] = []
@@ -301,8 +303,6 @@ class _OnFirstUse(type):
     _name: str
 
     def _real(cls) -> Any:
-        import importlib
-
         return getattr(importlib.import_module(cls._module), cls._name)
 
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:

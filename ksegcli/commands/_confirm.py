@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 import typer
 
+from ksegcli.errors import ExitCode, KsegError, UsageError
 from ksegcli.state import AppState
 
 
@@ -30,7 +31,6 @@ def asks(state: AppState, *, yes: bool) -> bool:
 
 def require_yes_off_terminal(state: AppState, *, yes: bool, what: str) -> None:
     """Refuse ``what`` off a terminal without ``--yes``; call before any request."""
-    from ksegcli.errors import UsageError
 
     if yes or state.interactive:
         return
@@ -62,7 +62,6 @@ def confirm(
 
 def declined(state: AppState) -> None:
     """The user said no: say so, and exit with the documented code."""
-    from ksegcli.errors import ExitCode, KsegError
 
     out = state.output
     if out.json_mode:

@@ -4,10 +4,16 @@ the exact requests of a dry run, and the exit code at the end."""
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
+
+from ksegcli.contract import current_command, envelope
+from ksegcli.core import interrupt
+from ksegcli.core.plan import DONE, counts, describe_counts, exit_code
+from ksegcli.errors import ExitCode
 
 if TYPE_CHECKING:
     from ksegcli.core.plan import Action, ActionResult
@@ -130,8 +136,6 @@ def show_dry_run(
 ) -> None:
     """The plan, then the exact writes it would send; JSON: the envelope with ``dry_run``
     true and the ``requests``."""
-    from ksegcli.contract import envelope
-    from ksegcli.core.plan import counts, describe_counts
 
     docs = request_docs(actions, base_url)
 
@@ -156,7 +160,6 @@ def show_results(
     items: Sequence[dict[str, Any]] | None = None,
 ) -> None:
     """A real run's outcome: the results table, or the envelope with ``dry_run`` false."""
-    from ksegcli.contract import envelope
 
     docs = [result_item(r) for r in results] if items is None else list(items)
     out.result(
@@ -167,7 +170,6 @@ def show_results(
 
 def interrupted_field() -> dict[str, Any]:
     """``{"interrupted": true}`` for the envelope of a run stopped by Ctrl-C, else nothing."""
-    from ksegcli.core import interrupt
 
     return {"interrupted": True} if interrupt.requested() else {}
 
@@ -177,8 +179,6 @@ def stop_if_interrupted(
 ) -> None:
     """After a run stopped by Ctrl-C printed its results: say what was done and that a
     rerun converges, then exit 130. ``extra``: writes done outside ``results``."""
-    from ksegcli.core import interrupt
-    from ksegcli.core.plan import DONE
 
     if not interrupt.requested():
         return
@@ -204,8 +204,6 @@ def announce_interrupted(
 ) -> NoReturn:
     """The last words of a run Ctrl-C stopped (its results are printed already): how
     many writes were done, in flight and not sent, and that a rerun converges; exit 130."""
-    from ksegcli.core import interrupt
-    from ksegcli.errors import ExitCode
 
     parts = [f"{done} write(s) done"]
     if failed:
@@ -223,16 +221,12 @@ def announce_interrupted(
 
 
 def _command_path() -> str:
-    from ksegcli.contract import current_command
-
     return current_command() or "the same command"
 
 
 def finish(results: Sequence[ActionResult], out: Output | None = None) -> None:
     """Exit non-zero when any item failed (after everything else was done and shown);
     130 when Ctrl-C stopped the run (saying so on ``out``)."""
-    from ksegcli.core.plan import exit_code
-    from ksegcli.errors import ExitCode
 
     if out is not None:
         stop_if_interrupted(out, results)
@@ -245,7 +239,6 @@ def progress_reporter(
     out: Output, total: int, *, enabled: bool
 ) -> tuple[Callable[[ActionResult], None] | None, Callable[[], None]]:
     """A rich progress bar on stderr (TTY, human mode): (per-result callback, close)."""
-    import sys
 
     if not enabled or total == 0 or out.json_mode or not sys.stderr.isatty():
         return None, lambda: None

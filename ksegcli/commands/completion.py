@@ -13,6 +13,7 @@ from pathlib import Path
 
 import typer
 
+from ksegcli.errors import ExitCode, KsegError, UsageError
 from ksegcli.state import get_state
 
 SHELL_HELP = "bash | zsh | fish"
@@ -41,7 +42,6 @@ def completion(
     project listing (`projects list`, or any --all or --project run).
     """
     from ksegcli.completion import SHELLS, generate
-    from ksegcli.errors import UsageError
 
     state = get_state(ctx)
     out = state.output
@@ -131,7 +131,6 @@ def _install(path: Path, script: str, *, force: bool) -> str:
     """Write ``script`` at ``path`` all-or-nothing; "installed", "updated" or "unchanged"."""
     from ksegcli.completion import MARKER
     from ksegcli.core.config import atomic_write
-    from ksegcli.errors import ExitCode, KsegError
 
     if path.is_dir():
         raise KsegError(f"Cannot install at {path}: it is a folder.", exit_code=ExitCode.USAGE)

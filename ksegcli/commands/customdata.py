@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from ksegcli.commands._options import AllProjects, DryRun, Projects
+from ksegcli.core import interrupt
+from ksegcli.errors import UsageError
 from ksegcli.state import AppState, get_state
 
 if TYPE_CHECKING:
@@ -251,9 +253,7 @@ def delete(
     """
     from ksegcli.commands._confirm import confirm, require_yes_off_terminal
     from ksegcli.commands._results import announce_interrupted, interrupted_field
-    from ksegcli.core import interrupt
     from ksegcli.core.kameleoon import customdata
-    from ksegcli.errors import UsageError
 
     state = get_state(ctx)
     require_yes_off_terminal(state, yes=yes, what=f"delete custom data {ref!r}")
@@ -312,7 +312,6 @@ def _delete_bounded(
 ) -> RequestStopped | None:
     """The DELETE in a worker thread, so that Ctrl-C is answered at once (a request in
     flight gets a few seconds). None when it was done, else why it was not."""
-    from ksegcli.core import interrupt
     from ksegcli.core.kameleoon import customdata
 
     interrupt.enter_writes()

@@ -8,6 +8,7 @@ import typer
 
 from ksegcli.commands._options import Sitecode
 from ksegcli.core.kameleoon import datahosts
+from ksegcli.errors import NotFoundError
 from ksegcli.state import get_state
 
 app = typer.Typer(
@@ -38,7 +39,6 @@ def get(
 ) -> None:
     """Print the JSON stored under KEY (exit 4 when nothing is stored)."""
     from ksegcli.core.kameleoon.dataapi import get_value, is_empty
-    from ksegcli.errors import NotFoundError
 
     state = get_state(ctx)
     code = state.session.sitecode(sitecode, required=True)

@@ -8,6 +8,9 @@ from typing import TYPE_CHECKING
 import typer
 
 from ksegcli.commands._options import DataRegion, SegmentRegion, Sitecode, TokenStdin
+from ksegcli.core.redact import redact
+from ksegcli.errors import ExitCode, UsageError
+from ksegcli.output import sanitize
 from ksegcli.state import get_state
 
 if TYPE_CHECKING:
@@ -69,7 +72,6 @@ def doctor(
     no credentials, or they are refused.
     """
     from ksegcli.core.doctor.checks import DoctorOptions, run_doctor
-    from ksegcli.errors import ExitCode
 
     state = get_state(ctx)
     token = None
@@ -95,7 +97,6 @@ def doctor(
     on_check = None if state.json_mode else (lambda check: _print(out, check))
     if file is not None:
         from ksegcli.core.doctor.file_check import run_doctor_file
-        from ksegcli.errors import UsageError
 
         given = [
             flag
@@ -145,7 +146,6 @@ def _doctor_api(
 ) -> None:
     from ksegcli.contract import project
     from ksegcli.core.doctor.api_facts import run_doctor_api
-    from ksegcli.errors import ExitCode, UsageError
 
     given = [flag for flag, value in others.items() if value]
     if file is not None:
@@ -176,9 +176,6 @@ RESULTS = {
 def _print_fact(out: Output, check: Check) -> None:
     from rich.text import Text
 
-    from ksegcli.core.redact import redact
-    from ksegcli.output import sanitize
-
     mark, word, style = RESULTS[check.result or "could_not_check"]
     line = Text()
     line.append(f"{mark} {word}: ", style=style)
@@ -205,9 +202,6 @@ def _fact_summary(out: Output, checks: list[Check]) -> None:
 
 def _print(out: Output, check: Check) -> None:
     from rich.text import Text
-
-    from ksegcli.core.redact import redact
-    from ksegcli.output import sanitize
 
     line = Text()
     line.append(f"{MARKS[check.status]} ", style=STYLES[check.status])

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from ksegcli.errors import UsageError
 from ksegcli.state import get_state
 
 
@@ -40,7 +41,6 @@ def export(
     credentials; 4 unknown project, or nothing of the integration found.
     """
     from ksegcli.core.apply import export as core
-    from ksegcli.errors import UsageError
 
     state = get_state(ctx)
     out = state.output

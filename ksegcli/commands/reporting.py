@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from ksegcli.commands._options import AllProjects, Projects
+from ksegcli.core import interrupt
 from ksegcli.state import AppState, get_state
 
 if TYPE_CHECKING:
@@ -38,7 +39,6 @@ def enable(
 ) -> None:
     """Add Segment to the campaigns' tracking tools (others kept); reruns change nothing."""
     from ksegcli.commands._results import announce_interrupted, interrupted_field
-    from ksegcli.core import interrupt
     from ksegcli.core.kameleoon.reporting import (
         SEGMENT_TOOL,
         TRACKING_TOOLS_FIELD,
@@ -215,7 +215,6 @@ def _enable_bounded(
     """enable_reporting in a worker thread, so that Ctrl-C is answered at once: nothing
     more is sent, and a PATCH still in flight after a few seconds is abandoned
     (``interrupted``), the campaigns not reached ``skipped``."""
-    from ksegcli.core import interrupt
     from ksegcli.core.kameleoon.reporting import ReportingChange, enable_reporting
 
     if dry_run:
@@ -236,7 +235,6 @@ def _enable_bounded(
 
 def _without_tool(state: AppState, changes: list[ReportingChange]) -> list[int]:
     """Projects of the campaigns without the Segment tool; not looked up after Ctrl-C."""
-    from ksegcli.core import interrupt
     from ksegcli.core.kameleoon.reporting import projects_without_segment_tool
 
     if interrupt.requested():

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import signal
+import sys
 
 import typer
 
@@ -37,7 +39,6 @@ def sandbox(
     it. In a script: `ksegcli sandbox --port 8765 >/dev/null &` then
     `eval "$(ksegcli sandbox --print-env --port 8765)"`.
     """
-    import signal
 
     from ksegcli.core.sandbox import Sandbox, SandboxSettings, read_env
 
@@ -66,8 +67,6 @@ def sandbox(
 
 
 def _print_exports(env: dict[str, str]) -> None:
-    import sys
-
     from ksegcli.core.sandbox import export_lines
 
     sys.stdout.write("".join(line + "\n" for line in export_lines(env)))

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
+
 import typer
 
+from ksegcli.errors import UsageError
 from ksegcli.state import get_state
 
 
@@ -21,7 +24,6 @@ def schema(
     the version; renaming or removing one raises it (README, "JSON output").
     """
     from ksegcli.contract import load_schema, schema_file_name, schema_names
-    from ksegcli.errors import UsageError
 
     state = get_state(ctx)
     out = state.output
@@ -39,8 +41,6 @@ def schema(
     if name.startswith("ksegcli "):
         name = name.removeprefix("ksegcli ")
     if name not in names:
-        import difflib
-
         close = difflib.get_close_matches(name, names, n=1)
         raise UsageError(
             f"No schema for {name!r}.",

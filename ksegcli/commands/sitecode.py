@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 
+from ksegcli.errors import NotFoundError
 from ksegcli.state import AppState, get_state
 
 app = typer.Typer(help="Store or show the profile's project sitecode.", no_args_is_help=True)
@@ -37,7 +40,6 @@ def set_sitecode(
             f"Sitecode {code} stored for profile {profile.name!r} ({profile.path})."
         ),
     )
-    import os
 
     from ksegcli.core.config import ENV_SITECODE
 
@@ -53,7 +55,6 @@ def set_sitecode(
 def show_sitecode(ctx: typer.Context) -> None:
     """Print the sitecode in effect and where it comes from."""
     from ksegcli.core.config import ENV_SITECODE
-    from ksegcli.errors import NotFoundError
 
     state = get_state(ctx)
     session = state.session

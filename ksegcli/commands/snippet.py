@@ -6,12 +6,14 @@ then profile). The renderer is imported when the command runs, not at CLI start-
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
+from ksegcli.errors import BadInputError, KsegError, UsageError
 from ksegcli.state import get_state
 
 if TYPE_CHECKING:
@@ -100,7 +102,6 @@ def render(
 ) -> None:
     """Print a snippet: highlighted on a terminal, exactly the code when piped or with -o."""
     from ksegcli.core import snippets
-    from ksegcli.errors import UsageError
 
     state = get_state(ctx)
     if list_kinds:
@@ -143,8 +144,6 @@ def _refuse_options_without_effect(ctx: typer.Context, spec: SnippetKind, sdk: s
     """An option given for a snippet it does not change is a usage error, not ignored:
     the user meant something by it that the output would silently not have."""
     from typer._click.core import ParameterSource
-
-    from ksegcli.errors import UsageError
 
     def given(name: str) -> bool:
         return ctx.get_parameter_source(name) not in (None, ParameterSource.DEFAULT)
@@ -202,10 +201,7 @@ def _list(state: AppState) -> None:
 
 
 def _write(path: Path, code: str) -> None:
-    import os
-
     from ksegcli.core.config import atomic_write
-    from ksegcli.errors import BadInputError, KsegError
 
     # atomic_write would create missing folders; a typo in the path should fail instead.
     if not path.parent.is_dir():

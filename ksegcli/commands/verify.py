@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING
 
 import typer
 
 from ksegcli.commands._options import DataRegion, SegmentRegion
+from ksegcli.core.redact import redact
+from ksegcli.errors import ExitCode, UsageError
 from ksegcli.state import get_state
 
 if TYPE_CHECKING:
@@ -64,7 +67,6 @@ def verify(
     2 bad options or no --yes without a terminal; 3 credentials.
     """
     from ksegcli.core import probe as core
-    from ksegcli.errors import ExitCode, UsageError
 
     state = get_state(ctx)
     out = state.output
@@ -147,8 +149,6 @@ class _Spinner:
 
 
 def _spinner(out: Output, timeout: float) -> _Spinner | None:
-    import sys
-
     if out.json_mode or not sys.stderr.isatty():
         return None
     return _Spinner(out, timeout)
@@ -156,8 +156,6 @@ def _spinner(out: Output, timeout: float) -> _Spinner | None:
 
 def _print(out: Output, hop: Hop) -> None:
     from rich.text import Text
-
-    from ksegcli.core.redact import redact
 
     line = Text()
     line.append(f"{MARKS[hop.status]} ", style=STYLES[hop.status])

@@ -9,8 +9,10 @@ with mode 0600 in a 0700 folder, so a crash never leaves half a file.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import re
+import stat
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -185,7 +187,6 @@ def read_toml(path: Path) -> dict[str, Any]:
 
 def atomic_write(path: Path, data: bytes, *, mode: int = 0o600) -> None:
     """Write ``data`` to ``path`` all-or-nothing: temp file in the same folder, fsync, rename."""
-    import stat
     import tempfile
 
     # A symlink is followed to its target (never replaced by a file); a FIFO or a device
@@ -231,7 +232,6 @@ def open_to_others(folder: Path) -> bool:
 def file_lock(path: Path) -> Any:
     """An exclusive advisory lock on ``path`` (a folder or an existing file) for the
     ``with`` body; no lock file is left behind."""
-    import fcntl
 
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -302,7 +302,6 @@ class Profile:
         is told when others can read or write where credentials settings live."""
         if self.warn is None or not open_to_others(folder):
             return
-        import stat
 
         mode = stat.S_IMODE(os.stat(folder).st_mode)
         self.warn(

@@ -20,6 +20,7 @@ Where ``fcntl`` does not exist (Windows), runs do not take turns:
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import time
@@ -27,7 +28,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ksegcli.core import interrupt
+from ksegcli.core.config import ENV_LOCK_TIMEOUT
+from ksegcli.core.http.client import human_duration
+from ksegcli.core.paths import ensure_private_dir
 from ksegcli.errors import ErrorCode, ExitCode, KsegError
+from ksegcli.output import sanitize
 
 LOCKS_FOLDER = "locks"
 DEFAULT_TIMEOUT = 600.0
@@ -44,7 +50,6 @@ class Holder:
 
     def describe(self, now: float | None = None) -> str:
         """``pid 1234, `apply`, started 12 s ago``."""
-        from ksegcli.core.http.client import human_duration
 
         ago = max(0.0, (time.time() if now is None else now) - self.started)
         return f"pid {self.pid}, `{self.command}`, started {human_duration(ago)} ago"
@@ -83,7 +88,6 @@ def read_holder(path: Path) -> Holder | None:
         or started != started  # nan
     ):
         return None
-    from ksegcli.output import sanitize
 
     return Holder(pid, sanitize(command[:80], newlines=False), float(started))
 
@@ -114,13 +118,9 @@ class AccountLock:
         run. Raises :class:`LockTimeout` when it is still held after ``timeout``, and
         ``OSError`` when the cache folder cannot hold the lock file.
         """
-        import fcntl
-
-        from ksegcli.core import interrupt
 
         if self._fd is not None:
             return
-        from ksegcli.core.paths import ensure_private_dir
 
         ensure_private_dir(self.path.parent)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -164,9 +164,6 @@ class AccountLock:
         os.close(fd)
 
     def _timeout(self, timeout: float) -> LockTimeout:
-        from ksegcli.core.config import ENV_LOCK_TIMEOUT
-        from ksegcli.core.http.client import human_duration
-
         holder = read_holder(self.path)
         who = f" ({holder.describe()})" if holder else ""
         if timeout <= 0:

@@ -12,10 +12,12 @@ through the one rate-limited client, and turns every outcome into an
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from ksegcli.core import interrupt
 from ksegcli.errors import ApiError, ExitCode, KsegError
 
 if TYPE_CHECKING:
@@ -176,9 +178,6 @@ def execute(
     write in flight is given a few seconds, and the results say which writes were
     done, which was ``interrupted`` in flight and which were ``skipped``.
     """
-    from collections import deque
-
-    from ksegcli.core import interrupt
 
     results: list[ActionResult | None] = [None] * len(actions)
     lock = threading.Lock()

@@ -29,9 +29,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from ksegcli.core import config
+from ksegcli.core import config, segment
 from ksegcli.core.auth import credentials
-from ksegcli.errors import KsegError
+from ksegcli.core.kameleoon import dataapi
+from ksegcli.core.redact import register_secret
+from ksegcli.core.segment import find_destinations
+from ksegcli.errors import BadInputError, KsegError
 
 if TYPE_CHECKING:
     from ksegcli.core.session import Session
@@ -130,8 +133,6 @@ def tracking_base_url(session: Session, region: str) -> str:
 
 
 def _redact_key(write_key: str) -> None:
-    from ksegcli.core.redact import register_secret
-
     register_secret(write_key)
     register_secret(_basic(write_key))
 
@@ -150,12 +151,9 @@ def prepare(
     token: str | None,
 ) -> Probe:
     """Hops 1 and 2, read only: the write key and the destination (and its sitecode)."""
-    from ksegcli.core import segment
 
     source_id = source_id.strip()
     if not source_id:
-        from ksegcli.errors import BadInputError
-
         raise BadInputError("The source id is empty.", hint="`ksegcli segment sources list`")
     chosen = segment.resolve_region(session, region)
     probe = Probe(
@@ -237,8 +235,6 @@ def prepare(
 
 
 def _destination_hop(client: Any, probe: Probe) -> Hop:
-    from ksegcli.core.segment import find_destinations
-
     source = probe.source_id
     create = f"ksegcli segment destination create --source {source}"
     found = find_destinations(client, source)
@@ -289,7 +285,6 @@ def send_and_poll(
     waiting: Callable[[float], None] | None = None,
 ) -> Probe:
     """Hops 3 and 4: send the probe, then poll the Data API until the nonce is back."""
-    from ksegcli.core.kameleoon import dataapi
 
     assert probe.write_key is not None and probe.sitecode is not None
     key = probe.write_key

@@ -14,6 +14,9 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ksegcli.core.config import atomic_write, is_sitecode, validate_profile_name
+from ksegcli.core.paths import cache_dir
+
 if TYPE_CHECKING:
     from ksegcli.core.kameleoon.client import Site
 
@@ -22,9 +25,6 @@ MAX_NAME = 120
 
 
 def cache_file(profile: str, env: Mapping[str, str] | None = None) -> Path:
-    from ksegcli.core.config import validate_profile_name
-    from ksegcli.core.paths import cache_dir
-
     return cache_dir(env) / FOLDER / f"{validate_profile_name(profile)}.tsv"
 
 
@@ -35,8 +35,6 @@ def _clean(name: str) -> str:
 
 
 def render(sites: Iterable[Site]) -> str:
-    from ksegcli.core.config import is_sitecode
-
     lines = [
         f"{site.code}\t{site.id}\t{_clean(site.name)}\n" for site in sites if is_sitecode(site.code)
     ]
@@ -50,7 +48,6 @@ def remember(
     log: Callable[[str], None] | None = None,
 ) -> None:
     """Write the listing for ``profile``'s completion; a failure only costs completion."""
-    from ksegcli.core.config import atomic_write
 
     text = render(sites)
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
+from urllib.parse import quote, quote_plus
 
 MASK = "****"
 _lock = threading.Lock()
@@ -28,8 +29,6 @@ def register_secret(value: str | None) -> None:
     """Remember a secret so that :func:`redact` masks it wherever it appears, also
     URL-encoded (as a query parameter or a form field carries it)."""
     if value and len(value) >= 4:
-        from urllib.parse import quote, quote_plus
-
         with _lock:
             _secrets.update({value, quote(value, safe=""), quote_plus(value)})
 

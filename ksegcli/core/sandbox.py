@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ksegcli.core import config
 from ksegcli.errors import BadInputError, NetworkError
+from ksegcli.testing import FakeConfig, FakeServer
 
 if TYPE_CHECKING:
     from ksegcli.testing import FakeConfig, FakeServer
@@ -54,8 +55,6 @@ class SandboxSettings:
         return self
 
     def fake_config(self) -> FakeConfig:
-        from ksegcli.testing import FakeConfig
-
         return FakeConfig(
             time_scale=self.time_scale,
             latency=self.latency,
@@ -107,7 +106,6 @@ def export_lines(env: Mapping[str, str]) -> list[str]:
 
 def _demo_credentials() -> dict[str, Any]:
     """The demo account's fixed credentials, as the fake's demo seeding defines them."""
-    from ksegcli.testing import FakeServer
 
     seeded = FakeServer().seed_demo()  # never started: only the constants are wanted
     return {
@@ -121,8 +119,6 @@ class Sandbox:
     """A running sandbox (in this process)."""
 
     def __init__(self, settings: SandboxSettings) -> None:
-        from ksegcli.testing import FakeServer
-
         self.settings = settings.validate()
         self.server: FakeServer = FakeServer(settings.fake_config(), host=HOST, port=settings.port)
         self.demo = self.server.seed_demo()

@@ -7,6 +7,7 @@ keyring.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 import time
@@ -17,6 +18,7 @@ from ksegcli.core import config
 from ksegcli.core.auth import credentials
 from ksegcli.core.auth.credentials import Credential, Credentials
 from ksegcli.core.auth.keyring_store import KeyringStore
+from ksegcli.core.paths import account_path, cache_dir
 from ksegcli.errors import UsageError
 
 if TYPE_CHECKING:
@@ -172,7 +174,6 @@ class Session:
                 client_id = found.value if found is not None else None
             if client_id:
                 from ksegcli.core.http.limits import shared_limiter
-                from ksegcli.core.paths import cache_dir
 
                 self._limiter = shared_limiter(
                     cache_dir(self.env),
@@ -214,8 +215,6 @@ class Session:
             if client_id:
                 api, who = self.base_url(config.API), client_id
             elif segment_token:
-                import hashlib
-
                 digest = hashlib.sha256(segment_token.encode("utf-8", "surrogatepass")).hexdigest()
                 api, who = self.base_url(config.SEGMENT_API), f"segment token {digest}"
             else:
@@ -228,7 +227,6 @@ class Session:
                 if self.log:
                     self.log("No file locks on this system: runs of one account do not take turns.")
                 return
-            from ksegcli.core.paths import account_path, cache_dir
 
             lock = AccountLock(account_path(cache_dir(self.env), LOCKS_FOLDER, api, who, ".lock"))
 

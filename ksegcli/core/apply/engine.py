@@ -22,10 +22,24 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from ksegcli.core import interrupt
+from ksegcli.core.auth import credentials
 from ksegcli.core.config import is_project_id
+from ksegcli.core.interrupt import RequestStopped
 from ksegcli.core.kameleoon import customdata, identifier, integration
-from ksegcli.core.plan import DEFAULT_WORKERS, Action, ActionResult, Progress, counts, execute
-from ksegcli.errors import BadInputError
+from ksegcli.core.kameleoon.apikey import destination_api_key
+from ksegcli.core.kameleoon.client import site_by_code
+from ksegcli.core.plan import (
+    DEFAULT_WORKERS,
+    Action,
+    ActionResult,
+    Progress,
+    counts,
+    describe_counts,
+    execute,
+)
+from ksegcli.core.segment import ensure_destination
+from ksegcli.errors import BadInputError, KsegError
 
 if TYPE_CHECKING:
     from ksegcli.core.apply.desired import Desired, ProjectDesired
@@ -84,7 +98,6 @@ class ApplyPlan:
 
 def _resolve(client: KameleoonClient, desired: Desired) -> dict[str, Site]:
     """File refs → projects (one paged list); unknown ones fail here, before any write."""
-    from ksegcli.core.kameleoon.client import site_by_code
 
     client.resolve_projects([p.ref for p in desired.projects])
     sites = client.list_sites()
@@ -295,8 +308,6 @@ def complete_run(
 
 
 def summarize(items: Sequence[ActionResult]) -> str:
-    from ksegcli.core.plan import describe_counts
-
     return describe_counts(counts(items))
 
 
@@ -344,7 +355,6 @@ class SegmentOutcome:
 
 def stopped_state(error: KsegError) -> str | None:
     """``interrupted`` / ``skipped`` for a step Ctrl-C stopped, else None."""
-    from ksegcli.core.interrupt import RequestStopped
 
     if isinstance(error, RequestStopped):
         return "interrupted" if error.in_flight else "skipped"
@@ -364,8 +374,6 @@ def check_segment_credentials(session: Session, desired: Desired) -> str | None:
     Segment token or key fails the run here, not half-way). None: no [segment] source."""
     if not any(p.segment is not None and p.segment.source_id for p in desired.projects):
         return None
-    from ksegcli.core.auth import credentials
-    from ksegcli.core.kameleoon.apikey import destination_api_key
 
     session.credentials.require(credentials.SEGMENT_TOKEN)
     return destination_api_key(session).value
@@ -381,9 +389,6 @@ def ensure_segment(
 ) -> list[SegmentOutcome]:
     """Plan (dry run) or make each declared destination match the file. The file is the
     desired state, so differences are fixed (``update``); failures are reported per source."""
-    from ksegcli.core import interrupt
-    from ksegcli.core.segment import ensure_destination
-    from ksegcli.errors import KsegError
 
     outcomes = [] if into is None else into
     for project, site in segment_targets(plan):

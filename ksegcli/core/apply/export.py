@@ -29,9 +29,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ksegcli.core import segment
+from ksegcli.core.apply.desired import FileError, parse
 from ksegcli.core.auth import credentials
+from ksegcli.core.kameleoon import customdata, identifier, integration
 from ksegcli.core.kameleoon.customdata import DEFAULT_NAMES, CustomData
-from ksegcli.errors import KsegError
+from ksegcli.core.segment import resolve_region
+from ksegcli.core.snippets import user_id_mode
+from ksegcli.errors import KsegError, NotFoundError
 
 if TYPE_CHECKING:
     from ksegcli.core.kameleoon.client import Site
@@ -105,7 +110,6 @@ def export_account(
     session: Session, *, refs: tuple[str, ...] = (), region: str | None = None
 ) -> Export:
     """Read the account (or the ``refs`` projects) and build the apply file."""
-    from ksegcli.core.kameleoon import customdata, identifier, integration
 
     client = session.kameleoon()
     chosen = bool(refs)
@@ -113,7 +117,6 @@ def export_account(
     items = customdata.list_custom_data(client, [s.id for s in sites])
     tools = integration.read_all_tools(client, sites)
     scripts = identifier.read_all_scripts(client, sites)
-    from ksegcli.core.segment import resolve_region
 
     notes: list[str] = []
     destinations = _destinations(session, region, notes)
@@ -135,8 +138,6 @@ def export_account(
 
 
 def _integration(project: ProjectExport, tools: Any) -> None:
-    from ksegcli.core.kameleoon import integration
-
     if isinstance(tools, KsegError):
         project.notes.append(f"Segment tool not read ({tools.message}): not managed")
         project.lines.append(
@@ -149,8 +150,6 @@ def _integration(project: ProjectExport, tools: Any) -> None:
 
 
 def _identifier(project: ProjectExport, script: Any) -> None:
-    from ksegcli.core.kameleoon import identifier
-
     if isinstance(script, KsegError) or script is None:
         why = script.message if isinstance(script, KsegError) else "no script"
         project.lines.append(_comment(f"identifier: the global custom script was not read ({why})"))
@@ -179,8 +178,6 @@ def _looks_like_ours(item: CustomData) -> str | None:
 
 
 def _custom_data(project: ProjectExport, items: list[CustomData]) -> None:
-    from ksegcli.core.snippets import user_id_mode
-
     ours = [i for i in items if i.ours]
     project.managed |= bool(ours)
     modes = Counter(m for m in (user_id_mode(i.code) for i in ours) if m)
@@ -256,7 +253,6 @@ def _custom_data(project: ProjectExport, items: list[CustomData]) -> None:
 
 def _destinations(session: Session, region: str | None, notes: list[str]) -> dict[str, list[str]]:
     """sitecode → source ids of the Kameleoon destinations that send to it."""
-    from ksegcli.core import segment
 
     if session.credentials.lookup(credentials.SEGMENT_TOKEN) is None:
         notes.append("Segment destinations not read: no Segment token")
@@ -317,8 +313,6 @@ def _render(session: Session, projects: list[ProjectExport], notes: list[str]) -
         out += ["", "# Projects with nothing of the integration (not exported):"]
         out += [_comment(f"  {s.code} {s.name} (id {s.id})") for s in skipped]
     if not any(p.managed for p in projects):
-        from ksegcli.errors import NotFoundError
-
         raise NotFoundError(
             "Nothing of the integration on these projects: no file to write.",
             hint="Name the projects to export anyway with --project (repeatable).",
@@ -328,7 +322,6 @@ def _render(session: Session, projects: list[ProjectExport], notes: list[str]) -
 
 def _self_check(text: str) -> None:
     """The file must pass the apply validator: a file apply refuses is a bug of ours."""
-    from ksegcli.core.apply.desired import FileError, parse
 
     try:
         parse(text, Path("export.toml"))

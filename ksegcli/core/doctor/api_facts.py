@@ -23,8 +23,23 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from ksegcli.core import config
+from ksegcli.core.auth.workflows import GETAPIKEY_PATH, parse_key
 from ksegcli.core.doctor.checks import Check, DoctorReport
-from ksegcli.errors import ApiError, AuthError, KsegError
+from ksegcli.core.http.client import quote_server_text
+from ksegcli.core.kameleoon.apikey import decode_api_key, derive_api_key
+from ksegcli.core.kameleoon.client import (
+    IN_REFUSED_STATUSES,
+    PER_PAGE_MAX,
+    SITE_PATH,
+    TRACKING_SCRIPT_FIELD,
+    filter_param,
+)
+from ksegcli.core.kameleoon.customdata import CUSTOM_DATAS_PATH, SITE_IDS_PER_FILTER
+from ksegcli.core.kameleoon.integration import SEGMENT_TOOL
+from ksegcli.core.kameleoon.refusals import is_refusal, server_words
+from ksegcli.core.kameleoon.reporting import CAMPAIGN_PATHS, TRACKING_TOOLS_FIELD
+from ksegcli.core.redact import redact, register_secret
+from ksegcli.errors import ApiError, AuthError, BadInputError, KsegError
 
 if TYPE_CHECKING:
     from ksegcli.core.kameleoon.client import KameleoonClient, Site
@@ -95,16 +110,12 @@ _NOT_READ: Any = object()
 def quote(data: Any) -> str:
     """A short, one-line rendering of what the server answered (secrets masked later,
     where every output line is redacted; terminal escapes removed at printing)."""
-    from ksegcli.core.http.client import quote_server_text
-    from ksegcli.core.redact import redact
 
     text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
     return redact(quote_server_text(" ".join(text.split()), QUOTE_CHARS))
 
 
 def _http_words(exc: ApiError) -> str:
-    from ksegcli.core.kameleoon.refusals import server_words
-
     return f"HTTP {exc.status}: {server_words(exc)}"
 
 
@@ -183,7 +194,6 @@ class _ApiDoctor:
     def _get_or_record(self, fact_id: str, path: str, *, refused: str, what: str) -> Any:
         """GET ``path``; when it fails, record the fact (a refusal: the endpoint differs;
         anything else: could not check) and answer ``_NOT_READ``."""
-        from ksegcli.core.kameleoon.refusals import is_refusal
 
         assert self.client is not None
         try:
@@ -215,8 +225,6 @@ class _ApiDoctor:
 
     # -- the facts ------------------------------------------------------------------------------
     def integration_tools(self) -> None:
-        from ksegcli.core.kameleoon.integration import SEGMENT_TOOL
-
         fact_id = "api.integration_tools"
         read = self._read_project(
             fact_id,
@@ -262,8 +270,6 @@ class _ApiDoctor:
         self.add(fact_id, "agrees", detail)
 
     def tracking_script(self) -> None:
-        from ksegcli.core.kameleoon.client import SITE_PATH, TRACKING_SCRIPT_FIELD
-
         fact_id = "api.tracking_script"
         read = self._read_project(fact_id, SITE_PATH, refused="", what="projects")
         if read is None:
@@ -296,9 +302,6 @@ class _ApiDoctor:
         self.add(fact_id, "agrees", detail)
 
     def filter_in(self) -> None:
-        from ksegcli.core.kameleoon.client import IN_REFUSED_STATUSES, PER_PAGE_MAX, filter_param
-        from ksegcli.core.kameleoon.customdata import CUSTOM_DATAS_PATH, SITE_IDS_PER_FILTER
-
         fact_id = "api.filter_in"
         if self._no_project(fact_id):
             return
@@ -362,9 +365,6 @@ class _ApiDoctor:
         self.add(fact_id, "agrees", f"{where}: accepted ({len(data)} item(s))")
 
     def personalization_tracking_tools(self) -> None:
-        from ksegcli.core.kameleoon.client import PER_PAGE_MAX, filter_param
-        from ksegcli.core.kameleoon.reporting import CAMPAIGN_PATHS, TRACKING_TOOLS_FIELD
-
         fact_id = "api.personalization_tracking_tools"
         if self._no_project(fact_id):
             return
@@ -425,11 +425,6 @@ class _ApiDoctor:
         self.add(fact_id, "agrees", f"GET {path} shows {TRACKING_TOOLS_FIELD!r}: {names}")
 
     def getapikey(self) -> None:
-        from ksegcli.core.auth.workflows import GETAPIKEY_PATH, parse_key
-        from ksegcli.core.kameleoon.apikey import decode_api_key, derive_api_key
-        from ksegcli.core.redact import register_secret
-        from ksegcli.errors import BadInputError
-
         fact_id = "api.getapikey"
         pair = self.session.known_client_credentials()
         assert pair is not None  # connect() made sure

@@ -14,9 +14,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from ksegcli.core import config
+from ksegcli.core import config, segment
 from ksegcli.core.auth import credentials
-from ksegcli.errors import KsegError
+from ksegcli.core.auth.workflows import prove_credentials
+from ksegcli.core.kameleoon import customdata, dataapi, identifier, integration
+from ksegcli.core.kameleoon.apikey import decode_api_key, destination_api_key
+from ksegcli.core.kameleoon.sitecode import site_for_sitecode
+from ksegcli.core.segment import destination_status
+from ksegcli.core.snippets import user_id_mode
+from ksegcli.errors import BadInputError, KsegError, NotLoggedInError
 
 if TYPE_CHECKING:
     from ksegcli.core.kameleoon.client import Site
@@ -141,7 +147,6 @@ class _Doctor:
                 f"{config.ENV_CLIENT_SECRET}.",
             )
             return
-        from ksegcli.core.auth.workflows import prove_credentials
 
         try:
             prove_credentials(self.session, cid, secret)
@@ -164,9 +169,6 @@ class _Doctor:
 
     # -- 2. API key ------------------------------------------------------------------
     def check_api_key(self) -> None:
-        from ksegcli.core.kameleoon.apikey import decode_api_key, destination_api_key
-        from ksegcli.errors import BadInputError, NotLoggedInError
-
         title = "Segment destination API key"
         try:
             key = destination_api_key(self.session)
@@ -244,7 +246,6 @@ class _Doctor:
                 f"sitecode {code} is well formed; its project is not checked without credentials",
             )
             return
-        from ksegcli.core.kameleoon.sitecode import site_for_sitecode
 
         try:
             site = site_for_sitecode(self.session, code)
@@ -264,8 +265,6 @@ class _Doctor:
 
     # -- 4. integration -------------------------------------------------------------------
     def check_integration(self) -> None:
-        from ksegcli.core.kameleoon import integration
-
         title = "Segment tool installed on the project"
         if self._skip_without_project("integration", title):
             return
@@ -298,8 +297,6 @@ class _Doctor:
 
     # -- 5. custom data ---------------------------------------------------------------------
     def check_custom_data(self) -> None:
-        from ksegcli.core.kameleoon import customdata
-
         ids = ("customdata.personas", "customdata.group", "customdata.traits")
         titles = ("Personas custom data", "Group ID custom data", "Trait custom data")
         if self.site is None:
@@ -375,7 +372,6 @@ class _Doctor:
 
     def check_duplicates(self, site: Site, items: list[CustomData]) -> None:
         """Two runs that raced, or a copy made by hand: a name held twice is ambiguous."""
-        from ksegcli.core.kameleoon import customdata
 
         twice = customdata.duplicated_names(items)
         if not twice:
@@ -399,8 +395,6 @@ class _Doctor:
     # -- 6. identifier -----------------------------------------------------------------------
     def check_identifier(self) -> None:
         """Only a warning when absent: a site may send the visitor code to Segment its own way."""
-        from ksegcli.core.kameleoon import identifier
-        from ksegcli.core.snippets import user_id_mode
 
         title = "Identifier script in the global custom script"
         if self._skip_without_project("identifier", title):
@@ -465,8 +459,6 @@ class _Doctor:
 
     # -- 7. Segment destination ------------------------------------------------------------
     def check_destination(self) -> None:
-        from ksegcli.core.segment import destination_status
-
         title = "Segment destination and mappings"
         token = self.session.credentials.lookup(credentials.SEGMENT_TOKEN, self.options.token)
         if token is None:
@@ -551,8 +543,6 @@ class _Doctor:
 
     # -- 8. remote data --------------------------------------------------------------------
     def check_remote_data(self) -> None:
-        from ksegcli.core.kameleoon import dataapi
-
         if not self.options.user_id:
             return
         title = f"Remote data for user {self.options.user_id}"
@@ -623,8 +613,6 @@ def _check_options(options: DoctorOptions) -> None:
     """A typo in a flag is a usage error (exit 2) before any check, not a failed check
     (exit 9) that a script would take for a broken integration. Values from env vars and
     the profile stay checks: finding those is doctor's job."""
-    from ksegcli.core import segment
-    from ksegcli.core.kameleoon import dataapi
 
     if options.sitecode:
         try:

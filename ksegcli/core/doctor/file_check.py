@@ -16,6 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ksegcli.core.apply import desired as desired_mod
+from ksegcli.core.apply.engine import plan_apply
 from ksegcli.core.doctor.checks import Check, DoctorOptions, DoctorReport, _Doctor
 from ksegcli.errors import KsegError
 
@@ -43,7 +45,6 @@ def run_doctor_file(
     on_check: Callable[[Check], None] | None = None,
 ) -> DoctorReport:
     """Every declared item as a check; a file that does not validate raises (exit 2)."""
-    from ksegcli.core.apply import desired as desired_mod
 
     desired = desired_mod.load(path)  # every problem of the file, before any request
     emit = on_check or (lambda check: None)
@@ -53,7 +54,6 @@ def run_doctor_file(
     if not doc.credentials_ok:
         doc.add("projects", f"Projects of {path.name}", "skip", "needs credentials (see above)")
         return doc.report
-    from ksegcli.core.apply.engine import plan_apply
 
     try:
         plan = plan_apply(session.kameleoon(), desired)

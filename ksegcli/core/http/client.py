@@ -12,10 +12,12 @@ from __future__ import annotations
 import email.utils
 import json
 import random
+import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from ksegcli import __version__
 from ksegcli.core import interrupt
@@ -483,7 +485,6 @@ class HttpClient:
     def _display_url(self, path: str, params: Mapping[str, Any] | None) -> str:
         if not params:
             return f"{self.base_url}{path}"
-        from urllib.parse import urlencode
 
         return f"{self.base_url}{path}?{urlencode({k: str(v) for k, v in params.items()})}"
 
@@ -554,8 +555,6 @@ def _tls_verify(base_url: str) -> Any:
     """
     global _SSL_CONTEXT
     if base_url.startswith("http://"):
-        import ssl
-
         # Plain http (loopback only, see config.validate_base_url): TLS is never used.
         # A context with no trust anchors costs nothing and would fail closed if it were.
         return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)

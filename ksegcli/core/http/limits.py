@@ -23,6 +23,7 @@ per-process limiter: the run still works, with the old guarantee.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import threading
@@ -31,6 +32,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ksegcli.core import interrupt
 from ksegcli.core.http.client import MAX_RETRY_AFTER, RateLimiter, human_duration
 from ksegcli.core.paths import account_key as account_key  # re-exported: one key, one place
 from ksegcli.core.paths import account_path
@@ -71,7 +73,6 @@ class SharedRateLimiter(RateLimiter):
     @contextlib.contextmanager
     def _state(self) -> Iterator[dict[str, Any]]:
         """The state, locked; written back when the block ends without an error."""
-        import fcntl
 
         fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
@@ -115,8 +116,6 @@ class SharedRateLimiter(RateLimiter):
 
     # -- RateLimiter's interface ---------------------------------------------------------
     def acquire(self) -> list[float]:
-        from ksegcli.core import interrupt
-
         with self._local:
             while True:
                 interrupt.check()  # after Ctrl-C, no slot is taken for a request never sent

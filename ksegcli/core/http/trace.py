@@ -25,10 +25,13 @@ import json
 import os
 import re
 import secrets
+import stat
 import threading
 import time
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ksegcli.core.redact import MASK, redact
 from ksegcli.errors import ConfigError, RunStopped
@@ -76,7 +79,6 @@ def clean_headers(items: Iterable[tuple[str, str]]) -> dict[str, str]:
 
 def clean_url(url: str) -> str:
     """The URL with secret-like query parameters masked and known secrets redacted."""
-    from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
     parts = urlsplit(url)
     if parts.query:
@@ -86,8 +88,6 @@ def clean_url(url: str) -> str:
 
 
 def _clean_pairs(pairs: list[tuple[str, str]]) -> str:
-    from urllib.parse import urlencode
-
     return urlencode([(k, MASK if secret_name(k) else v) for k, v in pairs], safe="*")
 
 
@@ -122,8 +122,6 @@ def clean_body(content: bytes, content_type: str) -> str:
         except (ValueError, RecursionError):
             pass  # not JSON after all (or too deep to walk): masked as text below
     if "x-www-form-urlencoded" in kind:
-        from urllib.parse import parse_qsl
-
         return redact(_clean_pairs(parse_qsl(text, keep_blank_values=True)))
     return redact(text)
 
@@ -263,7 +261,6 @@ class Tracer:
     def _drop_partial(self, sent: int) -> None:
         """Cut the part of a line a failed write left at the end of a regular file,
         unless something else was appended after it: the file keeps whole lines."""
-        import stat
 
         assert self._fd is not None
         try:
@@ -296,8 +293,6 @@ def _request_content(request: httpx.Request) -> bytes:
 
 
 def _now() -> str:
-    from datetime import UTC, datetime
-
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 

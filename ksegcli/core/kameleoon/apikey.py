@@ -13,7 +13,10 @@ import binascii
 import json
 from typing import TYPE_CHECKING
 
-from ksegcli.errors import ApiError, BadInputError
+from ksegcli.core import config
+from ksegcli.core.auth import credentials
+from ksegcli.core.redact import register_secret
+from ksegcli.errors import ApiError, BadInputError, NotLoggedInError
 
 if TYPE_CHECKING:
     from ksegcli.core.auth import credentials
@@ -63,10 +66,6 @@ def check_api_key(key: str, client_id: str, client_secret: str | None = None) ->
 def destination_api_key(session: Session, flag_value: str | None = None) -> credentials.Credential:
     """The key the destination should hold: flag → KAMELEOON_API_KEY → keyring, else derived
     from the client id and secret (the key is their base64 JSON, docs/api-facts.md §2)."""
-    from ksegcli.core import config
-    from ksegcli.core.auth import credentials
-    from ksegcli.core.redact import register_secret
-    from ksegcli.errors import NotLoggedInError
 
     creds = session.credentials
     found = creds.lookup(credentials.API_KEY, flag_value)

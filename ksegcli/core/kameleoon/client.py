@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ksegcli.core.auth import tokens
-from ksegcli.core.http.client import HttpClient, RateLimiter, response_json
+from ksegcli.core.config import is_project_id, is_sitecode
+from ksegcli.core.http.client import HttpClient, RateLimiter, response_json, server_message
+from ksegcli.core.redact import register_secret
 from ksegcli.errors import ApiError, AuthError, BadInputError, NotFoundError
 
 # --- confirmed (C) ---------------------------------------------------------------
@@ -107,7 +109,6 @@ class TokenProvider:
         if found is None:
             return None
         token = AccessToken(*found)
-        from ksegcli.core.redact import register_secret
 
         register_secret(token.token)  # a secret loaded is a secret masked, fetched or cached
         if not _sendable(token.token):
@@ -150,14 +151,11 @@ class TokenProvider:
                 hint=self._refused_hint,
             ) from None
         if response.status_code == 400:
-            from ksegcli.core.http.client import server_message
-
             raise AuthError(
                 f"Kameleoon refused the client id and secret: {server_message(response)}",
                 hint=self._refused_hint,
             )
         from ksegcli.core.http.parse import TokenAnswer, convert
-        from ksegcli.core.redact import register_secret
 
         body = response_json(response)
         if isinstance(body, dict) and isinstance(body.get("access_token"), str):
@@ -340,7 +338,6 @@ class KameleoonClient:
 
         One paged list of the account's projects serves every reference.
         """
-        from ksegcli.core.config import is_project_id, is_sitecode
 
         sites = self.list_sites()
         by_id = {site.id: site for site in sites}

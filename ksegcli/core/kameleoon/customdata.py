@@ -17,12 +17,16 @@ import contextlib
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from ksegcli.core import interrupt
 from ksegcli.core.config import is_project_id
 from ksegcli.core.create_once import create_once
+from ksegcli.core.http.client import response_json
 from ksegcli.core.plan import Action, ActionResult, Request
+from ksegcli.core.snippets import USER_ID_MODES, SnippetError, render_snippet
 from ksegcli.errors import BadInputError, KsegError, NotFoundError
 
 if TYPE_CHECKING:
@@ -100,7 +104,6 @@ def build_spec(
     Kameleoon the value as text (``JSON.stringify`` for non-strings): the snippet
     module owns the code, and Kameleoon compares the value with the format it has.
     """
-    from ksegcli.core.snippets import SnippetError, render_snippet
 
     if kind not in KINDS:
         raise BadInputError(
@@ -199,7 +202,6 @@ class CustomData:
         kind = self.ours
         if kind is None:
             return None
-        from ksegcli.core.snippets import USER_ID_MODES, SnippetError, render_snippet
 
         trait = self.trait
         if kind == "trait" and trait is None:
@@ -307,7 +309,6 @@ def _describe_code(spec: CustomDataSpec, item: CustomData) -> str:
         return "its code is not ksegcli's snippet" if item.code else "it has no code"
     if kind != spec.kind:
         return f"its code is ksegcli's {kind} snippet, not the {spec.kind} one"
-    from ksegcli.core.snippets import USER_ID_MODES, render_snippet
 
     for mode in USER_ID_MODES:
         if mode != spec.user_id:
@@ -489,7 +490,6 @@ def create(client: KameleoonClient, action: Action) -> ActionResult:
     """POST a custom data, never twice: when the answer is lost (timeout, dropped
     connection, 5xx), look for it by name first, and POST again only if it is absent
     (core/create_once.py)."""
-    from ksegcli.core.http.client import response_json
 
     request = action.request
     assert request is not None
@@ -513,7 +513,6 @@ def create(client: KameleoonClient, action: Action) -> ActionResult:
 
 def handle(client: KameleoonClient, action: Action) -> ActionResult:
     """Perform one custom-data write (create, update or delete)."""
-    from ksegcli.core.http.client import response_json
 
     assert action.request is not None
     if action.action == "create":
@@ -668,7 +667,6 @@ def settle(
 ) -> list[str]:
     """:func:`converge`, unless Ctrl-C stopped the run (a rerun's plan then shows any
     copy as ``duplicate``); bounded like a write once Ctrl-C is pressed."""
-    from ksegcli.core import interrupt
 
     if interrupt.requested():
         return []
@@ -683,7 +681,6 @@ def settle(
 
 def _delete_all(client: KameleoonClient, ids: Sequence[int], workers: int) -> dict[int, KsegError]:
     """Delete these custom data, a few at a time; the failures by id."""
-    from concurrent.futures import ThreadPoolExecutor
 
     failures: dict[int, KsegError] = {}
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ksegcli.core import config
+from ksegcli.core.http.client import response_json
 from ksegcli.core.kameleoon import datahosts
 from ksegcli.errors import ApiError, BadInputError, NotFoundError
 
@@ -72,7 +73,6 @@ def _check_user_id(user_id: str) -> str:
 
 def get_value(session: Session, key: str, *, sitecode: str, region: str | None = None) -> Any:
     """The map stored under ``key`` (``{}`` when there is none)."""
-    from ksegcli.core.http.client import response_json
 
     if not key.strip():
         # The Data API would answer 400, which reads as the service failing (exit 5).
@@ -88,7 +88,6 @@ def get_values(
     session: Session, keys: Sequence[str], *, sitecode: str, region: str | None = None
 ) -> dict[str, Any]:
     """Several keys at once (``/map/maps``, at most 100 a request); absent keys are left out."""
-    from ksegcli.core.http.client import response_json
 
     http = data_client(session, region)
     found: dict[str, Any] = {}

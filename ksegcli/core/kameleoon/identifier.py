@@ -22,11 +22,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from ksegcli.core.kameleoon.client import SITE_PATH, TRACKING_SCRIPT_FIELD
-from ksegcli.core.plan import Action, ActionResult, Request
+from ksegcli.core.kameleoon.readback import not_applied, save_backup
+from ksegcli.core.kameleoon.refusals import explain as _explain
+from ksegcli.core.kameleoon.script_write import PATCH_FALLBACK_STATUSES, write_script
+from ksegcli.core.plan import DONE, Action, ActionResult, Request
+from ksegcli.core.snippets import render_snippet
 from ksegcli.errors import ApiError, ExitCode, KsegError
 
 if TYPE_CHECKING:
@@ -52,8 +56,6 @@ State = Literal["current", "outdated", "absent", "manual", "broken"]
 
 
 def snippet_code() -> str:
-    from ksegcli.core.snippets import render_snippet
-
     return render_snippet("identifier").code
 
 
@@ -233,7 +235,6 @@ def manual_hint(removing: bool = False) -> str:
 
 def explain(exc: KsegError, method: str, site: Site, *, removing: bool = False) -> KsegError:
     """A refusal or a 403 of the site endpoint, with the way by hand (core/kameleoon/refusals.py)."""
-    from ksegcli.core.kameleoon.refusals import explain as _explain
 
     return _explain(
         exc,
@@ -396,9 +397,6 @@ def handle(client: KameleoonClient, action: Action) -> ActionResult:
     """Write the whole script (PATCH, else GET + PUT of the site: core/kameleoon/script_write.py),
     then judge what the server holds: the 2xx alone proves nothing (the field is inferred).
     The user's own code is saved to a backup file before, and compared after."""
-    from ksegcli.core.kameleoon.readback import not_applied, save_backup
-    from ksegcli.core.kameleoon.script_write import PATCH_FALLBACK_STATUSES, write_script
-    from ksegcli.core.plan import DONE
 
     assert action.request is not None
     request = action.request
@@ -464,7 +462,6 @@ def _own_code(script: str) -> str:
 
 def _unlisted(site: Site) -> Site:
     """The same project without the listing's script, so that reading it asks the API."""
-    from dataclasses import replace
 
     return replace(site, tracking_script=None)
 

@@ -19,7 +19,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ksegcli.core.plan import Action, ActionResult, Request
+from ksegcli.core.kameleoon.readback import not_applied, save_backup
+from ksegcli.core.kameleoon.refusals import explain
+from ksegcli.core.plan import DONE, Action, ActionResult, Request
 from ksegcli.errors import ApiError, ExitCode, KsegError
 
 if TYPE_CHECKING:
@@ -48,7 +50,6 @@ Tools = list[dict[str, Any]]
 
 def _explain(exc: KsegError, method: str, site: Site, *, removing: bool = False) -> KsegError:
     """A refusal or a 403 of the integration endpoint, with the way by hand."""
-    from ksegcli.core.kameleoon.refusals import explain
 
     doing = (
         "read a project's integration tools"
@@ -165,8 +166,6 @@ def _others(tools: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 def handle(client: KameleoonClient, action: Action) -> ActionResult:
     """Write the project's tools back (PUT is idempotent: the client retries it safely),
     then read them back: the write's own 2xx proves nothing (the endpoint is inferred)."""
-    from ksegcli.core.kameleoon.readback import not_applied, save_backup
-    from ksegcli.core.plan import DONE
 
     assert action.request is not None
     request = action.request

@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ksegcli.core.paths import cache_dir
 from ksegcli.errors import ConfigError, NotAppliedError
 
 BACKUPS = "backups"
@@ -40,8 +41,6 @@ def not_applied(
 
 
 def backups_dir() -> Path:
-    from ksegcli.core.paths import cache_dir
-
     return cache_dir() / BACKUPS
 
 

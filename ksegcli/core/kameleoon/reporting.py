@@ -12,7 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from ksegcli.core import interrupt
+from ksegcli.core.kameleoon import integration
 from ksegcli.core.kameleoon.integration import SEGMENT_TOOL as _INTEGRATION_TOOL
+from ksegcli.core.kameleoon.readback import not_applied
+from ksegcli.core.kameleoon.refusals import FORBIDDEN, explain
 from ksegcli.errors import ApiError, KsegError, NotFoundError, UsageError
 
 if TYPE_CHECKING:
@@ -88,7 +92,6 @@ def _explain(
     exc: KsegError, method: str, path: str, kind: Kind, campaign_id: int | None
 ) -> KsegError:
     """A 403 (or, for a write, a refusal) of a campaign endpoint, with the way by hand."""
-    from ksegcli.core.kameleoon.refusals import FORBIDDEN, explain
 
     if method == "GET" and not (isinstance(exc, ApiError) and exc.status == FORBIDDEN):
         return exc
@@ -198,7 +201,6 @@ def enable_reporting(
     it (the answer, when it is the campaign): a change the API does not show is reported
     ``not applied``, never ``enabled``. After Ctrl-C nothing more is sent: the campaign
     whose PATCH went out is ``interrupted``, the ones not reached ``skipped``."""
-    from ksegcli.core import interrupt
 
     client = session.kameleoon()
     changes: list[ReportingChange] = [] if into is None else into
@@ -218,8 +220,6 @@ def enable_reporting(
 def _enable_one(client: KameleoonClient, listed: Campaign, *, dry_run: bool) -> ReportingChange:
     """One campaign (see :func:`enable_reporting`); a Ctrl-C before its PATCH was sent
     raises :class:`RequestStopped` with ``in_flight`` false, after it with true."""
-    from ksegcli.core import interrupt
-    from ksegcli.core.kameleoon.readback import not_applied
 
     try:
         campaign = _get(client, listed.kind, listed.id)
@@ -268,7 +268,6 @@ def projects_without_segment_tool(session: Session, campaigns: Sequence[Campaign
     """Ids of the campaigns' projects where the Segment tool is not installed: there a
     campaign reporting to Segment sends nothing. Projects whose tools cannot be read
     (the endpoint is inferred) are left out rather than reported wrongly."""
-    from ksegcli.core.kameleoon import integration
 
     client = session.kameleoon()
     wanted = {c.site_id for c in campaigns if c.site_id}

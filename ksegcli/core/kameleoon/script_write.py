@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ksegcli.core.http.client import response_json
 from ksegcli.core.kameleoon.client import SITE_PATH, TRACKING_SCRIPT_FIELD
+from ksegcli.core.kameleoon.readback import save_backup
 from ksegcli.errors import ApiError, ExitCode
 
 if TYPE_CHECKING:
@@ -66,7 +68,6 @@ def write_script(client: KameleoonClient, site: Site, script: str) -> Written:
     Raises the API's error when both routes are refused (the caller adds the way by
     hand), and a ``conflict`` error (exit 5) when a PUT changed another field.
     """
-    from ksegcli.core.http.client import response_json
 
     path = SITE_PATH.format(site_id=site.id)
     try:
@@ -84,8 +85,6 @@ def write_script(client: KameleoonClient, site: Site, script: str) -> Written:
 
 
 def _put_whole_site(client: KameleoonClient, site: Site, script: str) -> Written:
-    from ksegcli.core.kameleoon.readback import save_backup
-
     path = SITE_PATH.format(site_id=site.id)
     before = fetch_site(client, site)
     backup = save_backup("site", site.id, before)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ksegcli.core.kameleoon.client import site_by_code
 from ksegcli.errors import NotFoundError
 
 if TYPE_CHECKING:
@@ -24,7 +25,6 @@ def site_for_sitecode(session: Session, sitecode: str) -> Site:
     """The project with this sitecode among those the credentials reach (one paged list);
     NotFoundError when there is none."""
     sites = session.kameleoon().list_sites()
-    from ksegcli.core.kameleoon.client import site_by_code
 
     site = site_by_code(sites, sitecode, warn=session.warn)
     if site is None:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ksegcli.core import config
 from ksegcli.core.auth import credentials
+from ksegcli.core.http.client import RateLimiter, response_json, server_message
 from ksegcli.core.segment.regions import segment_base_url
 from ksegcli.errors import ApiError, AuthError, NotFoundError
 
@@ -56,8 +57,6 @@ class SegmentClient:
         body: Any = None,
         alpha: bool = False,
     ) -> Any:
-        from ksegcli.core.http.client import response_json
-
         headers: dict[str, str] = {}
         if alpha:
             headers["Accept"] = f"{ALPHA_MEDIA_TYPE}, application/json"
@@ -81,8 +80,6 @@ class SegmentClient:
             raise AuthError(exc.message, hint=hint) from None
         payload = response_json(response)
         if isinstance(payload, dict) and isinstance(payload.get("errors"), list):
-            from ksegcli.core.http.client import server_message
-
             raise ApiError(f"{self.http.label}: {server_message(response)}")
         if isinstance(payload, dict) and "data" in payload:
             return payload["data"]
@@ -199,7 +196,6 @@ def segment_client(
     session: Session, *, region: str | None = None, token: str | None = None
 ) -> SegmentClient:
     """A client for the profile's (or ``region``'s) Segment host, token flag → env → keyring."""
-    from ksegcli.core.http.client import RateLimiter
 
     found = session.credentials.require(credentials.SEGMENT_TOKEN, token)
     value = found.value

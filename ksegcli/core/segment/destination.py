@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ksegcli.core import config
 from ksegcli.core.create_once import create_once
+from ksegcli.core.kameleoon.apikey import decode_api_key
 from ksegcli.core.segment.client import SUBSCRIPTIONS_PATH, SegmentClient, segment_client
 from ksegcli.core.segment.mappings import PlannedMapping, normalize_trigger
 from ksegcli.core.segment.plan import (
@@ -99,8 +100,6 @@ def _checked(sitecode: str, api_key: str | None) -> str:
     """The sitecode, normalised; a malformed sitecode or key is refused before any request."""
     sitecode = config.validate_sitecode(sitecode)
     if api_key is not None:
-        from ksegcli.core.kameleoon.apikey import decode_api_key
-
         decode_api_key(api_key)
     return sitecode
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ksegcli.core.auth import credentials
+from ksegcli.core.redact import register_secret
 from ksegcli.core.segment.client import SOURCES_PATH, segment_client
 from ksegcli.core.segment.regions import PROFILE_REGION_KEY, normalize_region, resolve_region
 
@@ -38,7 +39,6 @@ def login_token(session: Session, given: str | None) -> str:
 def segment_login(session: Session, token: str, *, region: str | None) -> SegmentLogin:
     """Prove a Segment token (one page of sources), then keep it in the keyring, and the
     region in the profile when one is given."""
-    from ksegcli.core.redact import register_secret
 
     register_secret(token)
     client = segment_client(session, region=region, token=token)
