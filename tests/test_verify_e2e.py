@@ -190,3 +190,31 @@ def test_a_tracking_host_per_region_and_the_override(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("KSEG_SEGMENT_TRACKING_URL", "http://127.0.0.1:9")
     session = Session(profile_name="default", interactive=False)
     assert tracking_base_url(session, "eu") == "http://127.0.0.1:9"
+
+
+def test_on_a_terminal_verify_asks_and_declining_sends_nothing(
+    proc: ProcRunner, server: FakeServer, wired: dict[str, Any]
+) -> None:
+    """verify follows the confirmation rule: the question names the source and that the
+    event reaches every destination; declining says so and exits 10 (declined)."""
+    import sys
+
+    import pexpect
+
+    from ksegcli.errors import ExitCode
+
+    env = {**proc.env, **env_for(server)}
+    env.pop("CI", None)
+    server.clear_requests()
+    child = pexpect.spawn(
+        sys.executable, ["-m", "ksegcli", "verify", "--source", wired["id"]],
+        env=env, encoding="utf-8", timeout=20, dimensions=(40, 200),
+    )  # fmt: skip
+    child.expect_exact("It reaches every destination of that source.")
+    child.expect_exact("[y/N]")
+    child.sendline("n")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == ExitCode.DECLINED, child.before
+    assert "Nothing sent." in (child.before or "")
+    assert not any(r.path.startswith("/v1/") for r in server.requests)

@@ -1,7 +1,8 @@
 """The one confirmation rule for commands that delete or overwrite.
 
 Every destructive command (``customdata delete``, ``integration uninstall --all``,
-``integration identifier uninstall --all``, ``apply --prune``) follows it:
+``integration identifier uninstall --all``, ``apply --prune``) follows it, and so
+does ``verify``, whose probe reaches every destination of a Segment source:
 
 - ``--yes``: go ahead without a question.
 - On a terminal (stdin is a TTY, no ``--no-input``, no ``CI``): show what will
@@ -46,8 +47,9 @@ def confirm(
     yes: bool,
     question: str,
     show: Callable[[], None] | None = None,
+    nothing: str = "Nothing changed.",
 ) -> None:
-    """Show what will happen and ask ``question``; declining exits 10 ("Nothing changed.").
+    """Show what will happen and ask ``question``; declining says ``nothing`` and exits 10.
 
     With ``yes``, or off a terminal (already refused by :func:`require_yes_off_terminal`
     where that matters), it returns at once.
@@ -57,15 +59,15 @@ def confirm(
     if show is not None:
         show()
     if not typer.confirm(question, default=False, err=True):
-        declined(state)
+        declined(state, nothing)
 
 
-def declined(state: AppState) -> None:
+def declined(state: AppState, nothing: str = "Nothing changed.") -> None:
     """The user said no: say so, and exit with the documented code."""
 
     out = state.output
     if out.json_mode:
-        out.error(KsegError("Nothing changed.", code="declined", exit_code=ExitCode.DECLINED))
+        out.error(KsegError(nothing, code="declined", exit_code=ExitCode.DECLINED))
     else:
-        out.info("Nothing changed.")
+        out.info(nothing)
     raise typer.Exit(int(ExitCode.DECLINED))

@@ -64,7 +64,8 @@ def verify(
     measured delay). The write key is never printed.
 
     Exit 0 only when the nonce was read back; 9 when a hop failed (named);
-    2 bad options or no --yes without a terminal; 3 credentials.
+    2 bad options or no --yes without a terminal; 3 credentials; 10 when you
+    decline at the question (nothing sent).
     """
     from ksegcli.core import probe as core
 
@@ -102,14 +103,17 @@ def verify(
         for hop in probe.hops:
             _print(out, hop)
     if probe.can_send:
-        if not yes and not typer.confirm(
-            f"Send identify{' and track' if track else ''} for {probe.user_id} through "
-            f"source {source}? It reaches every destination of that source.",
-            default=False,
-            err=True,
-        ):
-            out.info("Nothing sent.")
-            raise typer.Exit(int(ExitCode.ERROR))
+        from ksegcli.commands._confirm import confirm
+
+        confirm(
+            state,
+            yes=yes,
+            question=(
+                f"Send identify{' and track' if track else ''} for {probe.user_id} through "
+                f"source {source}? It reaches every destination of that source."
+            ),
+            nothing="Nothing sent.",
+        )
         shown = len(probe.hops)
         spinner = _spinner(out, timeout)
         try:
