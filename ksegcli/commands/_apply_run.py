@@ -10,6 +10,25 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from ksegcli.commands._confirm import confirm
+from ksegcli.commands._results import (
+    interrupted_field,
+    plan_item,
+    render_plan,
+    render_results,
+    report_failures,
+    request_docs,
+    result_item,
+    stop_if_interrupted,
+)
+from ksegcli.commands._run import call_writes
+from ksegcli.commands.segment import destination_item, destination_requests
+from ksegcli.contract import envelope, project
+from ksegcli.core import interrupt
+from ksegcli.core.apply import engine as core
+from ksegcli.core.plan import counts, describe_counts, exit_code, not_written
+from ksegcli.errors import ExitCode
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
@@ -67,8 +86,6 @@ class ApplyHooks:
         return not self.applied.has_changes and not self.applied.blocked
 
     def plan(self, client: KameleoonClient) -> list[Action]:
-        from ksegcli.core.apply import engine as core
-
         self.api_key = core.check_segment_credentials(self.session, self.desired)
         self._plan = core.plan_apply(
             client,
@@ -84,12 +101,6 @@ class ApplyHooks:
 
     def show_plan(self, client: KameleoonClient, actions: Sequence[Action]) -> None:
         """The dry run: what would change on both sides, the exact requests in JSON."""
-        from ksegcli.commands._results import plan_item, render_plan, report_failures, request_docs
-        from ksegcli.commands.segment import destination_requests
-        from ksegcli.contract import envelope
-        from ksegcli.core.apply import engine as core
-        from ksegcli.core.plan import counts, describe_counts, exit_code
-        from ksegcli.errors import ExitCode
 
         out, plan, api_key = self.out, self.applied, self.api_key
         # The table of what would change, not every request body (JSON has them all).
@@ -128,8 +139,6 @@ class ApplyHooks:
             + f"; {writes} write request(s) needed, nothing written."
         )
         if plan.blocked:
-            from ksegcli.core.plan import not_written
-
             failures = [not_written(a) for a in plan.blocked]
             report_failures(out, failures)
             raise typer.Exit(int(exit_code(failures)))
@@ -143,8 +152,6 @@ class ApplyHooks:
             _ask_before_writing(self.state, self.session, self.applied, self.api_key)
 
     def after_writes(self, client: KameleoonClient, results: list[ActionResult]) -> None:
-        from ksegcli.core.apply import engine as core
-
         self._run = core.complete_run(
             client, self.applied, results, workers=self.workers, started=self.started
         )
@@ -154,7 +161,6 @@ class ApplyHooks:
     def report(self, results: list[ActionResult]) -> None:
         """Every item in JSON; on a terminal what changed (or drifted), and the Segment
         destinations; then what was found while running."""
-        from ksegcli.commands._results import render_plan, render_results
 
         out, run, segment = self.out, self.done, self.segment
         if self.noop:
@@ -180,9 +186,6 @@ class ApplyHooks:
     def summary(self, results: list[ActionResult]) -> None:
         """Ctrl-C said first (exit 130), else the counts, the time and the requests, and
         the steps left; then each failed destination."""
-        from ksegcli.commands._results import stop_if_interrupted
-        from ksegcli.core.apply import engine as core
-        from ksegcli.core.plan import counts, describe_counts
 
         out, run = self.out, self.done
         stop_if_interrupted(
@@ -219,9 +222,6 @@ def _ensure_segment_bounded(
     """The Segment destinations, each step checked against Ctrl-C and the whole bounded
     like a write once it is pressed (an abandoned destination is ``interrupted``, the
     ones after it ``skipped``)."""
-    from ksegcli.commands._run import call_writes
-    from ksegcli.core import interrupt
-    from ksegcli.core.apply import engine as core
 
     done: list[SegmentOutcome] = []
     try:
@@ -245,15 +245,10 @@ def destination_writes(outcomes: list[SegmentOutcome]) -> int:
 
 
 def _projects(plan: ApplyPlan) -> list[dict[str, Any]]:
-    from ksegcli.contract import project
-
     return [{"project": project(plan.sites[p.ref]), **p.to_json()} for p in plan.desired.projects]
 
 
 def _segment_items(plan: ApplyPlan, outcomes: list[SegmentOutcome]) -> list[dict[str, Any]]:
-    from ksegcli.commands.segment import destination_item
-    from ksegcli.contract import project
-
     return [
         destination_item(
             o.result,
@@ -269,8 +264,6 @@ def _segment_items(plan: ApplyPlan, outcomes: list[SegmentOutcome]) -> list[dict
 def _run_doc(run: ApplyRun, segment: list[SegmentOutcome]) -> dict[str, Any]:
     """A real run's envelope: every item (the Segment destinations last), the time and
     the requests it took."""
-    from ksegcli.commands._results import interrupted_field, result_item
-    from ksegcli.contract import envelope
 
     return envelope(
         dry_run=False,
@@ -292,10 +285,6 @@ def _ask_before_writing(
 
     Declining exits 10 with "Nothing changed."; with nothing to change, no question.
     """
-    from ksegcli.commands._confirm import confirm
-    from ksegcli.commands._results import render_plan
-    from ksegcli.core.apply import engine as core
-    from ksegcli.core.plan import counts, describe_counts
 
     out = state.output
     changing = plan.writes

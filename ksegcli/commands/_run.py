@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ksegcli.core.plan import DEFAULT_WORKERS
+from ksegcli.core import interrupt
+from ksegcli.core.plan import DEFAULT_WORKERS, counts, describe_counts, execute
 
 if TYPE_CHECKING:
     from ksegcli.core.kameleoon.client import KameleoonClient, Site
@@ -47,8 +48,6 @@ def run_plan(
         return plan(client, state.session.projects(project or [], all_projects=all_projects))
 
     def summary(results: Results) -> None:
-        from ksegcli.core.plan import counts, describe_counts
-
         out = state.output
         if not out.json_mode:
             out.info(describe_counts(counts(results)) + ".")
@@ -108,7 +107,6 @@ def run_actions(
         show_dry_run,
         show_results,
     )
-    from ksegcli.core.plan import execute
 
     session = state.session
     if not dry_run:
@@ -154,7 +152,6 @@ def call_writes(fn: Callable[[], T]) -> T:
     a worker thread so that Ctrl-C is answered at once: nothing more is sent, a request
     in flight gets a few seconds. Raises RequestStopped, ``in_flight`` false when ``fn``
     stopped before sending anything."""
-    from ksegcli.core import interrupt
 
     interrupt.enter_writes()
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+import time
 from pathlib import Path
 
 import typer
 
+from ksegcli.errors import UsageError
 from ksegcli.state import get_state
 
 HELP = """Make the Kameleoon side of the integration match FILE (TOML).
@@ -83,18 +86,13 @@ def apply(
         help="Do not show the plan and ask on a terminal; off a terminal, needed with --prune.",
     ),
 ) -> None:
-    import time
-
     from ksegcli.commands._apply_run import ApplyHooks
     from ksegcli.commands._confirm import asks
     from ksegcli.commands._run import run_actions
     from ksegcli.core.apply import desired as desired_mod
     from ksegcli.core.apply import engine as core
-    from ksegcli.errors import UsageError
 
     if schema:
-        import sys
-
         from ksegcli.core.apply.schema import schema_text
 
         if file is not None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from ksegcli.core.redact import mask
+from ksegcli.errors import ExitCode
 from ksegcli.state import get_state
 
 app = typer.Typer(help="Kameleoon API credentials and the Segment API key.", no_args_is_help=True)
@@ -76,8 +78,6 @@ def getapikey(
     out = state.output
 
     def human() -> None:
-        from ksegcli.core.redact import mask
-
         out.line(result.api_key if show else mask(result.api_key), reveal=show)
         where = "derived locally" if result.origin == "derived" else "from Kameleoon"
         kept = "; stored in the OS keyring" if result.stored else ""
@@ -96,7 +96,6 @@ def status(
 ) -> None:
     """Each credential: present or not, where it comes from (flag, env, keyring), masked."""
     from ksegcli.core.auth.workflows import check_client_credentials, credential_status
-    from ksegcli.errors import ExitCode
 
     state = get_state(ctx)
     session = state.session

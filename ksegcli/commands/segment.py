@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import typer
 
 from ksegcli.commands._options import SegmentRegion, Sitecode, TokenStdin
+from ksegcli.core import interrupt
+from ksegcli.errors import ExitCode, NotLoggedInError
 from ksegcli.state import get_state
 
 if TYPE_CHECKING:
@@ -124,11 +126,9 @@ def create_destination(
     from ksegcli.commands._results import announce_interrupted, interrupted_field
     from ksegcli.commands._run import call_writes
     from ksegcli.contract import envelope
-    from ksegcli.core import interrupt
     from ksegcli.core.kameleoon.apikey import destination_api_key
     from ksegcli.core.kameleoon.sitecode import verify_sitecode
     from ksegcli.core.segment import ensure_destination
-    from ksegcli.errors import ExitCode
 
     state = get_state(ctx)
     session = state.session
@@ -219,7 +219,6 @@ def destination_status(
     """What exists on the source, what is missing or different (exit 9 unless all is right)."""
     from ksegcli.core.kameleoon.apikey import destination_api_key
     from ksegcli.core.segment import destination_status as status
-    from ksegcli.errors import ExitCode, NotLoggedInError
 
     state = get_state(ctx)
     session = state.session

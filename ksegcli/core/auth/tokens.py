@@ -22,6 +22,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ksegcli.core.paths import cache_dir, ensure_private_dir
+
 if TYPE_CHECKING:
     from ksegcli.core.auth.keyring_store import KeyringStore
 
@@ -55,8 +57,6 @@ def cache_key(client_id: str, secret: str, api_url: str) -> str:
 
 
 def tokens_dir(env: Mapping[str, str] | None = None) -> Path:
-    from ksegcli.core.paths import cache_dir
-
     return cache_dir(env) / TOKENS_FOLDER
 
 
@@ -137,7 +137,6 @@ class TokenCache:
 
 def _write_private(path: Path, text: str) -> None:
     """Write a 0600 file atomically (created 0600, never readable by others first)."""
-    from ksegcli.core.paths import ensure_private_dir
 
     ensure_private_dir(path.parent)
     tmp = path.with_name(f".{path.name}.{os.getpid()}")

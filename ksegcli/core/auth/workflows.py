@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -9,10 +11,11 @@ from typing import TYPE_CHECKING, Any
 from ksegcli.core import config
 from ksegcli.core.auth import credentials
 from ksegcli.core.auth.credentials import Credential
+from ksegcli.core.auth.keyring_store import unreachable_reason
 from ksegcli.core.kameleoon.apikey import check_api_key, derive_api_key
 from ksegcli.core.redact import mask, register_secret
 from ksegcli.core.session import Session
-from ksegcli.errors import ApiError, KeyringUnavailableError
+from ksegcli.errors import ApiError, KeyringUnavailableError, KsegError
 
 if TYPE_CHECKING:
     from ksegcli.core.kameleoon.client import AccessToken
@@ -47,7 +50,6 @@ def login_credentials(
     (``read_secret``: standard input) or from the environment, else asked for on a
     terminal even when one is stored, as login replaces it (the stored one off a
     terminal). A keyring known to be unreachable fails first, before any question."""
-    from ksegcli.core.auth.keyring_store import unreachable_reason
 
     unreachable = unreachable_reason()
     if unreachable is not None:
@@ -93,7 +95,6 @@ def login(session: Session, client_id: Credential, client_secret: Credential) ->
     profile = session.profile
     profile.set("client_id", client_id.value)
     profile.save()
-    import time
 
     return LoginResult(
         profile=session.profile_name,
@@ -121,7 +122,6 @@ class ApiKeyResult:
 
 def parse_key(text: str) -> str:
     """The service's answer: the key as plain text (I), tolerating a JSON string or object."""
-    import json
 
     text = text.strip()
     try:
@@ -225,7 +225,6 @@ def credential_status(session: Session) -> list[CredentialStatus]:
 
 def check_client_credentials(session: Session) -> tuple[bool, str]:
     """Prove the client credentials against the API (a fresh token fetch)."""
-    from ksegcli.errors import KsegError
 
     cid, secret = session.client_credentials()
     try:
