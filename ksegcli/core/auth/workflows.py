@@ -18,6 +18,8 @@ from ksegcli.core.session import Session
 from ksegcli.errors import ApiError, KeyringUnavailableError, KsegError
 
 if TYPE_CHECKING:
+    import httpx
+
     from ksegcli.core.kameleoon.client import AccessToken
 
 # API-key service path and parameters (docs/api-facts.md §2).
@@ -137,6 +139,18 @@ def parse_key(text: str) -> str:
     return text
 
 
+def request_api_key(session: Session, client_id: str, client_secret: str) -> httpx.Response:
+    """The API-key service's answer for this client id and secret (docs/api-facts.md §2)."""
+    return session.http(config.CUSTOMERS).request(
+        "GET",
+        GETAPIKEY_PATH,
+        params={"id": client_id, "secret": client_secret},
+        authenticated=False,
+        headers={"Accept": "text/plain, application/json"},
+        secret_answer=True,  # the answer is the key: never in a trace
+    )
+
+
 def fetch_api_key(
     session: Session,
     client_id: Credential,
@@ -149,16 +163,7 @@ def fetch_api_key(
         key = derive_api_key(client_id.value, client_secret.value)
         origin = "derived"
     else:
-        http = session.http(config.CUSTOMERS)
-        response = http.request(
-            "GET",
-            GETAPIKEY_PATH,
-            params={"id": client_id.value, "secret": client_secret.value},
-            authenticated=False,
-            headers={"Accept": "text/plain, application/json"},
-            secret_answer=True,  # the answer is the key: never in a trace
-        )
-        key = parse_key(response.text)
+        key = parse_key(request_api_key(session, client_id.value, client_secret.value).text)
         if not key:
             raise ApiError(
                 "The API-key service answered with an empty body.",

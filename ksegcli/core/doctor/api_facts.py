@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from ksegcli.core import config
-from ksegcli.core.auth.workflows import GETAPIKEY_PATH, parse_key
+from ksegcli.core.auth.workflows import GETAPIKEY_PATH, parse_key, request_api_key
 from ksegcli.core.doctor.checks import Check, DoctorReport
 from ksegcli.core.http.client import quote_server_text
 from ksegcli.core.kameleoon.apikey import decode_api_key, derive_api_key
@@ -430,15 +430,8 @@ class _ApiDoctor:
         assert pair is not None  # connect() made sure
         cid, secret = pair
         register_secret(derive_api_key(cid.value, secret.value))
-        http = self.session.http(config.CUSTOMERS)
         try:
-            response = http.request(
-                "GET",
-                GETAPIKEY_PATH,
-                params={"id": cid.value, "secret": secret.value},
-                authenticated=False,
-                headers={"Accept": "text/plain, application/json"},
-            )
+            response = request_api_key(self.session, cid.value, secret.value)
         except KsegError as exc:
             why = exc.message
             if isinstance(exc, ApiError) and exc.status in (401, 403):
