@@ -4,6 +4,7 @@ order of its steps and hooks, dry run, exit codes, Ctrl-C, and the bounded call.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -147,6 +148,25 @@ def test_the_commands_own_exit_code_comes_last() -> None:
     with pytest.raises(typer.Exit) as exited:
         _real_run([], _created, exit_code=lambda: 9)
     assert exited.value.exit_code == 9
+
+
+def test_each_failure_is_said_before_the_summary_even_when_ctrl_c_ends_the_run(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """apply's summary exits 130 after Ctrl-C: the failures must already be on stderr."""
+
+    def failed_then_stopped(client: Any, action: Action) -> ActionResult:
+        interrupt.request_stop()
+        return _failed(client, action)
+
+    def summary(results: Any) -> None:
+        print("the summary", file=sys.stderr)
+        raise typer.Exit(int(ExitCode.INTERRUPTED))
+
+    with pytest.raises(typer.Exit):
+        _real_run([], failed_then_stopped, summary=summary)
+    err = capsys.readouterr().err
+    assert "refused" in err and err.index("refused") < err.index("the summary")
 
 
 def test_ctrl_c_during_the_writes_exits_130_after_the_summary(
