@@ -56,6 +56,8 @@ def test_cohorts_and_traits_shapes() -> None:
     cohorts = dataapi.cohorts(session, " u1 ", sitecode=SITECODE)
     assert cohorts.key == "COHORTS_u1"
     assert cohorts.member_of == ["a"] and cohorts.known == ["a", "b", "c"]
+    assert not cohorts.empty  # a persona the user left is still something stored
+    assert dataapi.Cohorts(user_id="u1", sitecode=SITECODE, key="COHORTS_u1").empty
     traits = dataapi.traits(session, "u1", sitecode=SITECODE)
     assert traits.empty and traits.key == "IDENTIFY_u1"
     with pytest.raises(BadInputError):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
@@ -10,6 +11,12 @@ from ksegcli.commands._options import Sitecode
 from ksegcli.core.kameleoon import datahosts
 from ksegcli.errors import NotFoundError
 from ksegcli.state import get_state
+
+if TYPE_CHECKING:
+    from ksegcli.core.kameleoon.dataapi import Cohorts, Traits
+    from ksegcli.output import Output
+
+_Found = TypeVar("_Found", "Cohorts", "Traits")
 
 app = typer.Typer(
     help="Read what Kameleoon holds for a user (remote data written by Segment).",
@@ -26,6 +33,26 @@ REGION_OPTION = typer.Option(
     metavar=datahosts.METAVAR,
     help=datahosts.HELP,
 )
+
+
+def _stored(
+    ctx: typer.Context,
+    read: Callable[..., _Found],
+    what: str,
+    user_id: str,
+    sitecode: str | None,
+    region: str | None,
+) -> tuple[Output, str, _Found]:
+    """What ``read`` finds for the user on the sitecode (exit 4 when nothing of ``what``
+    is stored), the output to render it on, and the sitecode."""
+    from ksegcli.core.kameleoon.dataapi import nothing_stored
+
+    state = get_state(ctx)
+    code = state.session.sitecode(sitecode, required=True)
+    found = read(state.session, user_id, sitecode=code, region=region)
+    if found.empty:
+        raise nothing_stored(what, found)
+    return state.output, code, found
 
 
 @app.command("get")
@@ -69,12 +96,7 @@ def cohorts(
     """The user's Segment personas (Audience Entered/Exited): true or false each."""
     from ksegcli.core.kameleoon import dataapi
 
-    state = get_state(ctx)
-    code = state.session.sitecode(sitecode, required=True)
-    result = dataapi.cohorts(state.session, user_id, sitecode=code, region=region)
-    if not result.memberships:
-        raise dataapi.nothing_stored("personas", result)
-    out = state.output
+    out, code, result = _stored(ctx, dataapi.cohorts, "personas", user_id, sitecode, region)
 
     def human() -> None:
         out.table(
@@ -99,12 +121,9 @@ def traits(
     """The user's identify traits and group id."""
     from ksegcli.core.kameleoon import dataapi
 
-    state = get_state(ctx)
-    code = state.session.sitecode(sitecode, required=True)
-    result = dataapi.traits(state.session, user_id, sitecode=code, region=region)
-    if result.empty:
-        raise dataapi.nothing_stored("traits or group id", result)
-    out = state.output
+    out, code, result = _stored(
+        ctx, dataapi.traits, "traits or group id", user_id, sitecode, region
+    )
 
     def human() -> None:
         import json

@@ -123,6 +123,10 @@ class Cohorts:
     def member_of(self) -> list[str]:
         return [name for name, member in self.memberships.items() if member]
 
+    @property
+    def empty(self) -> bool:
+        return not self.memberships
+
     def to_json(self) -> dict[str, Any]:
         return {
             "user_id": self.user_id,
