@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from conftest import CLIENT_ID, ProcRunner, Result, fake_env
+from conftest import CLIENT_ID, ProcRunner, fake_env
 
 from ksegcli.core.http.client import HttpClient
 from ksegcli.core.kameleoon import customdata
@@ -224,20 +224,22 @@ def test_segment_and_custom_data_share_the_create_policy() -> None:
 # -- the real CLI against the fake server ---------------------------------------------------
 
 
-def create_plan_trait(proc: ProcRunner, fake: Any, project: str) -> Result:
-    return proc(
-        "customdata", "create", "trait", "plan", "--project", project, "--json", env=fake_env(fake)
+def create_plan_trait_through(proc: ProcRunner, fake: Any, code: str, fault: str) -> None:
+    """``customdata create trait plan`` on a new project whose first create is answered
+    with ``fault``: it succeeds and the project ends with one custom data, not two."""
+    site = fake.add_site(CLIENT_ID, code=code)
+    fake.inject("POST", r"^/custom-datas$", fault, count=1)
+    result = proc(
+        "customdata", "create", "trait", "plan", "--project", code, "--json", env=fake_env(fake)
     )
+    assert result.exit_code == 0, result.stderr
+    assert [c["name"] for c in fake.custom_datas(site["id"])] == ["plan"]
 
 
 def test_cli_create_answered_500_after_commit_is_found_not_duplicated(
     fake: Any, proc: ProcRunner
 ) -> None:
-    site = fake.add_site(CLIENT_ID, code="RETRYSAFE1")
-    fake.inject("POST", r"^/custom-datas$", "500_after_commit", count=1)
-    result = create_plan_trait(proc, fake, "RETRYSAFE1")
-    assert result.exit_code == 0, result.stderr
-    assert [c["name"] for c in fake.custom_datas(site["id"])] == ["plan"]
+    create_plan_trait_through(proc, fake, "RETRYSAFE1", "500_after_commit")
     posts = [r for r in fake.requests if r.method == "POST" and r.path == "/custom-datas"]
     assert [r.status for r in posts] == [500]
 
@@ -245,11 +247,7 @@ def test_cli_create_answered_500_after_commit_is_found_not_duplicated(
 def test_cli_create_answered_500_before_commit_is_looked_up_then_sent(
     fake: Any, proc: ProcRunner
 ) -> None:
-    site = fake.add_site(CLIENT_ID, code="RETRYSAFE2")
-    fake.inject("POST", r"^/custom-datas$", "500", count=1)
-    result = create_plan_trait(proc, fake, "RETRYSAFE2")
-    assert result.exit_code == 0, result.stderr
-    assert [c["name"] for c in fake.custom_datas(site["id"])] == ["plan"]
+    create_plan_trait_through(proc, fake, "RETRYSAFE2", "500")
     calls = [(r.method, r.status) for r in fake.requests if r.path == "/custom-datas"]
     # the list for the plan, the failed POST, the look-up by name, then the one real POST
     # (and the list that checks for a copy made by a concurrent run)
