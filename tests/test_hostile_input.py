@@ -30,13 +30,17 @@ def assert_config_error(result: Result, says: str) -> None:
     assert says in result.stderr
 
 
+def assert_projects_list_refuses(cli: CliRunner, name: str, value: str) -> None:
+    """``projects list`` (credentials given) with ``name=value`` is a config error naming it."""
+    env = {name: value, "KAMELEOON_CLIENT_ID": "a", "KAMELEOON_CLIENT_SECRET": "b"}
+    assert_config_error(cli("projects", "list", env=env), name)
+
+
 @pytest.mark.parametrize("value", ["1/inf", "1/nan", "1/-inf", "0/10", "50/0", "abc", "1e3/10"])
 def test_a_rate_limit_that_is_not_finite_and_positive_is_a_config_error(
     cli: CliRunner, value: str
 ) -> None:
-    env = {"KSEG_RATE_LIMIT": value, "KAMELEOON_CLIENT_ID": "a", "KAMELEOON_CLIENT_SECRET": "b"}
-    result = cli("projects", "list", env=env)
-    assert_config_error(result, "KSEG_RATE_LIMIT")
+    assert_projects_list_refuses(cli, "KSEG_RATE_LIMIT", value)
 
 
 @pytest.mark.parametrize("value", ["inf", "nan", "-1", "0", "soon"])
@@ -53,9 +57,7 @@ def test_a_keyring_timeout_that_is_not_a_finite_positive_number_is_a_config_erro
 def test_a_base_url_with_a_bad_port_or_host_is_a_config_error_naming_the_variable(
     cli: CliRunner, url: str
 ) -> None:
-    env = {"KSEG_API_URL": url, "KAMELEOON_CLIENT_ID": "a", "KAMELEOON_CLIENT_SECRET": "b"}
-    result = cli("projects", "list", env=env)
-    assert_config_error(result, "KSEG_API_URL")
+    assert_projects_list_refuses(cli, "KSEG_API_URL", url)
 
 
 def _deep_toml() -> str:
