@@ -26,6 +26,7 @@ from ksegcli.completion import (
     _value_rules,
     _walk_raw,
     generate,
+    tree,
     unknown_values,
 )
 from ksegcli.core import project_cache
@@ -213,6 +214,27 @@ def test_bash_completes_groups_commands_and_options(shell_env: dict[str, str]) -
     assert "--offline" in bash_complete(["ksegcli", "auth", "getapikey", "--"], shell_env)
     # A global option's value is skipped when finding the command path.
     assert "getapikey" in bash_complete(["ksegcli", "--profile", "prod", "auth", ""], shell_env)
+
+
+SHARED = ("--help", "-h", "--profile", "--json", "--verbose", "-v", "--no-input", "--trace")
+
+
+def test_every_shell_offers_what_every_command_shares_after_its_words(
+    shell_env: dict[str, str], proc: ProcRunner, tmp_path: Path
+) -> None:
+    """--help, -h and the global options are taken after any command's words too; the
+    scripts list them once, so each shell is asked after a command, not at the root."""
+    for words in (n.path.split() for n in tree() if n.path and not n.subcommands):
+        offered = set(bash_complete(["ksegcli", *words, "-"], shell_env))
+        assert set(SHARED) <= offered, words
+    longs = {option for option in SHARED if option.startswith("--")}
+    zfunc = tmp_path / "zfunc"
+    zfunc.mkdir()
+    (zfunc / "_ksegcli").write_text(generate("zsh"))
+    assert longs <= set(zsh_complete("ksegcli auth login --", shell_env, zfunc))
+    env = {**shell_env, "XDG_CONFIG_HOME": str(tmp_path / "xdg")}
+    assert proc("completion", "fish", "--install", env=env).exit_code == 0
+    assert longs <= set(fish_complete("ksegcli auth login --", env))
 
 
 def test_bash_completes_snippet_kinds_and_what_each_kind_takes(shell_env: dict[str, str]) -> None:
