@@ -25,8 +25,10 @@ from ksegcli.cli import _COMMANDS, _SUMMARIES, global_options, hoist_global_opti
 from ksegcli.errors import ExitCode
 
 # What no fast path may load (docs/design.md, "Start-up and imports"): heavy third-party
-# modules, and the parts of Typer that pull in Rich or exist only for tests.
+# modules, the parts of Typer that pull in Rich or exist only for tests, and hashlib
+# (OpenSSL's binding, ~4 ms: only account keys and token-cache names need it).
 HEAVY = (
+    "hashlib",
     "httpx",
     "rich",
     "keyring",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -43,6 +42,8 @@ def account_key(api_url: str, client_id: str) -> str:
     Every per-account file of the cache folder is named by it: the shared request
     count (``limits/``) and the lock of the runs that write (``locks/``).
     """
+    import hashlib  # OpenSSL's binding: ~4 ms, and no fast path needs it
+
     return hashlib.sha256(f"{api_url.rstrip('/')}\n{client_id}".encode()).hexdigest()[:32]
 
 

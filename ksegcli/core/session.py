@@ -7,7 +7,6 @@ keyring.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 import time
@@ -215,6 +214,8 @@ class Session:
             if client_id:
                 api, who = self.base_url(config.API), client_id
             elif segment_token:
+                import hashlib  # OpenSSL's binding: ~4 ms, and no fast path needs it
+
                 digest = hashlib.sha256(segment_token.encode("utf-8", "surrogatepass")).hexdigest()
                 api, who = self.base_url(config.SEGMENT_API), f"segment token {digest}"
             else:

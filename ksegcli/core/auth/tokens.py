@@ -15,7 +15,6 @@ Where: the OS keyring when the credentials live there (one entry per profile,
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 from collections.abc import Mapping
@@ -53,6 +52,8 @@ def decode(raw: str, client_id: str) -> tuple[str, float] | None:
 
 def cache_key(client_id: str, secret: str, api_url: str) -> str:
     material = "\n".join((client_id, secret, api_url.rstrip("/")))
+    import hashlib  # OpenSSL's binding: ~4 ms, and no fast path needs it
+
     return hashlib.sha256(material.encode("utf-8", "surrogatepass")).hexdigest()
 
 

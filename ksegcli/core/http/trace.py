@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
 import stat
 import threading
 import time
@@ -168,7 +167,7 @@ class Tracer:
         self.origin = origin  # "--trace" or "KSEG_TRACE": named in errors
         self._fd: int | None = fd
         self._lock = threading.Lock()
-        self.run = secrets.token_hex(4)  # tells apart the runs appended to one file
+        self.run = os.urandom(4).hex()  # tells apart the runs appended to one file
         self.lines = 0
         self._failed: ConfigError | None = None
 
