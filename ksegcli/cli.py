@@ -429,10 +429,6 @@ def _adjust(command: click.Command, hooks: Sequence[Callable[[click.Command], No
         command.commands.on_build = apply
 
 
-def _interrupted() -> KsegError:
-    return interrupted()
-
-
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return the exit code; never raises for a user mistake."""
     from typer import exceptions as typer_exc
@@ -458,7 +454,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         with interrupt.installed():
             result = command.main(args=args, prog_name="ksegcli", standalone_mode=False, obj=state)
         if result == ExitCode.INTERRUPTED and not interrupt.reported():
-            out.error(_interrupted())  # typer turns KeyboardInterrupt into Exit(130)
+            out.error(interrupted())  # typer turns KeyboardInterrupt into Exit(130)
         return int(result) if isinstance(result, int) else ExitCode.OK
     except RunStopped as stop:  # e.g. the trace file can no longer be written
         out.error(stop.error)
@@ -470,10 +466,10 @@ def run(argv: Sequence[str] | None = None) -> int:
         return int(exc.exit_code)
     except typer_exc.Exit as exc:
         if exc.exit_code == ExitCode.INTERRUPTED and not interrupt.reported():
-            out.error(_interrupted())
+            out.error(interrupted())
         return int(exc.exit_code)
     except typer_exc.Abort:
-        out.error(_interrupted())
+        out.error(interrupted())
         return int(ExitCode.INTERRUPTED)
     except click.exceptions.NoArgsIsHelpError as exc:
         message = exc.format_message()  # empty when Rich has printed the help already
@@ -488,7 +484,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         out.error(UsageError(_unechoed(exc.format_message()), hint=hint))
         return int(ExitCode.USAGE)
     except KeyboardInterrupt:
-        out.error(_interrupted())
+        out.error(interrupted())
         return int(ExitCode.INTERRUPTED)
     except BrokenPipeError:
         return int(ExitCode.OK)

@@ -264,9 +264,6 @@ def read_secret_from_stdin(label: str) -> str:
     return value
 
 
-PromptFn = Callable[[str, bool], str]
-
-
 def refused_hint(client_id: Credential, client_secret: Credential) -> str:
     """What to do when Kameleoon refuses this client id and secret, said where they came
     from: a CI job's environment variables are fixed there, not with `auth login`."""

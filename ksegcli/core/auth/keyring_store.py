@@ -37,10 +37,6 @@ DEFAULT_TIMEOUT = 5.0
 T = TypeVar("T")
 
 
-class _Timeout(Exception):
-    pass
-
-
 def _entry(profile: str, name: str) -> str:
     return f"{profile}:{name}"
 

@@ -16,7 +16,6 @@ import json
 import os
 import re
 import time
-from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -73,11 +72,3 @@ def save_backup(kind: str, site_id: int, data: Any) -> Path:
             hint="Point KSEG_CACHE_DIR at a writable folder.",
         ) from None
     return path
-
-
-def changed_keys(
-    before: Mapping[str, Any], after: Mapping[str, Any], keys: Sequence[str]
-) -> list[str]:
-    """Which of ``keys`` differ between two reads (missing counts as different)."""
-    missing = object()
-    return [k for k in keys if before.get(k, missing) != after.get(k, missing)]
