@@ -42,9 +42,15 @@ def account_key(api_url: str, client_id: str) -> str:
     Every per-account file of the cache folder is named by it: the shared request
     count (``limits/``) and the lock of the runs that write (``locks/``).
     """
+    return sha256_hex(f"{api_url.rstrip('/')}\n{client_id}")[:32]
+
+
+def sha256_hex(text: str) -> str:
+    """The SHA-256 of ``text`` (UTF-8, lone surrogates kept) in hex: the one way ksegcli
+    names a file or an account after something it must not write down."""
     import hashlib  # OpenSSL's binding: ~4 ms, and no fast path needs it
 
-    return hashlib.sha256(f"{api_url.rstrip('/')}\n{client_id}".encode()).hexdigest()[:32]
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def account_path(cache: Path, folder: str, api_url: str, client_id: str, suffix: str) -> Path:

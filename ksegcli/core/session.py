@@ -17,7 +17,7 @@ from ksegcli.core import config
 from ksegcli.core.auth import credentials
 from ksegcli.core.auth.credentials import Credential, Credentials
 from ksegcli.core.auth.keyring_store import KeyringStore
-from ksegcli.core.paths import account_path, cache_dir
+from ksegcli.core.paths import account_path, cache_dir, sha256_hex
 from ksegcli.errors import UsageError
 
 if TYPE_CHECKING:
@@ -214,9 +214,7 @@ class Session:
             if client_id:
                 api, who = self.base_url(config.API), client_id
             elif segment_token:
-                import hashlib  # OpenSSL's binding: ~4 ms, and no fast path needs it
-
-                digest = hashlib.sha256(segment_token.encode("utf-8", "surrogatepass")).hexdigest()
+                digest = sha256_hex(segment_token)
                 api, who = self.base_url(config.SEGMENT_API), f"segment token {digest}"
             else:
                 return  # no account known yet: the write itself will ask for credentials

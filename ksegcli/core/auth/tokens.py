@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ksegcli.core.paths import cache_dir, ensure_private_dir
+from ksegcli.core.paths import cache_dir, ensure_private_dir, sha256_hex
 
 if TYPE_CHECKING:
     from ksegcli.core.auth.keyring_store import KeyringStore
@@ -52,9 +52,7 @@ def decode(raw: str, client_id: str) -> tuple[str, float] | None:
 
 def cache_key(client_id: str, secret: str, api_url: str) -> str:
     material = "\n".join((client_id, secret, api_url.rstrip("/")))
-    import hashlib  # OpenSSL's binding: ~4 ms, and no fast path needs it
-
-    return hashlib.sha256(material.encode("utf-8", "surrogatepass")).hexdigest()
+    return sha256_hex(material)
 
 
 def tokens_dir(env: Mapping[str, str] | None = None) -> Path:
